@@ -1,0 +1,118 @@
+# mod_tcpinspect — build, test, demo, install.
+#
+#   make            build .libs/mod_tcpinspect.so (apxs)
+#   make deps       install every missing Debian package (build, tests, demo)
+#   make test       deps + build + unit tests (plain and ASan/UBSan) +
+#                   fuzz corpus replay + Apache::Test suites
+#   make demo       deps + build + httpd + Jetty + traffic; prints the URL
+#   make demo-stop  stop what make demo started
+#   make install    module into `apxs -q LIBEXECDIR`, Debian mods-available
+#   make bench      benchmarks (figures are ratios against a peer run)
+
+APXS      ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
+CC        ?= cc
+CLANG     ?= clang
+APR_CFG   ?= apr-1-config
+BUILD     := build
+
+APR_CFLAGS := $(shell $(APR_CFG) --cflags --cppflags --includes 2>/dev/null)
+APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -Iinclude $(APR_CFLAGS)
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+CORE_SRC  := $(sort $(wildcard src/*.c))
+CORE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
+CORE_SOBJ := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(CORE_SRC))
+CORE_LIB  := $(BUILD)/libtcpi.a
+CORE_SLIB := $(BUILD)/asan/libtcpi.a
+HDRS      := $(wildcard include/*.h)
+
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TESTS     := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
+STESTS    := $(patsubst tests/%.c,$(BUILD)/asan/%,$(TEST_SRC))
+TEST_LIBS := -lcmocka -lpcap $(APR_LIBS) -lpthread
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz_*.c))
+FUZZERS   := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
+BENCHES   := $(patsubst tests/%.c,$(BUILD)/%,$(BENCH_SRC))
+
+MODULE    := .libs/mod_tcpinspect.so
+
+.PHONY: all deps module unit unit-asan fuzz fuzz-replay test itest demo demo-stop install bench clean
+all: module
+
+deps:
+	@./tests/deps.sh
+
+module: $(MODULE)
+$(MODULE): mod_tcpinspect.c $(CORE_LIB) $(HDRS)
+	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
+	    -Wc,-Wno-missing-field-initializers -Iinclude -o mod_tcpinspect.la mod_tcpinspect.c \
+	    $(CORE_LIB) -lpcap
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/asan/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(CORE_SLIB): $(CORE_SOBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_LIB)
+	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) $(TEST_LIBS)
+$(BUILD)/asan/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_SLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests $< -o $@ $(CORE_SLIB) $(TEST_LIBS)
+$(BUILD)/bench_%: tests/bench_%.c $(CORE_LIB)
+	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap $(APR_LIBS) -lpthread
+
+# Unit tests run from the top directory so fixtures resolve as tests/pcap/...
+unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; ./$$t; done
+unit-asan: $(STESTS)
+	@set -e; for t in $(STESTS); do echo "== $$t (asan+ubsan)"; \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
+
+# libFuzzer targets; `make fuzz-replay` runs each over its committed corpus.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 -Iinclude $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap $(APR_LIBS) -lpthread
+fuzz: $(FUZZERS)
+fuzz-replay: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); d=tests/corpus/$${n#fuzz_}; \
+	    echo "== $$n over $$d"; ./$$f -runs=0 $$d; \
+	    tmp=$$(mktemp -d); ./$$f -runs=20000 -max_total_time=10 -seed=1 $$tmp $$d >$$tmp.log 2>&1 \
+	        || { tail -30 $$tmp.log; echo "$$n found a crash"; rm -rf $$tmp $$tmp.log; exit 1; }; rm -rf $$tmp $$tmp.log; done
+
+itest: module
+	@./t/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory module unit unit-asan fuzz-replay
+	@$(MAKE) --no-print-directory itest
+
+demo: deps
+	@$(MAKE) --no-print-directory module
+	@./conf/demo.sh start
+demo-stop:
+	@./conf/demo.sh stop
+
+install: module
+	$(APXS) -i -n tcpinspect $(MODULE)
+	@d=$$($(APXS) -q SYSCONFDIR)/mods-available; if [ -d "$$d" ]; then \
+	    install -m 644 conf/tcpinspect.load $$d/tcpinspect.load; \
+	    install -m 644 conf/tcpinspect.conf $$d/tcpinspect.conf; \
+	    echo "installed $$d/tcpinspect.{load,conf}: a2enmod tcpinspect"; fi
+
+bench: module $(BENCHES)
+	@./tests/bench.sh
+
+clean:
+	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o
