@@ -1,0 +1,247 @@
+/* tcpi_ring.c — seqlock packet ring (layout in tcpi_ring.h). */
+#include "tcpi_ring.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#define RING_MAGIC   0x54435052u   /* "TCPR" */
+#define RING_VERSION 1u
+
+typedef struct {
+    _Atomic uint64_t seq;   /* 2n+1 writing, 2n+2 complete */
+    uint64_t pos;           /* monotonic byte position of the data */
+    uint64_t ts_ns;
+    uint32_t caplen;
+    uint32_t wirelen;
+    uint16_t iface;
+    uint16_t pad;
+    int32_t  linktype;
+} ring_desc_t;
+
+struct tcpi_ring {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t size;
+    uint64_t desc_off;
+    uint64_t data_off;
+    uint64_t ndesc;            /* power of two */
+    uint64_t data_size;
+    uint64_t max_caplen;
+    _Atomic uint64_t head;     /* next packet number */
+    _Atomic uint64_t tail;     /* oldest valid packet number */
+    _Atomic uint64_t reserved; /* end of the bytes written or being written */
+    _Atomic uint64_t bytes;
+};
+
+_Static_assert(sizeof(ring_desc_t) == 40, "descriptor layout");
+
+static ring_desc_t *descs(const tcpi_ring_t *r)
+{
+    return (ring_desc_t *)((char *)r + r->desc_off);
+}
+
+static uint8_t *data(const tcpi_ring_t *r)
+{
+    return (uint8_t *)r + r->data_off;
+}
+
+tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
+{
+    tcpi_ring_t *r = mem;
+    uint64_t hdr = (sizeof(*r) + 63) & ~63ull;
+    uint64_t ndesc = 1;
+
+    if (mem == NULL || size < TCPI_RING_MIN_REGION)
+        return NULL;
+    /* One descriptor per 512 bytes of region: proxied HTTP packets on the
+     * two legs average a few hundred bytes; bigger ones use fewer slots. */
+    while (ndesc * 2 <= size / 512)
+        ndesc *= 2;
+    memset(r, 0, hdr);
+    r->magic = RING_MAGIC;
+    r->version = RING_VERSION;
+    r->size = size;
+    r->desc_off = hdr;
+    r->data_off = hdr + ndesc * sizeof(ring_desc_t);
+    r->ndesc = ndesc;
+    r->data_size = size - r->data_off;
+    r->max_caplen = r->data_size / 4;
+    memset(descs(r), 0, ndesc * sizeof(ring_desc_t));
+    return r;
+}
+
+tcpi_ring_t *tcpi_ring_attach(void *mem)
+{
+    tcpi_ring_t *r = mem;
+
+    if (r == NULL || r->magic != RING_MAGIC || r->version != RING_VERSION)
+        return NULL;
+    return r;
+}
+
+static void copy_in(tcpi_ring_t *r, uint64_t pos, const uint8_t *src,
+                    uint32_t len)
+{
+    uint64_t off = pos % r->data_size;
+    uint64_t first = r->data_size - off;
+
+    if (first >= len) {
+        memcpy(data(r) + off, src, len);
+    } else {
+        memcpy(data(r) + off, src, first);
+        memcpy(data(r), src + first, len - first);
+    }
+}
+
+static void copy_out(uint8_t *dst, const tcpi_ring_t *r, uint64_t pos,
+                     uint32_t len)
+{
+    uint64_t off = pos % r->data_size;
+    uint64_t first = r->data_size - off;
+
+    if (first >= len) {
+        memcpy(dst, data(r) + off, len);
+    } else {
+        memcpy(dst, data(r) + off, first);
+        memcpy(dst + first, data(r), len - first);
+    }
+}
+
+void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
+                     int32_t linktype, uint32_t caplen, uint32_t wirelen,
+                     const uint8_t *bytes)
+{
+    uint64_t n = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t pos = atomic_load_explicit(&r->reserved, memory_order_relaxed);
+    ring_desc_t *d = &descs(r)[n & (r->ndesc - 1)];
+
+    if (caplen > r->max_caplen)
+        caplen = (uint32_t)r->max_caplen;
+    /* Evict what this record overwrites: its slot's previous owner and
+     * every record whose bytes lie within the next caplen bytes. Only the
+     * writer moves tail, so reading older descriptors here is safe. */
+    while (tail < n) {
+        const ring_desc_t *old = &descs(r)[tail & (r->ndesc - 1)];
+        if (n - tail >= r->ndesc || old->pos + r->data_size < pos + caplen)
+            tail++;
+        else
+            break;
+    }
+    atomic_store_explicit(&r->tail, tail, memory_order_relaxed);
+    atomic_store_explicit(&r->reserved, pos + caplen, memory_order_relaxed);
+    atomic_store_explicit(&d->seq, 2 * n + 1, memory_order_relaxed);
+    /* Order the publications above before the stores below. */
+    atomic_thread_fence(memory_order_release);
+    d->pos = pos;
+    d->ts_ns = ts_ns;
+    d->caplen = caplen;
+    d->wirelen = wirelen;
+    d->iface = iface;
+    d->linktype = linktype;
+    copy_in(r, pos, bytes, caplen);
+    atomic_store_explicit(&d->seq, 2 * n + 2, memory_order_release);
+    atomic_fetch_add_explicit(&r->bytes, caplen, memory_order_relaxed);
+    atomic_store_explicit(&r->head, n + 1, memory_order_release);
+}
+
+void tcpi_ring_bounds(uint64_t *tail, uint64_t *head, const tcpi_ring_t *r)
+{
+    tcpi_ring_t *w = (tcpi_ring_t *)r;
+    *head = atomic_load_explicit(&w->head, memory_order_acquire);
+    *tail = atomic_load_explicit(&w->tail, memory_order_acquire);
+    if (*tail > *head)
+        *tail = *head;
+}
+
+int tcpi_ring_read(tcpi_ring_rec_t *rec, uint8_t *buf, size_t bufsize,
+                   const tcpi_ring_t *r, uint64_t n)
+{
+    ring_desc_t *d = &descs(r)[n & (r->ndesc - 1)];
+    tcpi_ring_t *w = (tcpi_ring_t *)r;
+    uint64_t s1, s2, pos, reserved;
+    uint32_t len;
+
+    s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+    if (s1 != 2 * n + 2)
+        return -1;
+    pos = d->pos;
+    rec->n = n;
+    rec->ts_ns = d->ts_ns;
+    rec->caplen = d->caplen;
+    rec->wirelen = d->wirelen;
+    rec->iface = d->iface;
+    rec->linktype = d->linktype;
+    /* A torn descriptor can hold any length: clamp before copying, the
+     * sequence check below throws the copy away anyway. */
+    len = rec->caplen;
+    if (len > r->max_caplen)
+        len = (uint32_t)r->max_caplen;
+    if (len > bufsize)
+        len = (uint32_t)bufsize;
+    copy_out(buf, r, pos, len);
+    atomic_thread_fence(memory_order_acquire);
+    s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
+    reserved = atomic_load_explicit(&w->reserved, memory_order_relaxed);
+    if (s2 != s1 || reserved - pos > r->data_size)
+        return -1;
+    rec->caplen = len;
+    return 0;
+}
+
+void tcpi_ring_stats(tcpi_ring_stats_t *st, const tcpi_ring_t *r)
+{
+    tcpi_ring_t *w = (tcpi_ring_t *)r;
+    uint64_t tail, head;
+
+    memset(st, 0, sizeof(*st));
+    tcpi_ring_bounds(&tail, &head, r);
+    st->packets = head;
+    st->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
+    st->overwritten = tail;
+    st->data_size = r->data_size;
+    st->ndesc = r->ndesc;
+    st->max_caplen = r->max_caplen;
+    /* The oldest record may be overwritten while we look: retry a little. */
+    for (int tries = 0; tries < 4 && tail < head; tries++, tail++) {
+        ring_desc_t *d = &descs(r)[tail & (r->ndesc - 1)];
+        uint64_t s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+        uint64_t ts = d->ts_ns, pos = d->pos;
+        atomic_thread_fence(memory_order_acquire);
+        if (s1 == 2 * tail + 2 &&
+            atomic_load_explicit(&d->seq, memory_order_relaxed) == s1) {
+            uint64_t reserved = atomic_load_explicit(&w->reserved,
+                                                     memory_order_relaxed);
+            st->oldest_ts_ns = ts;
+            st->used_bytes = reserved - pos;
+            break;
+        }
+    }
+}
+
+uint64_t tcpi_ring_seek_time(const tcpi_ring_t *r, uint64_t ts_ns)
+{
+    uint64_t lo, hi, head;
+
+    tcpi_ring_bounds(&lo, &head, r);
+    hi = head;
+    /* Timestamps are nearly monotonic (two handles interleave within a
+     * poll batch); a binary search lands within a batch of the answer. */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        ring_desc_t *d = &descs(r)[mid & (r->ndesc - 1)];
+        uint64_t s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+        uint64_t ts = d->ts_ns;
+        atomic_thread_fence(memory_order_acquire);
+        if (s1 != 2 * mid + 2 ||
+            atomic_load_explicit(&d->seq, memory_order_relaxed) != s1) {
+            lo = mid + 1;          /* overwritten: everything older is too */
+            continue;
+        }
+        if (ts < ts_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
