@@ -1,0 +1,113 @@
+/*
+ * tcpi_shm.h — the region shared by the httpd parent, the capture worker
+ * and every MPM child. It is anonymous shared memory created in
+ * post_config before any fork, one per configuration generation.
+ *
+ *   +---------------------------+ 0
+ *   | tcpi_shm_t                |  magic, version, offsets, worker status,
+ *   |   iface[TCPI_MAX_IFACES]  |  per-interface pcap_stats
+ *   +---------------------------+ hist_off
+ *   | tcpi_hist_sample_t        |  one state-count sample per second,
+ *   |   [hist_len]              |  sample k in slot k % hist_len
+ *   +---------------------------+ ring_off
+ *   | packet ring (tcpi_ring.h) |  ring_size bytes
+ *   +---------------------------+ size
+ *
+ * Writers: the parent fills the static parts before forking; afterwards
+ * only the worker writes, except worker_pid/restarts (the parent's
+ * maintenance callback). Readers copy what they need; strings are copied
+ * and re-terminated, samples are seqlocked.
+ */
+#ifndef TCPI_SHM_H
+#define TCPI_SHM_H
+
+#include "tcpi_common.h"
+#include "tcpi_config.h"
+#include "tcpi_ring.h"
+
+#include <stdatomic.h>
+
+#define TCPI_MAX_IFACES 8
+#define TCPI_HIST_LEN   3600        /* one hour at one sample a second */
+#define TCPI_FILTER_MAX 1024
+
+enum { TCPI_LEG_FRONT = 1, TCPI_LEG_BACKEND = 2 };
+enum { TCPI_IF_PENDING = 0, TCPI_IF_OK = 1, TCPI_IF_ERROR = 2 };
+
+typedef struct {
+    char     name[TCPI_IFNAMSIZ];
+    char     filter[TCPI_FILTER_MAX];  /* BPF text applied to the handle */
+    uint32_t legs;                      /* TCPI_LEG_* bits */
+    _Atomic int32_t  linktype;          /* -1 until the handle is active */
+    _Atomic uint32_t status;            /* TCPI_IF_* */
+    char     error[256];
+    _Atomic uint64_t received;          /* pcap_stats ps_recv */
+    _Atomic uint64_t dropped;           /* pcap_stats ps_drop */
+    _Atomic uint64_t if_dropped;        /* pcap_stats ps_ifdrop */
+    _Atomic uint64_t packets;           /* written to the ring */
+    _Atomic uint64_t bytes;
+} tcpi_shm_iface_t;
+
+typedef struct {
+    _Atomic uint64_t seq;               /* 2k+1 writing, 2k+2 complete */
+    uint64_t time_s;                    /* wall clock, seconds */
+    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
+} tcpi_hist_sample_t;
+
+typedef struct {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t size;
+    uint64_t hist_off;
+    uint64_t ring_off;
+    uint64_t ring_size;
+    uint32_t hist_len;
+    uint32_t niface;
+    uint32_t generation;
+    uint32_t pad;
+    _Atomic int32_t  worker_pid;        /* 0 when none runs */
+    _Atomic uint32_t worker_uid;
+    _Atomic uint64_t worker_started_ns; /* CLOCK_MONOTONIC */
+    _Atomic uint64_t heartbeat_ns;      /* CLOCK_MONOTONIC */
+    _Atomic uint32_t restarts;
+    _Atomic uint32_t startup_failures;
+    _Atomic int32_t  last_exit;         /* last worker exit code / -signal */
+    _Atomic uint64_t hist_count;        /* samples written */
+    _Atomic uint64_t sample_errors;
+    tcpi_shm_iface_t iface[TCPI_MAX_IFACES];
+} tcpi_shm_t;
+
+/** Bytes needed for a region holding a ring of ring_size bytes. */
+size_t tcpi_shm_size(uint64_t ring_size);
+/** Format a zeroed region of tcpi_shm_size(ring_size) bytes. */
+tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
+/** The packet ring inside the region. */
+tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm);
+/** Add an interface (parent, before fork); its index, or -1 when full. */
+int tcpi_shm_add_iface(tcpi_shm_t *shm, const char *name, uint32_t legs,
+                       const char *filter);
+/** Index of an interface by name, or -1. */
+int tcpi_shm_find_iface(const tcpi_shm_t *shm, const char *name);
+
+/** Append a state-count sample (the worker, once a second). */
+void tcpi_shm_hist_put(tcpi_shm_t *shm, uint64_t time_s,
+                       const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES]);
+/** Copy sample number k; 0, or -1 when gone, not yet written or torn. */
+int tcpi_shm_hist_get(tcpi_hist_sample_t *out, const tcpi_shm_t *shm,
+                      uint64_t k);
+
+/** CLOCK_MONOTONIC in ns (shared by all processes of the host). */
+uint64_t tcpi_now_mono_ns(void);
+/** Wall clock in ns since the epoch. */
+uint64_t tcpi_now_wall_ns(void);
+
+/** The worker counts as running when its pid is set and it wrote a
+ *  heartbeat within this many ns. */
+#define TCPI_HEARTBEAT_STALE_NS (3000000000ull)
+int tcpi_shm_worker_alive(const tcpi_shm_t *shm, uint64_t now_mono_ns);
+
+/** Copy a string field that another process may be rewriting. */
+void tcpi_shm_copy_str(char *dst, size_t dstlen, const char *src,
+                       size_t srclen);
+
+#endif

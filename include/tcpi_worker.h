@@ -1,0 +1,56 @@
+/*
+ * tcpi_worker.h — the capture worker's core: one libpcap handle per
+ * interface, opened while still root, then a single-threaded loop that
+ * polls the handles' selectable fds, dispatches bounded batches into the
+ * packet ring and, once a second, publishes a heartbeat, pcap_stats and a
+ * state-count sample. The httpd glue forks the process, drops privileges
+ * between tcpi_worker_open and tcpi_worker_run, and restarts it on death.
+ */
+#ifndef TCPI_WORKER_H
+#define TCPI_WORKER_H
+
+#include "tcpi_shm.h"
+
+#include <signal.h>
+#include <sys/types.h>
+
+/* Exit codes the parent tells apart. */
+#define TCPI_EXIT_OK       0
+#define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
+
+#define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
+
+/** Called once a second to fill one state-count sample; returns 0 or -1. */
+typedef int tcpi_sample_fn(void *baton,
+                           uint32_t count[TCPI_NSCOPES][TCPI_NSTATES]);
+
+typedef struct tcpi_worker tcpi_worker_t;
+
+typedef struct {
+    tcpi_shm_t     *shm;         /* interfaces already added by the parent */
+    uint32_t        snaplen;
+    uint64_t        kernel_buffer;
+    pid_t           parent;      /* exit when it is gone */
+    tcpi_sample_fn *sample;      /* may be NULL */
+    void           *sample_baton;
+} tcpi_worker_conf_t;
+
+/** Open and activate every interface's handle. Failures of single
+ *  interfaces are recorded in shm (status, error) and logged; the others
+ *  keep working. Returns NULL only on a fatal error (err filled). */
+tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
+                                size_t errlen);
+/** Loop until *stop becomes non-zero or the parent is gone. */
+int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop);
+/** Close the handles and free the worker. */
+void tcpi_worker_close(tcpi_worker_t *w);
+/** Number of handles that are active. */
+int tcpi_worker_active(const tcpi_worker_t *w);
+
+/** Build the BPF text for a handle: TCP on any of the ports, ANDed with
+ *  the operator's filter (may be NULL). Returns 0, or -1 if it does not
+ *  fit in outlen. */
+int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
+                      const char *user_filter);
+
+#endif

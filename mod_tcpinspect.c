@@ -1,0 +1,884 @@
+/*
+ * mod_tcpinspect.c — the httpd glue: directives, the capture worker's life
+ * cycle (the mod_cgid pattern), and the /tcp-inspect handler. Everything
+ * else lives in the core library (src/, include/), which never sees httpd.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_listen.h"
+#include "ap_mpm.h"
+#include "ap_expr.h"
+#include "mpm_common.h"
+#include "util_script.h"
+#include "mod_proxy.h"
+
+#include "apr_shm.h"
+#include "apr_strings.h"
+#include "apr_signal.h"
+
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tcpi_common.h"
+#include "tcpi_config.h"
+#include "tcpi_report.h"
+#include "tcpi_shm.h"
+#include "tcpi_worker.h"
+
+module AP_MODULE_DECLARE_DATA tcpinspect_module;
+
+/* The project's own stable log tags, like httpd's APLOGNO. */
+#define TCPILOG(n) "TCPI" #n ": "
+
+#define UNSET (-1)
+
+typedef struct {
+    int              engine;
+    tcpi_leg_t       front;
+    tcpi_leg_t       backend;
+    const char      *filter;
+    uint64_t         snaplen;
+    uint64_t         ring_size;
+    uint64_t         kernel_buffer;
+    apr_array_header_t *thresholds;   /* tcpi_threshold_t */
+    const char      *capture_dir;
+    uint64_t         capture_count;
+    uint64_t         capture_size;
+    apr_array_header_t *redact;       /* const char * */
+    int              redact_off;
+} tcpi_srv_conf_t;
+
+typedef enum { CAPTURE_UNSET = 0, CAPTURE_OFF, CAPTURE_ON, CAPTURE_EXPR } capture_mode_e;
+
+typedef struct {
+    const char     *location;         /* the <Location> path, for sub-pages */
+    int             allow_download;
+    capture_mode_e  capture;
+    ap_expr_info_t *capture_expr;
+} tcpi_dir_conf_t;
+
+/* Process-wide state of the parent (and, inherited read-only, of the MPM
+ * children). Reset in every post_config: the DSO may be reloaded on
+ * restart, and a generation's region dies with its pconf. */
+static struct {
+    tcpi_shm_t  *shm;
+    apr_pool_t  *pconf;
+    server_rec  *s;
+    pid_t        parent;
+    apr_proc_t   proc;           /* the current worker; pid 0 when none */
+    int          stopping;       /* pconf is being cleared */
+    apr_time_t   next_start;     /* backoff: monitor starts it after this */
+    apr_time_t   started_at;
+    apr_interval_time_t backoff;
+    tcpi_ports_t front_ports;
+    tcpi_ports_t backend_ports;
+} g;
+
+/* ---- configuration --------------------------------------------------- */
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    tcpi_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->engine = UNSET;
+    c->thresholds = apr_array_make(p, 4, sizeof(tcpi_threshold_t));
+    c->redact = apr_array_make(p, 4, sizeof(const char *));
+    return c;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    tcpi_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->location = dir;
+    c->allow_download = UNSET;
+    return c;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    tcpi_dir_conf_t *base = basev, *add = addv;
+    tcpi_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->location = add->location ? add->location : base->location;
+    c->allow_download = add->allow_download != UNSET ? add->allow_download
+                                                     : base->allow_download;
+    if (add->capture != CAPTURE_UNSET) {
+        c->capture = add->capture;
+        c->capture_expr = add->capture_expr;
+    } else {
+        c->capture = base->capture;
+        c->capture_expr = base->capture_expr;
+    }
+    return c;
+}
+
+static tcpi_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &tcpinspect_module);
+}
+
+/* Directive setters stay thin: the core parses, we name the directive. */
+static const char *named(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+static const char *global_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+static const char *set_engine(cmd_parms *cmd, void *d, int flag)
+{
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    srv_conf(cmd->server)->engine = flag;
+    return NULL;
+}
+
+static const char *set_leg(cmd_parms *cmd, void *d, int argc,
+                           char *const argv[])
+{
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
+    tcpi_leg_t *leg = cmd->info ? &c->backend : &c->front;
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    return named(cmd, tcpi_conf_parse_leg(leg, argc, argv, cmd->pool));
+}
+
+static const char *set_filter(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    /* Compile it for both link types the handles can have, so a filter
+     * naming Ethernet fields fails here rather than at capture time. */
+    if ((err = tcpi_conf_check_bpf(arg, DLT_EN10MB, cmd->pool)) != NULL)
+        return named(cmd, err);
+    srv_conf(cmd->server)->filter = arg;
+    return NULL;
+}
+
+static const char *set_size(cmd_parms *cmd, void *d, const char *arg)
+{
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
+    const char *which = cmd->info;
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    if (strcmp(which, "snaplen") == 0)
+        err = tcpi_conf_parse_size(&c->snaplen, arg, TCPI_SNAPLEN_MIN,
+                                   TCPI_SNAPLEN_MAX, cmd->pool);
+    else if (strcmp(which, "ring") == 0)
+        err = tcpi_conf_parse_size(&c->ring_size, arg, TCPI_RING_MIN,
+                                   TCPI_RING_MAX, cmd->pool);
+    else
+        err = tcpi_conf_parse_size(&c->kernel_buffer, arg, TCPI_KBUF_MIN,
+                                   TCPI_KBUF_MAX, cmd->pool);
+    return named(cmd, err);
+}
+
+static const char *set_threshold(cmd_parms *cmd, void *d, int argc,
+                                 char *const argv[])
+{
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
+    tcpi_threshold_t t;
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    if ((err = tcpi_conf_parse_threshold(&t, argc, argv, cmd->pool)) != NULL)
+        return named(cmd, err);
+    if (c->thresholds->nelts >= TCPI_MAX_THRESHOLDS)
+        return named(cmd, "too many thresholds");
+    *(tcpi_threshold_t *)apr_array_push(c->thresholds) = t;
+    return NULL;
+}
+
+static const char *set_capture_dir(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = global_only(cmd);
+    const char *path;
+    if (err)
+        return err;
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (path == NULL || *arg == '\0')
+        return named(cmd, apr_psprintf(cmd->pool, "invalid path '%s'", arg));
+    srv_conf(cmd->server)->capture_dir = path;
+    return NULL;
+}
+
+static const char *set_capture_limit(cmd_parms *cmd, void *d,
+                                     const char *count, const char *size)
+{
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    if ((err = tcpi_conf_parse_count(&c->capture_count, count, 1, 1000000,
+                                     cmd->pool)) != NULL)
+        return named(cmd, apr_pstrcat(cmd->pool, "count: ", err, NULL));
+    if ((err = tcpi_conf_parse_size(&c->capture_size, size, 1 << 20,
+                                    1ull << 40, cmd->pool)) != NULL)
+        return named(cmd, apr_pstrcat(cmd->pool, "size: ", err, NULL));
+    return NULL;
+}
+
+static const char *set_redact(cmd_parms *cmd, void *d, int argc,
+                              char *const argv[])
+{
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
+    const char *err = global_only(cmd);
+    if (err)
+        return err;
+    if (argc == 0)
+        return named(cmd, "takes header names or Off");
+    if (argc == 1 && strcasecmp(argv[0], "off") == 0) {
+        c->redact_off = 1;
+        return NULL;
+    }
+    for (int i = 0; i < argc; i++) {
+        if ((err = tcpi_conf_check_header(argv[i], cmd->pool)) != NULL)
+            return named(cmd, err);
+        if (c->redact->nelts >= TCPI_MAX_REDACT)
+            return named(cmd, "too many headers");
+        *(const char **)apr_array_push(c->redact) = argv[i];
+    }
+    return NULL;
+}
+
+static const char *set_allow_download(cmd_parms *cmd, void *d, int flag)
+{
+    ((tcpi_dir_conf_t *)d)->allow_download = flag;
+    return NULL;
+}
+
+static const char *set_capture(cmd_parms *cmd, void *d, const char *arg)
+{
+    tcpi_dir_conf_t *c = d;
+    const char *err = NULL;
+
+    if (strcasecmp(arg, "on") == 0) {
+        c->capture = CAPTURE_ON;
+    } else if (strcasecmp(arg, "off") == 0) {
+        c->capture = CAPTURE_OFF;
+    } else if (strncasecmp(arg, "expr=", 5) == 0) {
+        c->capture_expr = ap_expr_parse_cmd(cmd, arg + 5,
+                                            AP_EXPR_FLAG_DONT_VARY, &err, NULL);
+        if (err != NULL)
+            return named(cmd, apr_psprintf(cmd->pool, "cannot parse "
+                                           "expression '%s': %s", arg + 5, err));
+        c->capture = CAPTURE_EXPR;
+    } else {
+        return named(cmd, apr_psprintf(cmd->pool, "'%s' is not On, Off or "
+                                       "expr=<expression>", arg));
+    }
+    return NULL;
+}
+
+static const command_rec tcpi_cmds[] = {
+    AP_INIT_FLAG("TCPInspectEngine", set_engine, NULL, RSRC_CONF,
+                 "On to run the capture worker"),
+    AP_INIT_TAKE_ARGV("TCPInspectFrontend", set_leg, NULL, RSRC_CONF,
+                      "[interface] port... of the client-facing leg"),
+    AP_INIT_TAKE_ARGV("TCPInspectBackend", set_leg, (void *)1, RSRC_CONF,
+                      "[interface] port... of the backend leg"),
+    AP_INIT_TAKE1("TCPInspectFilter", set_filter, NULL, RSRC_CONF,
+                  "BPF expression ANDed with the port scope"),
+    AP_INIT_TAKE1("TCPInspectSnaplen", set_size, "snaplen", RSRC_CONF,
+                  "bytes kept per packet"),
+    AP_INIT_TAKE1("TCPInspectRingSize", set_size, "ring", RSRC_CONF,
+                  "size of the shared recent-packet ring"),
+    AP_INIT_TAKE1("TCPInspectKernelBuffer", set_size, "kbuf", RSRC_CONF,
+                  "kernel capture buffer per interface"),
+    AP_INIT_TAKE_ARGV("TCPInspectThreshold", set_threshold, NULL, RSRC_CONF,
+                      "STATE warning critical [front|backend|backend_local]"),
+    AP_INIT_TAKE1("TCPInspectCaptureDir", set_capture_dir, NULL, RSRC_CONF,
+                  "directory for triggered per-request captures"),
+    AP_INIT_TAKE2("TCPInspectCaptureLimit", set_capture_limit, NULL, RSRC_CONF,
+                  "count size: bound of the capture directory"),
+    AP_INIT_TAKE_ARGV("TCPInspectRedact", set_redact, NULL, RSRC_CONF,
+                      "header names masked in decoded views, or Off"),
+    AP_INIT_FLAG("TCPInspectAllowDownload", set_allow_download, NULL,
+                 OR_AUTHCFG | RSRC_CONF, "serve raw pcap/pcapng downloads"),
+    AP_INIT_TAKE1("TCPInspectCapture", set_capture, NULL,
+                  OR_AUTHCFG | RSRC_CONF, "On, Off or expr=<expression>"),
+    { NULL }
+};
+
+/* ---- defaults from Listen and mod_proxy ------------------------------ */
+
+static void default_front_ports(tcpi_ports_t *ports)
+{
+    for (ap_listen_rec *lr = ap_listeners; lr; lr = lr->next)
+        if (lr->bind_addr != NULL)
+            tcpi_ports_add(ports, lr->bind_addr->port);
+}
+
+static int is_loopback_host(const char *h)
+{
+    return strncmp(h, "127.", 4) == 0 || strcasecmp(h, "localhost") == 0 ||
+           strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+}
+
+static void add_worker(tcpi_ports_t *ports, int *all_loopback,
+                       const proxy_worker *w)
+{
+    const proxy_worker_shared *ws = w->s;
+    const char *host;
+
+    if (ws == NULL || strcasecmp(ws->scheme, "http") != 0)
+        return;
+    host = ws->hostname_ex[0] ? ws->hostname_ex : ws->hostname;
+    if (!is_loopback_host(host))
+        *all_loopback = 0;
+    tcpi_ports_add(ports, ws->port ? ws->port : 80);
+}
+
+/* Every ProxyPass / BalancerMember http worker of every server. */
+static void default_backend(tcpi_ports_t *ports, int *all_loopback,
+                            server_rec *main_s)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+
+    *all_loopback = 1;
+    if (proxy == NULL)
+        return;
+    for (server_rec *s = main_s; s; s = s->next) {
+        proxy_server_conf *pc = ap_get_module_config(s->module_config, proxy);
+        if (pc == NULL)
+            continue;
+        if (pc->workers && pc->workers->elt_size == sizeof(proxy_worker))
+            for (int i = 0; i < pc->workers->nelts; i++)
+                add_worker(ports, all_loopback,
+                           &((proxy_worker *)pc->workers->elts)[i]);
+        if (pc->balancers == NULL)
+            continue;
+        for (int b = 0; b < pc->balancers->nelts; b++) {
+            proxy_balancer *bal = &((proxy_balancer *)pc->balancers->elts)[b];
+            if (bal->workers == NULL)
+                continue;
+            for (int i = 0; i < bal->workers->nelts; i++)
+                add_worker(ports, all_loopback,
+                           ((proxy_worker **)bal->workers->elts)[i]);
+        }
+    }
+}
+
+/* ---- the capture worker ---------------------------------------------- */
+
+static volatile sig_atomic_t worker_stop;
+
+static void worker_on_term(int sig)
+{
+    worker_stop = 1;
+}
+
+static void core_log(void *baton, int level, const char *tag, const char *msg)
+{
+    ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, "%s: %s", tag, msg);
+}
+
+static void worker_main(server_rec *s, apr_pool_t *p)
+{
+    tcpi_srv_conf_t *c = srv_conf(s);
+    tcpi_worker_conf_t wc;
+    tcpi_worker_t *w;
+    char err[256];
+    int rc;
+
+    /* Not an MPM child: default signal dispositions, no listeners. The
+     * parent's graceful/restart signals to the process group are ignored;
+     * the parent stops us with SIGTERM from its pconf cleanup. */
+    apr_signal(SIGCHLD, SIG_DFL);
+    apr_signal(SIGPIPE, SIG_IGN);
+    apr_signal(SIGHUP, SIG_IGN);
+    apr_signal(SIGUSR1, SIG_IGN);
+    apr_signal(SIGWINCH, SIG_IGN);
+    apr_signal(SIGINT, worker_on_term);
+    apr_signal(SIGTERM, worker_on_term);
+    ap_close_listeners();
+
+    memset(&wc, 0, sizeof(wc));
+    wc.shm = g.shm;
+    wc.snaplen = (uint32_t)c->snaplen;
+    wc.kernel_buffer = c->kernel_buffer;
+    wc.parent = g.parent;
+    /* As root: open the packet sockets. */
+    w = tcpi_worker_open(&wc, err, sizeof(err));
+    if (w == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0101)
+                     "capture worker cannot start: %s", err);
+        _exit(TCPI_EXIT_STARTUP);
+    }
+    /* Then become httpd's User/Group, keeping the handles. */
+    if (ap_run_drop_privileges(p, s) != OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0102)
+                     "capture worker cannot drop privileges");
+        _exit(TCPI_EXIT_STARTUP);
+    }
+    atomic_store(&g.shm->worker_uid, (uint32_t)getuid());
+    atomic_store(&g.shm->worker_pid, (int32_t)getpid());
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0103)
+                 "capture worker %d running as uid %d with %d of %u "
+                 "interface(s)", (int)getpid(), (int)getuid(),
+                 tcpi_worker_active(w), g.shm->niface);
+    rc = tcpi_worker_run(w, &worker_stop);
+    tcpi_worker_close(w);
+    /* _exit: the pools and atexit handlers belong to the parent. */
+    _exit(rc == 0 ? TCPI_EXIT_OK : 1);
+}
+
+static void worker_maint(int reason, void *data, apr_wait_t status);
+
+static apr_status_t worker_start(void)
+{
+    apr_status_t rv;
+    apr_proc_t proc;
+
+    rv = apr_proc_fork(&proc, g.pconf);
+    if (rv == APR_INCHILD) {
+        apr_pool_t *p;
+        apr_pool_create(&p, g.pconf);
+        worker_main(g.s, p);
+        _exit(1);                       /* not reached */
+    }
+    if (rv != APR_INPARENT) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, g.s, TCPILOG(0104)
+                     "cannot fork the capture worker");
+        return rv;
+    }
+    g.proc = proc;
+    g.started_at = apr_time_now();
+    atomic_store(&g.shm->worker_pid, (int32_t)proc.pid);
+    apr_proc_other_child_register(&g.proc, worker_maint, &g.proc, NULL,
+                                  g.pconf);
+    return APR_SUCCESS;
+}
+
+/* Called by the MPM when the worker dies or the parent restarts. */
+static void worker_maint(int reason, void *data, apr_wait_t status)
+{
+    int code = 0;
+
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        apr_proc_other_child_unregister(data);
+        /* Reaped: never signal this pid again. */
+        g.proc.pid = 0;
+        atomic_store(&g.shm->worker_pid, 0);
+        if (reason == APR_OC_REASON_DEATH) {
+            code = WIFEXITED(status) ? WEXITSTATUS(status)
+                 : WIFSIGNALED(status) ? -WTERMSIG(status) : 0;
+            atomic_store(&g.shm->last_exit, code);
+        }
+        if (g.stopping)
+            break;
+        atomic_fetch_add(&g.shm->restarts, 1);
+        if (code == TCPI_EXIT_STARTUP) {
+            atomic_fetch_add(&g.shm->startup_failures, 1);
+            g.backoff = g.backoff ? g.backoff * 2 : apr_time_from_sec(10);
+        } else if (apr_time_now() - g.started_at < apr_time_from_sec(10)) {
+            g.backoff = g.backoff ? g.backoff * 2 : apr_time_from_sec(1);
+        } else {
+            g.backoff = 0;
+        }
+        if (g.backoff > apr_time_from_sec(300))
+            g.backoff = apr_time_from_sec(300);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, g.s, TCPILOG(0105)
+                     "capture worker exited (%d); restarting in %" APR_TIME_T_FMT
+                     " s", code, apr_time_sec(g.backoff));
+        if (g.backoff == 0)
+            worker_start();
+        else
+            g.next_start = apr_time_now() + g.backoff;
+        break;
+    case APR_OC_REASON_RESTART:
+        /* httpd restarts: the pconf cleanup stops this worker and the next
+         * generation's post_config starts its own. */
+        apr_proc_other_child_unregister(data);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The monitor hook runs in the parent about once a second: it starts a
+ * worker whose backoff has elapsed. */
+static int tcpi_monitor(apr_pool_t *p, server_rec *s)
+{
+    if (g.shm != NULL && !g.stopping && g.proc.pid == 0 && g.next_start &&
+        apr_time_now() >= g.next_start && getpid() == g.parent) {
+        g.next_start = 0;
+        worker_start();
+    }
+    return DECLINED;
+}
+
+/* pconf cleanup in the parent: stop this generation's worker. */
+static apr_status_t worker_cleanup(void *data)
+{
+    pid_t pid = g.proc.pid;
+
+    if (getpid() != g.parent)
+        return APR_SUCCESS;            /* an MPM child exiting: not ours */
+    g.stopping = 1;
+    if (pid <= 0)
+        return APR_SUCCESS;
+    /* No apr_proc_other_child_unregister here: the registration's own
+     * pconf cleanup (registered after this one, so run before it) or the
+     * RESTART callback already removed it, and APR crashes on a second
+     * unregister. */
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 40; i++) {         /* up to 2 s */
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            pid = 0;
+            break;
+        }
+        apr_sleep(apr_time_from_msec(50));
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    g.proc.pid = 0;
+    return APR_SUCCESS;
+}
+
+/* ---- post_config ----------------------------------------------------- */
+
+typedef struct {
+    char         name[TCPI_IFNAMSIZ];
+    uint32_t     legs;
+    tcpi_ports_t ports;
+} plan_iface_t;
+
+static void plan_add(plan_iface_t *plan, int *n, const char *name,
+                     uint32_t leg, const tcpi_ports_t *ports)
+{
+    int i;
+
+    for (i = 0; i < *n; i++)
+        if (strcmp(plan[i].name, name) == 0)
+            break;
+    if (i == *n) {
+        if (*n >= TCPI_MAX_IFACES)
+            return;
+        memset(&plan[i], 0, sizeof(plan[i]));
+        apr_cpystrn(plan[i].name, name, sizeof(plan[i].name));
+        (*n)++;
+    }
+    plan[i].legs |= leg;
+    for (int k = 0; k < ports->n; k++)
+        tcpi_ports_add(&plan[i].ports, ports->port[k]);
+}
+
+static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    tcpi_srv_conf_t *c = srv_conf(s);
+    plan_iface_t plan[TCPI_MAX_IFACES];
+    int nplan = 0, backend_lo = 1;
+    const char *front_if, *back_if;
+    apr_shm_t *shm;
+    apr_status_t rv;
+    size_t size;
+
+    memset(&g, 0, sizeof(g));
+    g.pconf = pconf;
+    g.s = s;
+    g.parent = getpid();
+    tcpi_log_set(core_log, s);
+
+    /* Resolve defaults. */
+    if (c->snaplen == 0)
+        c->snaplen = TCPI_SNAPLEN_DEFAULT;
+    if (c->ring_size == 0)
+        c->ring_size = TCPI_RING_DEFAULT;
+    if (c->kernel_buffer == 0)
+        c->kernel_buffer = TCPI_KBUF_DEFAULT;
+    if (c->front.set)
+        g.front_ports = c->front.ports;
+    else
+        default_front_ports(&g.front_ports);
+    tcpi_ports_t proxy_ports = { .n = 0 };
+    default_backend(&proxy_ports, &backend_lo, s);
+    g.backend_ports = c->backend.set ? c->backend.ports : proxy_ports;
+    front_if = c->front.iface[0] ? c->front.iface : "any";
+    back_if = c->backend.iface[0] ? c->backend.iface
+              : (backend_lo && proxy_ports.n ? "lo" : "any");
+
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+
+    if (g.front_ports.n)
+        plan_add(plan, &nplan, front_if, TCPI_LEG_FRONT, &g.front_ports);
+    if (g.backend_ports.n)
+        plan_add(plan, &nplan, back_if, TCPI_LEG_BACKEND, &g.backend_ports);
+
+    size = tcpi_shm_size(c->ring_size);
+    rv = apr_shm_create(&shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, TCPILOG(0001)
+                     "cannot create %" APR_SIZE_T_FMT " bytes of anonymous "
+                     "shared memory (TCPInspectRingSize)", size);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    g.shm = tcpi_shm_init(apr_shm_baseaddr_get(shm), c->ring_size,
+                          (uint32_t)ap_state_query(AP_SQ_CONFIG_GEN));
+    if (g.shm == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0002)
+                     "cannot format the shared region");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (int i = 0; i < nplan; i++) {
+        char filter[TCPI_FILTER_MAX];
+        if (tcpi_filter_build(filter, sizeof(filter), &plan[i].ports,
+                              c->filter) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0003)
+                         "TCPInspectFilter: the filter for %s is longer than "
+                         "%d bytes", plan[i].name, TCPI_FILTER_MAX);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        tcpi_shm_add_iface(g.shm, plan[i].name, plan[i].legs, filter);
+    }
+    apr_pool_cleanup_register(pconf, NULL, worker_cleanup,
+                              apr_pool_cleanup_null);
+    if (c->engine == 1 && nplan > 0)
+        worker_start();
+    return OK;
+}
+
+/* ---- the handler ----------------------------------------------------- */
+
+static int out_sink(void *baton, const void *buf, size_t len)
+{
+    request_rec *r = baton;
+    return ap_rwrite(buf, (int)len, r) < 0 ? -1 : 0;
+}
+
+typedef struct {
+    request_rec     *r;
+    tcpi_dir_conf_t *dc;
+    apr_table_t     *args;
+    const char      *base;     /* handler location, HTML-safe */
+} page_t;
+
+typedef int page_fn(page_t *pg);
+
+static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
+{
+    tcpi_srv_conf_t *c = srv_conf(r->server);
+
+    memset(snap, 0, sizeof(*snap));
+    tcpi_snapshot_capture(snap, g.shm);
+    snap->engine = c->engine == 1;
+    snap->snaplen = (uint32_t)c->snaplen;
+    snap->ports[TCPI_SCOPE_FRONT] = g.front_ports;
+    snap->ports[TCPI_SCOPE_BACKEND] = g.backend_ports;
+    snap->ports[TCPI_SCOPE_BACKEND_LOCAL] = g.backend_ports;
+}
+
+static int bad_request(request_rec *r, const char *msg)
+{
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    r->status = HTTP_BAD_REQUEST;
+    /* The message may quote the client's input: plain text only. */
+    ap_rprintf(r, "400 Bad Request: %s\n", msg);
+    return OK;
+}
+
+typedef void render_fn(tcpi_out_t *o, const tcpi_snapshot_t *s);
+
+static int send_rendered(page_t *pg, const char *ctype, render_fn *fn)
+{
+    tcpi_snapshot_t *snap = apr_palloc(pg->r->pool, sizeof(*snap));
+    tcpi_out_t *o = apr_palloc(pg->r->pool, sizeof(*o));
+
+    take_snapshot(snap, pg->r);
+    ap_set_content_type(pg->r, ctype);
+    apr_table_setn(pg->r->headers_out, "Cache-Control", "no-store");
+    if (pg->r->header_only)
+        return OK;
+    tcpi_out_init(o, out_sink, pg->r);
+    fn(o, snap);
+    tcpi_out_flush(o);
+    return OK;
+}
+
+static int page_overview(page_t *pg)
+{
+    request_rec *r = pg->r;
+    const char *refresh = apr_table_get(pg->args, "refresh");
+    tcpi_snapshot_t *snap;
+    tcpi_out_t *o;
+
+    if (apr_table_get(pg->args, "auto"))
+        return send_rendered(pg, "text/plain; charset=utf-8", tcpi_render_auto);
+    if (refresh != NULL) {
+        uint64_t n;
+        if (tcpi_conf_parse_count(&n, refresh, 1, 3600, r->pool) != NULL)
+            return bad_request(r, "refresh must be a number of seconds "
+                               "from 1 to 3600");
+        apr_table_setn(r->headers_out, "Refresh", apr_psprintf(r->pool, "%u",
+                                                               (unsigned)n));
+    }
+    snap = apr_palloc(r->pool, sizeof(*snap));
+    o = apr_palloc(r->pool, sizeof(*o));
+    take_snapshot(snap, r);
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+    if (r->header_only)
+        return OK;
+    tcpi_out_init(o, out_sink, r);
+    tcpi_render_html(o, snap, pg->base);
+    tcpi_out_flush(o);
+    return OK;
+}
+
+static int page_json(page_t *pg)
+{
+    return send_rendered(pg, "application/json", tcpi_render_json);
+}
+
+static int page_metrics(page_t *pg)
+{
+    return send_rendered(pg, "text/plain; version=0.0.4; charset=utf-8",
+                         tcpi_render_metrics);
+}
+
+/* Each page and the query parameters it accepts (an allow-list). */
+static const struct {
+    const char *path;
+    page_fn    *fn;
+    const char *params[8];
+} pages[] = {
+    { "/",            page_overview, { "auto", "refresh", NULL } },
+    { "/status.json", page_json,     { NULL } },
+    { "/metrics",     page_metrics,  { NULL } },
+};
+
+static int check_params(request_rec *r, apr_table_t *args,
+                        const char *const *allowed)
+{
+    const apr_array_header_t *arr = apr_table_elts(args);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+
+    for (int i = 0; i < arr->nelts; i++) {
+        int ok = 0;
+        for (int k = 0; allowed[k]; k++)
+            if (strcmp(e[i].key, allowed[k]) == 0)
+                ok = 1;
+        if (!ok)
+            return bad_request(r, "unknown query parameter");
+    }
+    return DECLINED;
+}
+
+/* The <Location> whose SetHandler sent this request here: our per-dir
+ * config only exists where one of our directives appears, so look the
+ * section up in core's list. The longest prefix wins, as in the walk. */
+static const char *handler_location(request_rec *r, size_t *len)
+{
+    core_server_config *sc = ap_get_core_module_config(r->server->module_config);
+    ap_conf_vector_t **sec = (ap_conf_vector_t **)sc->sec_url->elts;
+    const char *best = NULL;
+
+    *len = 0;
+    for (int i = 0; i < sc->sec_url->nelts; i++) {
+        core_dir_config *d = ap_get_core_module_config(sec[i]);
+        const char *h = d->handler, *err = NULL;
+        size_t n;
+
+        if (d->r != NULL || d->d == NULL)
+            continue;                      /* <LocationMatch>: no prefix */
+        n = strlen(d->d);
+        while (n > 0 && d->d[n - 1] == '/')
+            n--;
+        if (strncmp(r->uri, d->d, n) != 0 ||
+            (r->uri[n] != '\0' && r->uri[n] != '/'))
+            continue;
+        if (h == NULL && d->expr_handler != NULL)
+            h = ap_expr_str_exec(r, d->expr_handler, &err);
+        if (h == NULL || err != NULL || strcasecmp(h, "tcp-inspect") != 0)
+            continue;
+        if (best == NULL || n >= *len) {
+            best = d->d;
+            *len = n;
+        }
+    }
+    return best;
+}
+
+static int tcpi_handler(request_rec *r)
+{
+    tcpi_dir_conf_t *dc;
+    page_t pg;
+    const char *sub, *loc;
+    size_t loclen;
+
+    if (r->handler == NULL || strcmp(r->handler, "tcp-inspect") != 0)
+        return DECLINED;
+    dc = ap_get_module_config(r->per_dir_config, &tcpinspect_module);
+    r->allowed |= (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+
+    /* The page is the part of the URI below the <Location>. */
+    if ((loc = handler_location(r, &loclen)) == NULL)
+        return HTTP_NOT_FOUND;
+    sub = r->uri + loclen;
+    if (*sub == '\0') {
+        /* /tcp-inspect -> /tcp-inspect/ so relative links work. */
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, ap_escape_uri(r->pool, r->uri), "/",
+                                   r->args ? "?" : "", r->args, NULL));
+        return HTTP_MOVED_PERMANENTLY;
+    }
+
+    memset(&pg, 0, sizeof(pg));
+    pg.r = r;
+    pg.dc = dc;
+    pg.base = ap_escape_html2(r->pool, ap_escape_uri(r->pool,
+                              apr_pstrmemdup(r->pool, loc, loclen)), 1);
+    ap_args_to_table(r, &pg.args);
+    for (size_t i = 0; i < TCPI_ARRAY_LEN(pages); i++) {
+        if (strcmp(sub, pages[i].path) != 0)
+            continue;
+        if (check_params(r, pg.args, pages[i].params) == OK)
+            return OK;
+        return pages[i].fn(&pg);
+    }
+    return HTTP_NOT_FOUND;
+}
+
+static void tcpi_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(tcpi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(tcpi_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(tcpi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(tcpinspect) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_srv_conf,
+    NULL,
+    tcpi_cmds,
+    tcpi_register_hooks
+};

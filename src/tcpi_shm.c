@@ -1,0 +1,139 @@
+/* tcpi_shm.c — the shared region (layout in tcpi_shm.h). */
+#include "tcpi_shm.h"
+
+#include <string.h>
+#include <time.h>
+
+#define SHM_MAGIC   0x54435049u  /* "TCPI" */
+#define SHM_VERSION 1u
+
+static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
+
+size_t tcpi_shm_size(uint64_t ring_size)
+{
+    return align64(sizeof(tcpi_shm_t)) +
+           align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) + ring_size;
+}
+
+tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
+{
+    tcpi_shm_t *shm = mem;
+
+    memset(shm, 0, sizeof(*shm));
+    shm->magic = SHM_MAGIC;
+    shm->version = SHM_VERSION;
+    shm->size = tcpi_shm_size(ring_size);
+    shm->hist_off = align64(sizeof(tcpi_shm_t));
+    shm->hist_len = TCPI_HIST_LEN;
+    shm->ring_off = shm->hist_off +
+                    align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
+    shm->ring_size = ring_size;
+    shm->generation = generation;
+    memset((char *)shm + shm->hist_off, 0,
+           TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
+    if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL)
+        return NULL;
+    return shm;
+}
+
+tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)
+{
+    return tcpi_ring_attach((char *)shm + shm->ring_off);
+}
+
+int tcpi_shm_add_iface(tcpi_shm_t *shm, const char *name, uint32_t legs,
+                       const char *filter)
+{
+    tcpi_shm_iface_t *ifc;
+
+    if (shm->niface >= TCPI_MAX_IFACES)
+        return -1;
+    ifc = &shm->iface[shm->niface];
+    memset(ifc, 0, sizeof(*ifc));
+    strncpy(ifc->name, name, sizeof(ifc->name) - 1);
+    strncpy(ifc->filter, filter, sizeof(ifc->filter) - 1);
+    ifc->legs = legs;
+    atomic_store(&ifc->linktype, -1);
+    return (int)shm->niface++;
+}
+
+int tcpi_shm_find_iface(const tcpi_shm_t *shm, const char *name)
+{
+    for (uint32_t i = 0; i < shm->niface && i < TCPI_MAX_IFACES; i++)
+        if (strcmp(shm->iface[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static tcpi_hist_sample_t *hist(const tcpi_shm_t *shm)
+{
+    return (tcpi_hist_sample_t *)((char *)shm + shm->hist_off);
+}
+
+void tcpi_shm_hist_put(tcpi_shm_t *shm, uint64_t time_s,
+                       const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES])
+{
+    uint64_t k = atomic_load_explicit(&shm->hist_count, memory_order_relaxed);
+    tcpi_hist_sample_t *s = &hist(shm)[k % shm->hist_len];
+
+    atomic_store_explicit(&s->seq, 2 * k + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    s->time_s = time_s;
+    memcpy(s->count, count, sizeof(s->count));
+    atomic_store_explicit(&s->seq, 2 * k + 2, memory_order_release);
+    atomic_store_explicit(&shm->hist_count, k + 1, memory_order_release);
+}
+
+int tcpi_shm_hist_get(tcpi_hist_sample_t *out, const tcpi_shm_t *shm,
+                      uint64_t k)
+{
+    tcpi_hist_sample_t *s = &hist(shm)[k % shm->hist_len];
+    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+
+    if (s1 != 2 * k + 2)
+        return -1;
+    out->time_s = s->time_s;
+    memcpy(out->count, s->count, sizeof(out->count));
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
+        return -1;
+    atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
+    return 0;
+}
+
+uint64_t tcpi_now_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t tcpi_now_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int tcpi_shm_worker_alive(const tcpi_shm_t *shm, uint64_t now_mono_ns)
+{
+    tcpi_shm_t *w = (tcpi_shm_t *)shm;
+    int32_t pid = atomic_load(&w->worker_pid);
+    uint64_t hb = atomic_load(&w->heartbeat_ns);
+
+    return pid > 0 && hb != 0 && now_mono_ns - hb < TCPI_HEARTBEAT_STALE_NS;
+}
+
+void tcpi_shm_copy_str(char *dst, size_t dstlen, const char *src,
+                       size_t srclen)
+{
+    size_t n = 0;
+
+    if (dstlen == 0)
+        return;
+    while (n + 1 < dstlen && n < srclen && src[n] != '\0') {
+        dst[n] = src[n];
+        n++;
+    }
+    dst[n] = '\0';
+}

@@ -1,0 +1,249 @@
+/* tcpi_worker.c — libpcap handles and the capture loop (tcpi_worker.h). */
+#include "tcpi_worker.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct tcpi_worker tcpi_worker_s;
+
+typedef struct {
+    tcpi_worker_s *w;      /* back pointer for the pcap callback */
+    pcap_t *p;
+    int     fd;
+    int     idx;           /* index in shm->iface */
+    int32_t linktype;
+} handle_t;
+
+struct tcpi_worker {
+    tcpi_worker_conf_t conf;
+    tcpi_ring_t       *ring;
+    handle_t           h[TCPI_MAX_IFACES];
+    int                nh;
+};
+
+int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
+                      const char *user_filter)
+{
+    size_t n;
+    int w;
+
+    w = snprintf(out, outlen, "tcp and (");
+    if (w < 0 || (size_t)w >= outlen)
+        return -1;
+    n = (size_t)w;
+    for (int i = 0; i < ports->n; i++) {
+        w = snprintf(out + n, outlen - n, "%sport %u", i ? " or " : "",
+                     ports->port[i]);
+        if (w < 0 || (size_t)w >= outlen - n)
+            return -1;
+        n += (size_t)w;
+    }
+    if (user_filter != NULL && *user_filter != '\0')
+        w = snprintf(out + n, outlen - n, ") and (%s)", user_filter);
+    else
+        w = snprintf(out + n, outlen - n, ")");
+    if (w < 0 || (size_t)w >= outlen - n)
+        return -1;
+    return 0;
+}
+
+static void iface_error(tcpi_shm_iface_t *ifc, const char *what,
+                        const char *msg)
+{
+    snprintf(ifc->error, sizeof(ifc->error), "%s: %s", what, msg);
+    atomic_store(&ifc->status, TCPI_IF_ERROR);
+    tcpi_log(TCPI_LOG_ERR, "TCPI0201", "capture on interface %s disabled: "
+             "%s: %s", ifc->name, what, msg);
+}
+
+static int open_one(handle_t *h, tcpi_shm_iface_t *ifc,
+                    const tcpi_worker_conf_t *conf)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    struct bpf_program prog;
+    int rc;
+
+    h->p = pcap_create(ifc->name, errbuf);
+    if (h->p == NULL) {
+        iface_error(ifc, "pcap_create", errbuf);
+        return -1;
+    }
+    pcap_set_snaplen(h->p, (int)conf->snaplen);
+    pcap_set_promisc(h->p, 0);
+    /* TPACKET_V3 retires a block after this many ms even when not full:
+     * bounds how stale the ring can be without waking per packet. */
+    pcap_set_timeout(h->p, 100);
+    pcap_set_buffer_size(h->p, (int)conf->kernel_buffer);
+    pcap_set_tstamp_precision(h->p, PCAP_TSTAMP_PRECISION_NANO);
+    rc = pcap_activate(h->p);
+    if (rc < 0) {
+        iface_error(ifc, "pcap_activate", rc == PCAP_ERROR_NO_SUCH_DEVICE
+                    ? "no such interface" : pcap_geterr(h->p));
+        goto fail;
+    }
+    if (rc > 0)
+        tcpi_log(TCPI_LOG_WARN, "TCPI0202", "interface %s: %s", ifc->name,
+                 pcap_statustostr(rc));
+    if (pcap_compile(h->p, &prog, ifc->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        iface_error(ifc, "pcap_compile", pcap_geterr(h->p));
+        goto fail;
+    }
+    rc = pcap_setfilter(h->p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        iface_error(ifc, "pcap_setfilter", pcap_geterr(h->p));
+        goto fail;
+    }
+    if (pcap_setnonblock(h->p, 1, errbuf) != 0) {
+        iface_error(ifc, "pcap_setnonblock", errbuf);
+        goto fail;
+    }
+    h->fd = pcap_get_selectable_fd(h->p);
+    if (h->fd < 0) {
+        iface_error(ifc, "pcap_get_selectable_fd", "no selectable fd");
+        goto fail;
+    }
+    h->linktype = pcap_datalink(h->p);
+    atomic_store(&ifc->linktype, h->linktype);
+    atomic_store(&ifc->status, TCPI_IF_OK);
+    ifc->error[0] = '\0';
+    return 0;
+fail:
+    pcap_close(h->p);
+    h->p = NULL;
+    return -1;
+}
+
+tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
+                                size_t errlen)
+{
+    tcpi_worker_t *w;
+
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->conf = *conf;
+    w->ring = tcpi_shm_ring(conf->shm);
+    if (w->ring == NULL) {
+        snprintf(err, errlen, "the shared packet ring is not initialised");
+        free(w);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < conf->shm->niface; i++) {
+        handle_t *h = &w->h[w->nh];
+        h->idx = (int)i;
+        if (open_one(h, &conf->shm->iface[i], conf) == 0)
+            w->nh++;
+    }
+    return w;
+}
+
+int tcpi_worker_active(const tcpi_worker_t *w)
+{
+    return w->nh;
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *hdr,
+                      const u_char *bytes)
+{
+    handle_t *h = (handle_t *)user;
+    tcpi_worker_t *w = h->w;
+    tcpi_shm_iface_t *ifc = &w->conf.shm->iface[h->idx];
+    /* Nanosecond precision was requested: tv_usec holds nanoseconds. */
+    uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000000ull +
+                  (uint64_t)hdr->ts.tv_usec;
+
+    tcpi_ring_write(w->ring, ts, (uint16_t)h->idx, h->linktype, hdr->caplen,
+                    hdr->len, bytes);
+    atomic_fetch_add_explicit(&ifc->packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ifc->bytes, hdr->caplen, memory_order_relaxed);
+}
+
+static void publish_stats(tcpi_worker_t *w)
+{
+    for (int i = 0; i < w->nh; i++) {
+        struct pcap_stat ps;
+        tcpi_shm_iface_t *ifc = &w->conf.shm->iface[w->h[i].idx];
+        if (pcap_stats(w->h[i].p, &ps) != 0)
+            continue;
+        atomic_store(&ifc->received, ps.ps_recv);
+        atomic_store(&ifc->dropped, ps.ps_drop);
+        atomic_store(&ifc->if_dropped, ps.ps_ifdrop);
+    }
+}
+
+static void sample_states(tcpi_worker_t *w)
+{
+    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
+
+    if (w->conf.sample == NULL)
+        return;
+    memset(count, 0, sizeof(count));
+    if (w->conf.sample(w->conf.sample_baton, count) != 0) {
+        atomic_fetch_add(&w->conf.shm->sample_errors, 1);
+        return;
+    }
+    tcpi_shm_hist_put(w->conf.shm, tcpi_now_wall_ns() / 1000000000ull, count);
+}
+
+int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
+{
+    struct pollfd pfd[TCPI_MAX_IFACES];
+    uint64_t next_tick = 0;
+    tcpi_shm_t *shm = w->conf.shm;
+
+    for (int i = 0; i < w->nh; i++) {
+        pfd[i].fd = w->h[i].fd;
+        pfd[i].events = POLLIN;
+        w->h[i].w = w;
+    }
+    atomic_store(&shm->worker_started_ns, tcpi_now_mono_ns());
+    while (!*stop) {
+        uint64_t now = tcpi_now_mono_ns();
+        int rc;
+
+        if (now >= next_tick) {
+            if (getppid() != w->conf.parent)
+                break;                      /* httpd is gone: so are we */
+            publish_stats(w);
+            sample_states(w);
+            atomic_store(&shm->heartbeat_ns, tcpi_now_mono_ns());
+            next_tick = now + 1000000000ull;
+        }
+        rc = poll(pfd, (nfds_t)w->nh, 100);
+        if (rc < 0 && errno != EINTR) {
+            tcpi_log(TCPI_LOG_ERR, "TCPI0203", "poll failed: %s",
+                     strerror(errno));
+            return -1;
+        }
+        /* With TPACKET_V3 a handle can hold retired blocks without the fd
+         * being readable again, so every handle is drained each round. */
+        for (int i = 0; i < w->nh; i++) {
+            int n = pcap_dispatch(w->h[i].p, TCPI_DISPATCH_BATCH, on_packet,
+                                  (u_char *)&w->h[i]);
+            if (n == PCAP_ERROR) {
+                tcpi_log(TCPI_LOG_ERR, "TCPI0204", "capture on %s failed: "
+                         "%s", shm->iface[w->h[i].idx].name,
+                         pcap_geterr(w->h[i].p));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void tcpi_worker_close(tcpi_worker_t *w)
+{
+    if (w == NULL)
+        return;
+    for (int i = 0; i < w->nh; i++)
+        pcap_close(w->h[i].p);
+    free(w);
+}
