@@ -9,6 +9,9 @@
 
 #include "tcpi_out.h"
 #include "tcpi_shm.h"
+#include "tcpi_threshold.h"
+
+#define TCPI_HIST_POINTS 360
 
 typedef struct {
     char     name[TCPI_IFNAMSIZ];
@@ -39,17 +42,43 @@ typedef struct {
     tcpi_ring_stats_t ring;
     uint32_t snaplen;
     tcpi_ports_t ports[TCPI_NSCOPES];
+    /* live state counts (counted in the serving process) */
+    int      counts_ok;
+    char     counts_error[160];
+    uint64_t counts_took_us;
+    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
+    uint32_t total[TCPI_NSCOPES];
+    int      nresults;
+    tcpi_threshold_result_t results[TCPI_MAX_RESULTS];
+    /* history, downsampled to at most TCPI_HIST_POINTS buckets (max of
+     * each bucket, so short peaks stay visible) */
+    uint32_t nhist;
+    uint32_t hist_step_s;
+    uint64_t hist_start_s;
+    uint32_t hist[TCPI_HIST_POINTS][TCPI_NSCOPES][TCPI_NSTATES];
 } tcpi_snapshot_t;
 
 /** Fill the capture part of a snapshot from the shared region (may be
  *  NULL when the module has no region, e.g. in a config test). */
 void tcpi_snapshot_capture(tcpi_snapshot_t *snap, const tcpi_shm_t *shm);
 
+/** Fill the history part: the last `window_s` seconds of samples. */
+void tcpi_snapshot_history(tcpi_snapshot_t *snap, const tcpi_shm_t *shm,
+                           uint32_t window_s);
+/** Set the live counts and evaluate the thresholds against them. */
+void tcpi_snapshot_counts(tcpi_snapshot_t *snap,
+                          const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                          const tcpi_threshold_t *th, int nth);
+
 const char *tcpi_linktype_name(int32_t linktype);
 
 void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s);
 void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s);
 void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s);
+/** The states and thresholds section alone (for mod_status's page). */
+void tcpi_render_html_states(tcpi_out_t *o, const tcpi_snapshot_t *s);
+/** The Nagios-style one-line summary. */
+void tcpi_render_nagios(tcpi_out_t *o, const tcpi_snapshot_t *s);
 /** base: the handler's URL path (for links), already safe to print. */
 void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
                       const char *base);

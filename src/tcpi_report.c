@@ -50,6 +50,56 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     }
 }
 
+void tcpi_snapshot_counts(tcpi_snapshot_t *s,
+                          const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                          const tcpi_threshold_t *th, int nth)
+{
+    s->counts_ok = 1;
+    memcpy(s->count, count, sizeof(s->count));
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        s->total[sc] = 0;
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            s->total[sc] += count[sc][st];
+    }
+    s->nresults = tcpi_threshold_eval(s->results, TCPI_MAX_RESULTS, th, nth,
+                                      count);
+}
+
+void tcpi_snapshot_history(tcpi_snapshot_t *s, const tcpi_shm_t *shm,
+                           uint32_t window_s)
+{
+    tcpi_shm_t *w = (tcpi_shm_t *)shm;
+    uint64_t k_end, k_start, span;
+    tcpi_hist_sample_t smp;
+
+    s->nhist = 0;
+    if (shm == NULL)
+        return;
+    k_end = atomic_load_explicit(&w->hist_count, memory_order_acquire);
+    span = window_s < shm->hist_len ? window_s : shm->hist_len;
+    k_start = k_end > span ? k_end - span : 0;
+    if (k_end == k_start)
+        return;
+    s->hist_step_s = (uint32_t)((k_end - k_start + TCPI_HIST_POINTS - 1) /
+                                TCPI_HIST_POINTS);
+    if (s->hist_step_s == 0)
+        s->hist_step_s = 1;
+    memset(s->hist, 0, sizeof(s->hist));
+    for (uint64_t k = k_start; k < k_end; k++) {
+        uint32_t b = (uint32_t)((k - k_start) / s->hist_step_s);
+        if (b >= TCPI_HIST_POINTS || tcpi_shm_hist_get(&smp, shm, k) != 0)
+            continue;
+        if (s->nhist == 0)
+            s->hist_start_s = smp.time_s;
+        for (int sc = 0; sc < TCPI_NSCOPES; sc++)
+            for (int st = 0; st < TCPI_NSTATES; st++)
+                if (smp.count[sc][st] > s->hist[b][sc][st])
+                    s->hist[b][sc][st] = smp.count[sc][st];
+        if (b + 1 > s->nhist)
+            s->nhist = b + 1;
+    }
+}
+
 const char *tcpi_linktype_name(int32_t linktype)
 {
     const char *n = linktype >= 0 ? pcap_datalink_val_to_name(linktype) : NULL;
@@ -150,13 +200,100 @@ static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_str(o, "}}");
 }
 
+static void json_ports(tcpi_out_t *o, const tcpi_ports_t *p)
+{
+    tcpi_out_mem(o, "[", 1);
+    for (int i = 0; i < p->n; i++) {
+        if (i)
+            tcpi_out_mem(o, ",", 1);
+        tcpi_out_u64(o, p->port[i]);
+    }
+    tcpi_out_mem(o, "]", 1);
+}
+
+static void json_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    json_key(o, "states");
+    tcpi_out_mem(o, "{", 1);
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        json_key(o, tcpi_scope_name(sc));
+        tcpi_out_mem(o, "{", 1);
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            json_u64(o, tcpi_state_name(st), s->count[sc][st], 1);
+        json_u64(o, "total", s->total[sc], 1);
+        json_key(o, "ports");
+        json_ports(o, &s->ports[sc]);
+        tcpi_out_str(o, sc + 1 < TCPI_NSCOPES ? "}," : "}");
+    }
+    tcpi_out_str(o, "},\"counts\":{\"ok\":");
+    tcpi_out_str(o, s->counts_ok ? "true," : "false,");
+    json_strf(o, "error", s->counts_error, 1);
+    json_u64(o, "took_us", s->counts_took_us, 0);
+    tcpi_out_str(o, "},");
+    json_key(o, "thresholds");
+    tcpi_out_mem(o, "[", 1);
+    for (int i = 0; i < s->nresults; i++) {
+        const tcpi_threshold_result_t *r = &s->results[i];
+        tcpi_out_str(o, i ? ",{" : "{");
+        json_strf(o, "scope", tcpi_scope_name(r->scope), 1);
+        json_strf(o, "state", tcpi_state_name(r->state), 1);
+        json_u64(o, "warning", r->warning, 1);
+        json_u64(o, "critical", r->critical, 1);
+        json_u64(o, "value", r->value, 1);
+        json_strf(o, "level", tcpi_level_name(r->level), 0);
+        tcpi_out_mem(o, "}", 1);
+    }
+    tcpi_out_str(o, "],");
+    json_strf(o, "level", tcpi_level_name(s->counts_ok
+              ? tcpi_threshold_worst(s->results, s->nresults)
+              : TCPI_LEVEL_UNKNOWN), 1);
+}
+
+static void json_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    json_key(o, "history");
+    tcpi_out_mem(o, "{", 1);
+    json_u64(o, "start", s->hist_start_s, 1);
+    json_u64(o, "step_s", s->hist_step_s, 1);
+    json_u64(o, "points", s->nhist, 1);
+    json_key(o, "series");
+    tcpi_out_mem(o, "{", 1);
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        json_key(o, tcpi_scope_name(sc));
+        tcpi_out_mem(o, "{", 1);
+        for (int st = 0; st < TCPI_NSTATES; st++) {
+            json_key(o, tcpi_state_name(st));
+            tcpi_out_mem(o, "[", 1);
+            for (uint32_t i = 0; i < s->nhist; i++) {
+                if (i)
+                    tcpi_out_mem(o, ",", 1);
+                tcpi_out_u64(o, s->hist[i][sc][st]);
+            }
+            tcpi_out_str(o, st + 1 < TCPI_NSTATES ? "]," : "]");
+        }
+        tcpi_out_str(o, sc + 1 < TCPI_NSCOPES ? "}," : "}");
+    }
+    tcpi_out_str(o, "}},");
+}
+
 void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_str(o, "{");
     json_u64(o, "time", s->now_wall_ns / 1000000000ull, 1);
     json_u64(o, "generation", s->generation, 1);
+    json_states(o, s);
+    json_history(o, s);
     json_capture(o, s);
     tcpi_out_str(o, "}\n");
+}
+
+void tcpi_render_nagios(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    char line[4096];
+    size_t n = tcpi_threshold_nagios(line, sizeof(line), s->results,
+                                     s->nresults, s->counts_ok,
+                                     s->counts_error);
+    tcpi_out_mem(o, line, n < sizeof(line) ? n : sizeof(line) - 1);
 }
 
 /* ---- ?auto ----------------------------------------------------------- */
@@ -164,6 +301,23 @@ void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
 void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_printf(o, "Generation: %u\n", s->generation);
+    tcpi_out_printf(o, "CountsOK: %d\n", s->counts_ok);
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            tcpi_out_printf(o, "%s.%s: %u\n", tcpi_scope_name(sc),
+                            tcpi_state_name(st), s->count[sc][st]);
+        tcpi_out_printf(o, "%s.total: %u\n", tcpi_scope_name(sc), s->total[sc]);
+    }
+    for (int i = 0; i < s->nresults; i++) {
+        const tcpi_threshold_result_t *r = &s->results[i];
+        tcpi_out_printf(o, "threshold.%s.%s: %s %u (warning %u, critical %u)\n",
+                        tcpi_scope_name(r->scope), tcpi_state_name(r->state),
+                        tcpi_level_name(r->level), r->value, r->warning,
+                        r->critical);
+    }
+    tcpi_out_printf(o, "Level: %s\n", tcpi_level_name(s->counts_ok
+                    ? tcpi_threshold_worst(s->results, s->nresults)
+                    : TCPI_LEVEL_UNKNOWN));
     tcpi_out_printf(o, "CaptureRunning: %d\n", s->running);
     tcpi_out_printf(o, "CapturePid: %d\n", s->pid);
     tcpi_out_printf(o, "CaptureUptime: %llu\n", (unsigned long long)s->uptime_s);
@@ -202,6 +356,26 @@ static void prom_iface(tcpi_out_t *o, const char *name,
 
 void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
+    prom_head(o, "tcpinspect_sockets", "gauge",
+              "TCP sockets per scope and netstat state, from the kernel.");
+    for (int sc = 0; sc < TCPI_NSCOPES && s->counts_ok; sc++)
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            tcpi_out_printf(o, "tcpinspect_sockets{scope=\"%s\",state=\"%s\"} %u\n",
+                            tcpi_scope_name(sc), tcpi_state_name(st),
+                            s->count[sc][st]);
+    prom_head(o, "tcpinspect_threshold_level", "gauge",
+              "0 ok, 1 warning, 2 critical, per configured threshold.");
+    for (int i = 0; i < s->nresults; i++)
+        tcpi_out_printf(o, "tcpinspect_threshold_level{scope=\"%s\",state=\"%s\","
+                        "warning=\"%u\",critical=\"%u\"} %d\n",
+                        tcpi_scope_name(s->results[i].scope),
+                        tcpi_state_name(s->results[i].state),
+                        s->results[i].warning, s->results[i].critical,
+                        s->results[i].level);
+    prom_head(o, "tcpinspect_count_seconds", "gauge",
+              "Time the kernel dump for these counts took.");
+    tcpi_out_printf(o, "tcpinspect_count_seconds %.6f\n",
+                    (double)s->counts_took_us / 1e6);
     prom_head(o, "tcpinspect_capture_running", "gauge",
               "1 while the capture worker heartbeats.");
     tcpi_out_printf(o, "tcpinspect_capture_running %d\n", s->running);
@@ -258,6 +432,135 @@ static const char html_head[] =
     ".critical{background:#f7c1c1}.error{color:#a00}"
     "code{font-size:.95em}nav a{margin-right:1em}\n"
     "</style></head><body>\n";
+
+static const char *const state_colour[TCPI_NSTATES] = {
+    "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf", "#2ca02c", "#000000",
+};
+
+static int cell_level(const tcpi_snapshot_t *s, int sc, int st)
+{
+    int lvl = -1;
+    for (int i = 0; i < s->nresults; i++)
+        if (s->results[i].scope == sc && s->results[i].state == st &&
+            s->results[i].level > lvl)
+            lvl = s->results[i].level;
+    return lvl;
+}
+
+static void html_ports(tcpi_out_t *o, const tcpi_ports_t *p)
+{
+    for (int i = 0; i < p->n; i++)
+        tcpi_out_printf(o, "%s%u", i ? " " : "", p->port[i]);
+    if (p->n == 0)
+        tcpi_out_str(o, "none");
+}
+
+void tcpi_render_html_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    tcpi_out_str(o, "<h2 id=\"states\">TCP states</h2>\n");
+    if (!s->counts_ok) {
+        tcpi_out_str(o, "<p class=\"error\">Cannot count sockets: ");
+        tcpi_out_html(o, s->counts_error, strlen(s->counts_error));
+        tcpi_out_str(o, "</p>\n");
+    }
+    tcpi_out_str(o, "<table><tr><th class=\"l\">scope</th>"
+                 "<th class=\"l\">ports</th>");
+    for (int st = 0; st < TCPI_NSTATES; st++)
+        tcpi_out_printf(o, "<th>%s</th>", tcpi_state_name(st));
+    tcpi_out_str(o, "<th>total</th></tr>\n");
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        tcpi_out_printf(o, "<tr><td class=\"l\">%s</td><td class=\"l\">",
+                        tcpi_scope_name(sc));
+        html_ports(o, &s->ports[sc]);
+        tcpi_out_str(o, "</td>");
+        for (int st = 0; st < TCPI_NSTATES; st++) {
+            int lvl = cell_level(s, sc, st);
+            if (lvl >= 0)
+                tcpi_out_printf(o, "<td class=\"%s\">%u</td>",
+                                tcpi_level_name(lvl), s->count[sc][st]);
+            else
+                tcpi_out_printf(o, "<td>%u</td>", s->count[sc][st]);
+        }
+        tcpi_out_printf(o, "<td>%u</td></tr>\n", s->total[sc]);
+    }
+    tcpi_out_printf(o, "</table>\n<p>Counted from the kernel (sock_diag) in "
+                    "%llu &micro;s.</p>\n", (unsigned long long)s->counts_took_us);
+    if (s->nresults == 0)
+        return;
+    tcpi_out_str(o, "<table><tr><th class=\"l\">threshold</th><th>value</th>"
+                 "<th>warning</th><th>critical</th><th class=\"l\">level</th>"
+                 "</tr>\n");
+    for (int i = 0; i < s->nresults; i++) {
+        const tcpi_threshold_result_t *r = &s->results[i];
+        tcpi_out_printf(o, "<tr class=\"%s\"><td class=\"l\">%s %s</td>"
+                        "<td>%u</td><td>%u</td><td>%u</td><td class=\"l\">%s"
+                        "</td></tr>\n", tcpi_level_name(r->level),
+                        tcpi_scope_name(r->scope), tcpi_state_name(r->state),
+                        r->value, r->warning, r->critical,
+                        tcpi_level_name(r->level));
+    }
+    tcpi_out_str(o, "</table>\n");
+}
+
+/* One inline SVG chart per scope: no script, no external resource. */
+static void html_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    const int W = 720, H = 160, L = 50, B = 20;
+
+    tcpi_out_str(o, "<h2 id=\"history\">State history</h2>\n");
+    if (s->nhist == 0) {
+        tcpi_out_str(o, "<p>No samples yet: the capture worker takes one a "
+                     "second while TCPInspectEngine is On.</p>\n");
+        return;
+    }
+    tcpi_out_printf(o, "<p>Last %u s, one point per %u s (the maximum of "
+                    "each interval).</p>\n", s->nhist * s->hist_step_s,
+                    s->hist_step_s);
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
+        uint32_t max = 1;
+        for (uint32_t i = 0; i < s->nhist; i++)
+            for (int st = 0; st < TCPI_NSTATES; st++)
+                if (s->hist[i][sc][st] > max)
+                    max = s->hist[i][sc][st];
+        tcpi_out_printf(o, "<figure><figcaption>%s</figcaption>"
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                        "width=\"%d\" height=\"%d\" role=\"img\" "
+                        "aria-label=\"%s state history\">"
+                        "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\" "
+                        "fill=\"#fafafa\" stroke=\"#ccc\"/>"
+                        "<text x=\"%d\" y=\"12\" font-size=\"11\" "
+                        "text-anchor=\"end\">%u</text>"
+                        "<text x=\"%d\" y=\"%d\" font-size=\"11\" "
+                        "text-anchor=\"end\">0</text>",
+                        tcpi_scope_name(sc), W + 140, H + B,
+                        tcpi_scope_name(sc), L, W, H, L - 4, max, L - 4, H);
+        for (int st = 0; st < TCPI_NSTATES; st++) {
+            int any = 0;
+            for (uint32_t i = 0; i < s->nhist && !any; i++)
+                any = s->hist[i][sc][st] != 0;
+            if (!any)
+                continue;
+            tcpi_out_printf(o, "<polyline fill=\"none\" stroke=\"%s\" "
+                            "stroke-width=\"1.5\" points=\"", state_colour[st]);
+            for (uint32_t i = 0; i < s->nhist; i++) {
+                double x = L + (s->nhist > 1 ? (double)i * W / (s->nhist - 1) : 0);
+                double y = H - (double)s->hist[i][sc][st] * (H - 4) / max;
+                tcpi_out_printf(o, "%.1f,%.1f ", x, y);
+            }
+            tcpi_out_str(o, "\"/>");
+        }
+        for (int st = 0, row = 0; st < TCPI_NSTATES; st++) {
+            tcpi_out_printf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" "
+                            "fill=\"%s\">%s %u</text>", L + W + 8,
+                            12 + row * 14, state_colour[st],
+                            tcpi_state_name(st),
+                            s->nhist ? s->hist[s->nhist - 1][sc][st] : 0);
+            row++;
+        }
+        tcpi_out_str(o, "</svg></figure>\n");
+    }
+}
 
 static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
@@ -320,7 +623,13 @@ void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
                     "<a href=\"%s/?auto\">?auto</a>"
                     "<a href=\"%s/metrics\">metrics</a>", base, base, base);
     tcpi_out_str(o, "</nav>\n");
-    tcpi_out_printf(o, "<p>Generation %u.</p>\n", s->generation);
+    const char *lvl = tcpi_level_name(s->counts_ok
+                                      ? tcpi_threshold_worst(s->results, s->nresults)
+                                      : TCPI_LEVEL_UNKNOWN);
+    tcpi_out_printf(o, "<p>Generation %u. Level: <span class=\"%s\">%s</span>"
+                    "</p>\n", s->generation, lvl, lvl);
+    tcpi_render_html_states(o, s);
+    html_history(o, s);
     html_capture(o, s);
     tcpi_out_str(o, "</body></html>\n");
 }

@@ -1,0 +1,153 @@
+/* Unit tests for the snapshot renderers: JSON validity (python3's json
+ * module as an independent parser), escaping, ?auto and Prometheus lines,
+ * history downsampling. */
+#include "tcpi_test.h"
+#include "tcpi_report.h"
+
+static tcpi_snapshot_t snap;
+
+static char *render(void (*fn)(tcpi_out_t *, const tcpi_snapshot_t *))
+{
+    static tcpi_out_t o;
+    tcpi_membuf_t m = { 0 };
+    tcpi_out_init(&o, tcpi_membuf_sink, &m);
+    fn(&o, &snap);
+    assert_int_equal(tcpi_out_flush(&o), 0);
+    return m.data;
+}
+
+static void html_fn(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    tcpi_render_html(o, s, "/tcp-inspect");
+}
+
+static int py_check(const char *json, const char *expr)
+{
+    char path[] = "/tmp/tcpi-json-XXXXXX", cmd[4096];
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs(json, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; d=json.load(open(\"%s\")); "
+             "sys.exit(0 if (%s) else 1)'", path, expr);
+    int rc = system(cmd);
+    unlink(path);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    static const tcpi_threshold_t th[] = { { TCPI_ST_ESTABLISHED, -1, 600, 800 } };
+    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES] = { { 0 } };
+
+    memset(&snap, 0, sizeof(snap));
+    snap.generation = 3;
+    snap.engine = 1;
+    snap.running = 1;
+    snap.pid = 1234;
+    snap.niface = 1;
+    strcpy(snap.iface[0].name, "eth\"<0>");
+    strcpy(snap.iface[0].filter, "tcp and (port 80) and (host 10.0.0.1 && \"x\\y\")");
+    strcpy(snap.iface[0].error, "line\nbreak\x01");
+    snap.iface[0].received = 77;
+    snap.iface[0].legs = TCPI_LEG_FRONT;
+    count[TCPI_SCOPE_FRONT][TCPI_ST_ESTABLISHED] = 700;
+    count[TCPI_SCOPE_BACKEND][TCPI_ST_TIME_WAIT] = 5;
+    tcpi_snapshot_counts(&snap, count, th, 1);
+    tcpi_ports_add(&snap.ports[TCPI_SCOPE_FRONT], 80);
+    tcpi_ports_add(&snap.ports[TCPI_SCOPE_BACKEND], 7001);
+    snap.nhist = 2;
+    snap.hist_step_s = 1;
+    snap.hist[1][TCPI_SCOPE_FRONT][TCPI_ST_ESTABLISHED] = 700;
+    return 0;
+}
+
+static void test_json(void **state)
+{
+    char *j = render(tcpi_render_json);
+    assert_int_equal(py_check(j, "d['states']['front']['ESTABLISHED']==700 and "
+                              "d['states']['backend']['TIME_WAIT']==5 and "
+                              "all(len(d['states'][s])==13 for s in d['states']) and "
+                              "d['states']['front']['ports']==[80] and "
+                              "d['thresholds'][0]=={'scope':'front','state':'ESTABLISHED',"
+                              "'warning':600,'critical':800,'value':700,'level':'warning'} and "
+                              "d['level']=='warning' and "
+                              "d['capture']['running'] is True and "
+                              "d['capture']['interfaces'][0]['name']=='eth\"<0>' and "
+                              "d['capture']['interfaces'][0]['error']=='line\\nbreak\\x01' and "
+                              "d['history']['series']['front']['ESTABLISHED']==[0,700]"), 0);
+    free(j);
+}
+
+static void test_html_escapes(void **state)
+{
+    char *h = render(html_fn);
+    assert_null(strstr(h, "eth\"<0>"));
+    assert_non_null(strstr(h, "eth&quot;&lt;0&gt;"));
+    assert_non_null(strstr(h, "&amp;&amp; &quot;x\\y&quot;"));
+    assert_non_null(strstr(h, "<td class=\"warning\">700</td>"));
+    assert_non_null(strstr(h, "<svg"));
+    assert_null(strstr(h, "<script"));
+    free(h);
+}
+
+static void test_auto_and_metrics(void **state)
+{
+    char *a = render(tcpi_render_auto);
+    assert_non_null(strstr(a, "\nfront.ESTABLISHED: 700\n"));
+    assert_non_null(strstr(a, "\nbackend.TIME_WAIT: 5\n"));
+    assert_non_null(strstr(a, "threshold.front.ESTABLISHED: warning 700"));
+    free(a);
+    char *m = render(tcpi_render_metrics);
+    assert_non_null(strstr(m, "# TYPE tcpinspect_sockets gauge\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_sockets{scope=\"front\",state=\"ESTABLISHED\"} 700\n"));
+    assert_non_null(strstr(m, "tcpinspect_interface_received_total{interface=\"eth\\\"<0>\"} 77\n"));
+    /* Every non-comment line is "name{labels} value" or "name value". */
+    for (char *line = strtok(m, "\n"); line; line = strtok(NULL, "\n"))
+        if (line[0] != '#')
+            assert_non_null(strchr(line, ' '));
+    free(m);
+    char *n = render(tcpi_render_nagios);
+    assert_string_equal(n, "TCPINSPECT WARNING - front ESTABLISHED=700 (>=600) | "
+                        "front_ESTABLISHED=700;600;800 backend_ESTABLISHED=0;600;800\n");
+    free(n);
+}
+
+static void test_history_downsample(void **state)
+{
+    size_t size = tcpi_shm_size(1 << 20);
+    void *mem = calloc(1, size);
+    tcpi_shm_t *shm = tcpi_shm_init(mem, 1 << 20, 1);
+    uint32_t c[TCPI_NSCOPES][TCPI_NSTATES] = { { 0 } };
+
+    tcpi_snapshot_history(&snap, shm, 3600);
+    assert_int_equal(snap.nhist, 0);
+    for (uint32_t k = 0; k < 5000; k++) {      /* wraps the 3600 ring */
+        c[TCPI_SCOPE_FRONT][TCPI_ST_TIME_WAIT] = k % 100 == 0 ? 999 : 1;
+        tcpi_shm_hist_put(shm, 1000 + k, c);
+    }
+    tcpi_snapshot_history(&snap, shm, 3600);
+    assert_int_equal(snap.hist_step_s, 10);
+    assert_int_equal(snap.nhist, 360);
+    assert_int_equal(snap.hist_start_s, 1000 + 5000 - 3600);
+    /* The peaks survive downsampling (max of each bucket). */
+    int peaks = 0;
+    for (uint32_t i = 0; i < snap.nhist; i++)
+        peaks += snap.hist[i][TCPI_SCOPE_FRONT][TCPI_ST_TIME_WAIT] == 999;
+    assert_int_equal(peaks, 36);
+    tcpi_snapshot_history(&snap, shm, 60);
+    assert_int_equal(snap.hist_step_s, 1);
+    assert_int_equal(snap.nhist, 60);
+    free(mem);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_json, setup),
+        cmocka_unit_test_setup(test_html_escapes, setup),
+        cmocka_unit_test_setup(test_auto_and_metrics, setup),
+        cmocka_unit_test_setup(test_history_downsample, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
