@@ -23,13 +23,14 @@ static void html_fn(tcpi_out_t *o, const tcpi_snapshot_t *s)
 
 static int py_check(const char *json, const char *expr)
 {
-    char path[] = "/tmp/tcpi-json-XXXXXX", cmd[4096];
+    char path[] = "/tmp/tcpi-json-XXXXXX", cmd[128];
     int fd = mkstemp(path);
     FILE *f = fdopen(fd, "w");
-    fputs(json, f);
+    /* The document after a marker line, the check before it. */
+    fprintf(f, "import json,sys\nd=json.loads(open(sys.argv[1]).read().split('\\n#JSON\\n',1)[1])\n"
+            "sys.exit(0 if (%s) else 1)\n#JSON\n%s", expr, json);
     fclose(f);
-    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; d=json.load(open(\"%s\")); "
-             "sys.exit(0 if (%s) else 1)'", path, expr);
+    snprintf(cmd, sizeof(cmd), "python3 %s %s", path, path);
     int rc = system(cmd);
     unlink(path);
     return rc;
