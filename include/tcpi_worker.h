@@ -42,15 +42,18 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
                                 size_t errlen);
 /** Loop until *stop becomes non-zero or the parent is gone. */
 int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop);
+/** One round of the loop without waiting: drain every handle once.
+ *  Returns the number of packets written to the ring. */
+int tcpi_worker_run_once(tcpi_worker_t *w);
 /** Close the handles and free the worker. */
 void tcpi_worker_close(tcpi_worker_t *w);
 /** Number of handles that are active. */
 int tcpi_worker_active(const tcpi_worker_t *w);
 
 /** Build the BPF text for a handle: TCP on any of the ports, ANDed with
- *  the operator's filter (may be NULL). Returns 0, or -1 if it does not
- *  fit in outlen. */
+ *  the operator's filter (may be NULL); on a loopback interface only the
+ *  inbound copy of each packet. Returns 0, or -1 if it does not fit. */
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
-                      const char *user_filter);
+                      const char *user_filter, int loopback);
 
 #endif

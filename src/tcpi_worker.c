@@ -27,12 +27,18 @@ struct tcpi_worker {
 };
 
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
-                      const char *user_filter)
+                      const char *user_filter, int loopback)
 {
     size_t n;
     int w;
 
-    w = snprintf(out, outlen, "tcp and (");
+    /* On lo the kernel hands every packet to a packet socket twice, as it
+     * leaves and as it arrives; libpcap throws the outgoing copy away in
+     * user space. "inbound" compiles to a packet-type test the kernel runs,
+     * so that copy is never made. (libpcap runs the filter in user space
+     * over the block that was filling when it was set, where the packet
+     * type is unknown: the first block timeout after start is lost.) */
+    w = snprintf(out, outlen, "%stcp and (", loopback ? "inbound and " : "");
     if (w < 0 || (size_t)w >= outlen)
         return -1;
     n = (size_t)w;
@@ -139,6 +145,7 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
     for (uint32_t i = 0; i < conf->shm->niface; i++) {
         handle_t *h = &w->h[w->nh];
         h->idx = (int)i;
+        h->w = w;
         if (open_one(h, &conf->shm->iface[i], conf) == 0)
             w->nh++;
     }
@@ -202,7 +209,6 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
     for (int i = 0; i < w->nh; i++) {
         pfd[i].fd = w->h[i].fd;
         pfd[i].events = POLLIN;
-        w->h[i].w = w;
     }
     atomic_store(&shm->worker_started_ns, tcpi_now_mono_ns());
     while (!*stop) {
@@ -223,20 +229,31 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
                      strerror(errno));
             return -1;
         }
-        /* With TPACKET_V3 a handle can hold retired blocks without the fd
-         * being readable again, so every handle is drained each round. */
-        for (int i = 0; i < w->nh; i++) {
-            int n = pcap_dispatch(w->h[i].p, TCPI_DISPATCH_BATCH, on_packet,
-                                  (u_char *)&w->h[i]);
-            if (n == PCAP_ERROR) {
-                tcpi_log(TCPI_LOG_ERR, "TCPI0204", "capture on %s failed: "
-                         "%s", shm->iface[w->h[i].idx].name,
-                         pcap_geterr(w->h[i].p));
-                return -1;
-            }
-        }
+        if (tcpi_worker_run_once(w) < 0)
+            return -1;
     }
     return 0;
+}
+
+int tcpi_worker_run_once(tcpi_worker_t *w)
+{
+    int total = 0;
+
+    /* With TPACKET_V3 a handle can hold retired blocks without the fd
+     * being readable again, so every handle is drained each round, a
+     * bounded batch at a time so one busy leg cannot starve the other. */
+    for (int i = 0; i < w->nh; i++) {
+        int n = pcap_dispatch(w->h[i].p, TCPI_DISPATCH_BATCH, on_packet,
+                              (u_char *)&w->h[i]);
+        if (n == PCAP_ERROR) {
+            tcpi_log(TCPI_LOG_ERR, "TCPI0204", "capture on %s failed: %s",
+                     w->conf.shm->iface[w->h[i].idx].name,
+                     pcap_geterr(w->h[i].p));
+            return -1;
+        }
+        total += n > 0 ? n : 0;
+    }
+    return total;
 }
 
 void tcpi_worker_close(tcpi_worker_t *w)
