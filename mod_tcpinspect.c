@@ -16,6 +16,7 @@
 #include "mpm_common.h"
 #include "util_script.h"
 #include "mod_proxy.h"
+#include "mod_status.h"
 
 #include "apr_shm.h"
 #include "apr_strings.h"
@@ -30,6 +31,7 @@
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_report.h"
+#include "tcpi_reqview.h"
 #include "tcpi_shm.h"
 #include "tcpi_worker.h"
 
@@ -646,7 +648,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (int i = 0; i < nplan; i++) {
         char filter[TCPI_FILTER_MAX];
         if (tcpi_filter_build(filter, sizeof(filter), &plan[i].ports,
-                              c->filter) != 0) {
+                              c->filter, strcmp(plan[i].name, "lo") == 0) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0003)
                          "TCPInspectFilter: the filter for %s is longer than "
                          "%d bytes", plan[i].name, TCPI_FILTER_MAX);
@@ -659,6 +661,154 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (c->engine == 1 && nplan > 0)
         worker_start();
     return OK;
+}
+
+/* ---- requests: ids, backend tuples, the request log ------------------- */
+
+typedef struct {
+    const char     *id;
+    int             has_backend;
+    int             reused;
+    tcpi_endpoint_t backend_local;
+    tcpi_endpoint_t backend_remote;
+} req_state_t;
+
+static unsigned long req_counter;      /* per process; ids are pid-scoped */
+
+static void endpoint_from(tcpi_endpoint_t *ep, const apr_sockaddr_t *sa)
+{
+    memset(ep, 0, sizeof(*ep));
+    if (sa == NULL)
+        return;
+    if (sa->family == APR_INET) {
+        ep->family = 4;
+        memcpy(ep->addr, &sa->sa.sin.sin_addr, 4);
+    }
+#if APR_HAVE_IPV6
+    else if (sa->family == APR_INET6 &&
+             IN6_IS_ADDR_V4MAPPED(&sa->sa.sin6.sin6_addr)) {
+        /* A dual-stack listener: the packets on the wire are IPv4. */
+        ep->family = 4;
+        memcpy(ep->addr, (const char *)&sa->sa.sin6.sin6_addr + 12, 4);
+    } else if (sa->family == APR_INET6) {
+        ep->family = 6;
+        memcpy(ep->addr, &sa->sa.sin6.sin6_addr, 16);
+    }
+#endif
+    ep->port = sa->port;
+}
+
+static req_state_t *req_state(request_rec *r)
+{
+    req_state_t *st;
+
+    while (r->prev)            /* internal redirects keep the first id */
+        r = r->prev;
+    while (r->main)
+        r = r->main;
+    st = ap_get_module_config(r->request_config, &tcpinspect_module);
+    if (st == NULL) {
+        const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+        st = apr_pcalloc(r->pool, sizeof(*st));
+        /* mod_unique_id's id when it is loaded, else our own: time, pid
+         * and a per-process counter make it unique on this host. */
+        st->id = uid ? uid : apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT
+                                          "-%x-%lx", (apr_uint64_t)r->request_time,
+                                          (unsigned)getpid(), ++req_counter);
+        ap_set_module_config(r->request_config, &tcpinspect_module, st);
+        apr_table_setn(r->notes, "tcpinspect-id", st->id);
+    }
+    return st;
+}
+
+/* After mod_unique_id (APR_HOOK_MIDDLE) so its id is used when present. */
+static int tcpi_post_read_request(request_rec *r)
+{
+    if (r->main == NULL && r->prev == NULL)
+        req_state(r);
+    return DECLINED;
+}
+
+/* mod_proxy's create_req: pr is the backend request, pr->connection the
+ * backend connection. A connection we have seen before carries our tag
+ * in its conn_config: that is a reused pooled connection. */
+static int tcpi_proxy_create_req(request_rec *r, request_rec *pr)
+{
+    req_state_t *st = req_state(r);
+    conn_rec *bc = pr->connection;
+    unsigned long *uses;
+
+    if (bc == NULL)
+        return OK;
+    uses = ap_get_module_config(bc->conn_config, &tcpinspect_module);
+    if (uses == NULL) {
+        uses = apr_pcalloc(bc->pool, sizeof(*uses));
+        ap_set_module_config(bc->conn_config, &tcpinspect_module, uses);
+    }
+    st->reused = (*uses)++ > 0;
+    st->has_backend = 1;
+    endpoint_from(&st->backend_local, bc->local_addr);
+    endpoint_from(&st->backend_remote, bc->client_addr);
+    return OK;
+}
+
+static int capture_matches(request_rec *r)
+{
+    tcpi_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                               &tcpinspect_module);
+    const char *err = NULL;
+    int rc;
+
+    switch (dc->capture) {
+    case CAPTURE_ON:
+        return 1;
+    case CAPTURE_EXPR:
+        rc = ap_expr_exec(r, dc->capture_expr, &err);
+        if (err != NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TCPILOG(0301)
+                          "TCPInspectCapture: cannot evaluate: %s", err);
+            return 0;
+        }
+        return rc > 0;
+    default:
+        return 0;
+    }
+}
+
+/* Log time: one fixed-size record into the shared request log. */
+static int tcpi_log_transaction(request_rec *r)
+{
+    req_state_t *st;
+    tcpi_req_t rec;
+    conn_rec *c = r->connection;
+
+    if (g.shm == NULL || r->main != NULL)
+        return DECLINED;
+    st = req_state(r);
+    while (c->master)          /* HTTP/2: the real client connection */
+        c = c->master;
+    memset(&rec, 0, sizeof(rec));
+    apr_cpystrn(rec.id, st->id, sizeof(rec.id));
+    apr_cpystrn(rec.method, r->method ? r->method : "", sizeof(rec.method));
+    apr_cpystrn(rec.uri, r->unparsed_uri ? r->unparsed_uri : "", sizeof(rec.uri));
+    endpoint_from(&rec.front_client, c->client_addr);
+    endpoint_from(&rec.front_server, c->local_addr);
+    if (st->has_backend) {
+        rec.has_backend = 1;
+        rec.backend_reused = (uint8_t)st->reused;
+        rec.backend_local = st->backend_local;
+        rec.backend_remote = st->backend_remote;
+    }
+    rec.status = (uint16_t)r->status;
+    rec.pid = (int32_t)getpid();
+    rec.start_us = (uint64_t)r->request_time;
+    rec.end_us = (uint64_t)apr_time_now();
+    rec.bytes_sent = (uint64_t)r->bytes_sent;
+    rec.conn_id = (uint64_t)c->id;
+    rec.keepalives = (uint32_t)c->keepalives;
+    rec.capture = (uint8_t)capture_matches(r);
+    tcpi_reqlog_put(tcpi_shm_reqlog(g.shm), &rec);
+    return DECLINED;
 }
 
 /* ---- the handler ----------------------------------------------------- */
@@ -678,12 +828,21 @@ typedef struct {
 
 typedef int page_fn(page_t *pg);
 
+static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
+{
+    snap->counts_ok = 0;
+    apr_cpystrn(snap->counts_error, "socket counting is not built in yet",
+                sizeof(snap->counts_error));
+}
+
 static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
 {
     tcpi_srv_conf_t *c = srv_conf(r->server);
 
     memset(snap, 0, sizeof(*snap));
     tcpi_snapshot_capture(snap, g.shm);
+    tcpi_snapshot_history(snap, g.shm, TCPI_HIST_LEN);
+    count_states(snap, c);
     snap->engine = c->engine == 1;
     snap->snaplen = (uint32_t)c->snaplen;
     snap->ports[TCPI_SCOPE_FRONT] = g.front_ports;
@@ -738,6 +897,16 @@ static int page_overview(page_t *pg)
     snap = apr_palloc(r->pool, sizeof(*snap));
     o = apr_palloc(r->pool, sizeof(*o));
     take_snapshot(snap, r);
+    if (apr_table_get(pg->args, "nagios")) {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        if (r->header_only)
+            return OK;
+        tcpi_out_init(o, out_sink, r);
+        tcpi_render_nagios(o, snap);
+        tcpi_out_flush(o);
+        return OK;
+    }
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Content-Security-Policy",
@@ -761,15 +930,72 @@ static int page_metrics(page_t *pg)
                          tcpi_render_metrics);
 }
 
+#define REQ_LIMIT_DEFAULT 100
+#define REQ_LIMIT_MAX     TCPI_REQLOG_LEN
+
+/* /requests and /requests.json: recent requests, newest first. */
+static int page_requests(page_t *pg, int json)
+{
+    request_rec *r = pg->r;
+    tcpi_req_filter_t f;
+    const char *v;
+    uint64_t n, limit = REQ_LIMIT_DEFAULT;
+    tcpi_req_t *recs;
+    tcpi_out_t *o;
+    int count;
+
+    memset(&f, 0, sizeof(f));
+    if ((v = apr_table_get(pg->args, "status")) != NULL) {
+        if (tcpi_conf_parse_count(&n, v, 100, 599, r->pool) != NULL)
+            return bad_request(r, "status must be an HTTP status 100-599");
+        f.status = (int)n;
+    }
+    if ((v = apr_table_get(pg->args, "min_ms")) != NULL) {
+        if (tcpi_conf_parse_count(&n, v, 0, 86400000, r->pool) != NULL)
+            return bad_request(r, "min_ms must be a number of milliseconds");
+        f.min_us = n * 1000;
+    }
+    if ((v = apr_table_get(pg->args, "limit")) != NULL &&
+        tcpi_conf_parse_count(&limit, v, 1, REQ_LIMIT_MAX, r->pool) != NULL)
+        return bad_request(r, apr_psprintf(r->pool, "limit must be 1-%u",
+                                           REQ_LIMIT_MAX));
+    f.uri_prefix = apr_table_get(pg->args, "uri");
+    f.client = apr_table_get(pg->args, "client");
+    recs = apr_palloc(r->pool, sizeof(*recs) * limit);
+    count = g.shm ? tcpi_req_collect(recs, (int)limit, tcpi_shm_reqlog(g.shm), &f)
+                  : 0;
+    ap_set_content_type(r, json ? "application/json"
+                                : "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only)
+        return OK;
+    o = apr_palloc(r->pool, sizeof(*o));
+    tcpi_out_init(o, out_sink, r);
+    uint64_t dropped = g.shm ? tcpi_reqlog_dropped(tcpi_shm_reqlog(g.shm)) : 0;
+    if (json)
+        tcpi_render_requests_json(o, recs, count, dropped);
+    else
+        tcpi_render_requests_html(o, recs, count, dropped, pg->base);
+    tcpi_out_flush(o);
+    return OK;
+}
+
+static int page_requests_html(page_t *pg) { return page_requests(pg, 0); }
+static int page_requests_json(page_t *pg) { return page_requests(pg, 1); }
+
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
     const char *path;
     page_fn    *fn;
     const char *params[8];
 } pages[] = {
-    { "/",            page_overview, { "auto", "refresh", NULL } },
+    { "/",            page_overview, { "auto", "refresh", "nagios", NULL } },
     { "/status.json", page_json,     { NULL } },
     { "/metrics",     page_metrics,  { NULL } },
+    { "/requests",    page_requests_html,
+      { "status", "min_ms", "uri", "client", "limit", NULL } },
+    { "/requests.json", page_requests_json,
+      { "status", "min_ms", "uri", "client", "limit", NULL } },
 };
 
 static int check_params(request_rec *r, apr_table_t *args,
@@ -866,8 +1092,36 @@ static int tcpi_handler(request_rec *r)
     return HTTP_NOT_FOUND;
 }
 
+/* A section in mod_status's /server-status (and its ?auto form). */
+static int tcpi_status_hook(request_rec *r, int flags)
+{
+    tcpi_snapshot_t *snap = apr_palloc(r->pool, sizeof(*snap));
+    tcpi_out_t *o = apr_palloc(r->pool, sizeof(*o));
+
+    take_snapshot(snap, r);
+    tcpi_out_init(o, out_sink, r);
+    if (flags & AP_STATUS_SHORT) {
+        tcpi_render_auto(o, snap);
+    } else {
+        tcpi_out_str(o, "<hr /><h2>mod_tcpinspect</h2>\n");
+        tcpi_render_html_states(o, snap);
+    }
+    tcpi_out_flush(o);
+    return OK;
+}
+
 static void tcpi_register_hooks(apr_pool_t *p)
 {
+    ap_hook_post_read_request(tcpi_post_read_request, NULL, NULL,
+                              APR_HOOK_LAST);
+    /* Before mod_log_config, so %{tcpinspect-id}n is set when it logs. */
+    ap_hook_log_transaction(tcpi_log_transaction, NULL, NULL, APR_HOOK_FIRST);
+    /* mod_proxy runs create_req as an optional hook: registered by name,
+     * so the module loads (and simply sees no backend) without it. */
+    APR_OPTIONAL_HOOK(proxy, create_req, tcpi_proxy_create_req, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, tcpi_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(tcpi_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tcpi_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -9,6 +9,8 @@
  *   +---------------------------+ hist_off
  *   | tcpi_hist_sample_t        |  one state-count sample per second,
  *   |   [hist_len]              |  sample k in slot k % hist_len
+ *   +---------------------------+ reqlog_off
+ * | request log (tcpi_reqlog.h) |  one record per request, many writers
  *   +---------------------------+ ring_off
  *   | packet ring (tcpi_ring.h) |  ring_size bytes
  *   +---------------------------+ size
@@ -24,6 +26,7 @@
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_ring.h"
+#include "tcpi_reqlog.h"
 
 #include <stdatomic.h>
 
@@ -59,6 +62,7 @@ typedef struct {
     uint32_t version;
     uint64_t size;
     uint64_t hist_off;
+    uint64_t reqlog_off;
     uint64_t ring_off;
     uint64_t ring_size;
     uint32_t hist_len;
@@ -81,6 +85,8 @@ typedef struct {
 size_t tcpi_shm_size(uint64_t ring_size);
 /** Format a zeroed region of tcpi_shm_size(ring_size) bytes. */
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
+/** The request log inside the region. */
+tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm);
 /** The packet ring inside the region. */
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm);
 /** Add an interface (parent, before fork); its index, or -1 when full. */

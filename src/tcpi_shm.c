@@ -12,7 +12,8 @@ static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
 size_t tcpi_shm_size(uint64_t ring_size)
 {
     return align64(sizeof(tcpi_shm_t)) +
-           align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) + ring_size;
+           align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) +
+           align64(tcpi_reqlog_size()) + ring_size;
 }
 
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
@@ -25,8 +26,10 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     shm->size = tcpi_shm_size(ring_size);
     shm->hist_off = align64(sizeof(tcpi_shm_t));
     shm->hist_len = TCPI_HIST_LEN;
-    shm->ring_off = shm->hist_off +
-                    align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
+    shm->reqlog_off = shm->hist_off +
+                      align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
+    shm->ring_off = shm->reqlog_off + align64(tcpi_reqlog_size());
+    tcpi_reqlog_init((char *)shm + shm->reqlog_off);
     shm->ring_size = ring_size;
     shm->generation = generation;
     memset((char *)shm + shm->hist_off, 0,
@@ -34,6 +37,11 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL)
         return NULL;
     return shm;
+}
+
+tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
+{
+    return (tcpi_reqlog_t *)((char *)shm + shm->reqlog_off);
 }
 
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)

@@ -1,0 +1,73 @@
+/*
+ * tcpi_reqlog.h — the recent-request log: every MPM child appends one
+ * fixed-size record per proxied or inspected request at log_transaction;
+ * the worker and the pages read them. Many producers in many processes:
+ *
+ *   +-----------------------+
+ *   | header: head, counts  |  head = next record number (fetch_add)
+ *   +-----------------------+
+ *   | slot[TCPI_REQLOG_LEN] |  record k lives in slot k % LEN, with a
+ *   |                       |  seqlock (2k+1 writing, 2k+2 complete) and
+ *   |                       |  a one-byte try-lock held for the copy only
+ *   +-----------------------+
+ *
+ * A producer never waits: when the slot it claimed is still being written
+ * by a producer that was lapped (4096 records ago), the new record is
+ * dropped and counted.
+ */
+#ifndef TCPI_REQLOG_H
+#define TCPI_REQLOG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCPI_REQLOG_LEN 4096u      /* power of two */
+#define TCPI_REQ_ID_MAX 40
+#define TCPI_REQ_URI_MAX 256
+#define TCPI_REQ_METHOD_MAX 16
+
+/** An endpoint: family (4 or 6, 0 = none), address bytes, port. */
+typedef struct {
+    uint8_t  family;
+    uint8_t  addr[16];
+    uint16_t port;
+} tcpi_endpoint_t;
+
+typedef struct {
+    char     id[TCPI_REQ_ID_MAX];
+    char     method[TCPI_REQ_METHOD_MAX];
+    char     uri[TCPI_REQ_URI_MAX];      /* cut to fit, NUL-terminated */
+    tcpi_endpoint_t front_client, front_server;
+    tcpi_endpoint_t backend_local, backend_remote;
+    uint8_t  has_backend;
+    uint8_t  backend_reused;
+    uint8_t  capture;                    /* a TCPInspectCapture rule matched */
+    uint8_t  pad;
+    uint16_t status;
+    uint16_t pad2;
+    int32_t  pid;                        /* the child that served it */
+    uint64_t start_us;                   /* wall clock, request start */
+    uint64_t end_us;                     /* wall clock, log time */
+    uint64_t bytes_sent;
+    uint64_t conn_id;                    /* frontend connection id */
+    uint32_t keepalives;                 /* requests before this one on it */
+    uint32_t pad3;
+} tcpi_req_t;
+
+typedef struct tcpi_reqlog tcpi_reqlog_t;
+
+size_t tcpi_reqlog_size(void);
+tcpi_reqlog_t *tcpi_reqlog_init(void *mem);
+/** Append a copy of rec; 0, or -1 when dropped (counted). */
+int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec);
+/** Record number that the next put gets (so [head-LEN, head) may exist). */
+uint64_t tcpi_reqlog_head(const tcpi_reqlog_t *log);
+/** Copy record k: 0, or -1 when overwritten, not yet complete or torn. */
+int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k);
+uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log);
+
+/** Format an endpoint as "ip:port" ("[v6]:port"); "" when family is 0. */
+size_t tcpi_endpoint_format(char *buf, size_t len, const tcpi_endpoint_t *ep);
+
+#endif
