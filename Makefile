@@ -105,7 +105,7 @@ demo-stop:
 	@./conf/demo.sh stop
 
 install: module
-	$(APXS) -i -n tcpinspect $(MODULE)
+	$(APXS) -i -n tcpinspect mod_tcpinspect.la
 	@d=$$($(APXS) -q SYSCONFDIR)/mods-available; if [ -d "$$d" ]; then \
 	    install -m 644 conf/tcpinspect.load $$d/tcpinspect.load; \
 	    install -m 644 conf/tcpinspect.conf $$d/tcpinspect.conf; \
