@@ -1,0 +1,187 @@
+#!/bin/bash
+# make bench — every figure is a ratio against a peer run side by side in
+# the same run on the same machine, never an absolute pass/fail.
+#
+#   1. state counts: the module vs `ss` (filtered) vs `netstat | awk`
+#      (tests/bench_states.sh)
+#   2. decode + format of a >= 1M-packet capture of proxy traffic:
+#      the core vs `tcpdump -n -tt -r` (plain and -X)
+#   3. httpd throughput through mod_proxy to Jetty with wrk, engine On vs
+#      Off alternating, plus rounds with `tcpdump -w` on both ports
+#
+# BENCH_ONLY=states|decode|wrk runs one part; BENCH_ROUNDS (default 5),
+# BENCH_SECONDS (default 10) bound part 3. All traffic is on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+ONLY=${BENCH_ONLY:-all}
+ROUNDS=${BENCH_ROUNDS:-5}
+SECS=${BENCH_SECONDS:-10}
+PORT=${BENCH_PORT:-18181}
+WORK=$(mktemp -d /tmp/tcpi-bench.XXXXXX)
+chmod 755 "$WORK"
+HTTPD_PID=
+
+cleanup() {
+    [ -n "$HTTPD_PID" ] && /usr/sbin/apache2 -f "$WORK/httpd.conf" -k stop 2>/dev/null || true
+    sleep 1
+    TCPI_JETTY_RUN=$WORK/jetty t/jetty/jetty.sh stop >/dev/null 2>&1 || true
+    pkill -f "tcpdump -i lo -w $WORK" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+start_backend() {
+    TCPI_JETTY_RUN=$WORK/jetty t/jetty/jetty.sh start >/dev/null
+}
+
+# $1 = On|Off
+start_httpd() {
+    cat > "$WORK/httpd.conf" <<EOF
+ServerRoot $WORK
+ServerName localhost
+PidFile $WORK/httpd.pid
+ErrorLog $WORK/error_log
+LogLevel warn
+Listen 127.0.0.1:$PORT
+User www-data
+Group www-data
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule authz_host_module /usr/lib/apache2/modules/mod_authz_host.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
+LoadModule tcpinspect_module $TOP/.libs/mod_tcpinspect.so
+DocumentRoot $WORK
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 64
+MaxRequestWorkers 256
+MaxKeepAliveRequests 0
+ProxyPass /tcp-inspect !
+ProxyPass / http://127.0.0.1:7001/
+TCPInspectEngine $1
+TCPInspectFrontend lo $PORT
+TCPInspectBackend lo 7001
+<Location /tcp-inspect>
+    SetHandler tcp-inspect
+    Require local
+</Location>
+EOF
+    /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
+    HTTPD_PID=1
+    for _ in $(seq 50); do
+        curl -sf -o /dev/null "http://127.0.0.1:$PORT/hello.txt" && return 0
+        sleep 0.1
+    done
+    echo "bench: httpd did not answer" >&2
+    exit 1
+}
+
+stop_httpd() {
+    /usr/sbin/apache2 -f "$WORK/httpd.conf" -k stop
+    for _ in $(seq 50); do [ -e "$WORK/httpd.pid" ] || break; sleep 0.1; done
+    sleep 0.5
+    HTTPD_PID=
+}
+
+# wrk -t2 -cN -d SECS; prints requests/s
+wrk_rps() {
+    timeout $((SECS + 20)) wrk -t2 -c"$1" -d"${SECS}s" "http://127.0.0.1:$PORT/hello.txt" |
+        awk '/^Requests\/sec:/ {print $2}'
+}
+
+kernel_drops() {
+    curl -s "http://127.0.0.1:$PORT/tcp-inspect/status.json" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(i["dropped"] for i in d["capture"]["interfaces"]))'
+}
+
+bench_states() {
+    echo "== 1. state counts (tests/bench_states.sh)"
+    if [ -x tests/bench_states.sh ]; then tests/bench_states.sh; else echo "(not built)"; fi
+}
+
+bench_decode() {
+    echo "== 2. decode + format of a captured proxy workload"
+    local cap=$WORK/proxy.pcap
+    start_backend
+    start_httpd Off
+    # Capture both legs (lo) while wrk drives the proxy, until >= 1M packets.
+    tcpdump -i lo -w "$cap" -c 1000000 -s 0 "tcp port $PORT or tcp port 7001" 2>/dev/null &
+    local td=$!
+    for _ in $(seq 12); do
+        kill -0 $td 2>/dev/null || break
+        timeout 15 wrk -t2 -c50 -d5s "http://127.0.0.1:$PORT/hello.txt" >/dev/null || true
+    done
+    kill $td 2>/dev/null || true
+    wait $td 2>/dev/null || true
+    stop_httpd
+    local n
+    n=$(tcpdump -r "$cap" -n 2>/dev/null | wc -l)
+    echo "capture: $n packets"
+    local t_plain=() t_hex=()
+    for _ in 1 2 3; do
+        t_plain+=("$( { /usr/bin/time -f %e tcpdump -n -tt -r "$cap" >/dev/null 2>/dev/null; } 2>&1 )")
+        t_hex+=("$( { /usr/bin/time -f %e tcpdump -n -tt -X -r "$cap" >/dev/null 2>/dev/null; } 2>&1 )")
+    done
+    local tp th
+    tp=$(printf '%s\n' "${t_plain[@]}" | median)
+    th=$(printf '%s\n' "${t_hex[@]}" | median)
+    echo "tcpdump -n -tt -r:    $(awk -v n="$n" -v t="$tp" 'BEGIN {printf "%.0f packets/s", n/t}') (median of 3, ${tp}s)"
+    echo "tcpdump -n -tt -X -r: $(awk -v n="$n" -v t="$th" 'BEGIN {printf "%.0f packets/s", n/t}') (median of 3, ${th}s)"
+    if [ -x build/bench_decode ]; then
+        local out
+        out=$(build/bench_decode "$cap")
+        echo "core: $out"
+        local pps hpps
+        pps=$(sed -n 's/.*plain_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        hpps=$(sed -n 's/.*hex_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        awk -v a="$pps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain: core / tcpdump = %.1fx\n", a/(b/t)}'
+        awk -v a="$hpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X:    core / tcpdump = %.1fx\n", a/(b/t)}'
+    fi
+}
+
+bench_wrk() {
+    echo "== 3. throughput through the proxy: engine On vs Off (wrk -t2, ${SECS}s, $ROUNDS rounds)"
+    start_backend
+    local c mode r
+    declare -A res
+    for r in $(seq "$ROUNDS"); do
+        for mode in Off On tcpdump; do
+            if [ "$mode" = tcpdump ]; then
+                start_httpd Off
+                tcpdump -i lo -w "$WORK/td.pcap" -s 0 "tcp port $PORT or tcp port 7001" 2>/dev/null &
+                local td=$!
+                sleep 1
+            else
+                start_httpd "$mode"
+                sleep 1
+            fi
+            for c in 50 200; do
+                res[$mode.$c]+="$(wrk_rps $c) "
+            done
+            if [ "$mode" = On ]; then res[drops]+="$(kernel_drops) "; fi
+            if [ "$mode" = tcpdump ]; then kill $td; wait $td 2>/dev/null || true; rm -f "$WORK/td.pcap"; fi
+            stop_httpd
+        done
+    done
+    for c in 50 200; do
+        local off on td
+        off=$(tr ' ' '\n' <<<"${res[Off.$c]}" | grep . | median)
+        on=$(tr ' ' '\n' <<<"${res[On.$c]}" | grep . | median)
+        td=$(tr ' ' '\n' <<<"${res[tcpdump.$c]}" | grep . | median)
+        echo "c$c: Off ${off} req/s, On ${on} req/s, tcpdump -w ${td} req/s (medians)"
+        awk -v a="$on" -v b="$off" -v t="$td" 'BEGIN {printf "c%s: On/Off = %.3f, tcpdump -w/Off = %.3f\n", "'$c'", a/b, t/b}'
+    done
+    echo "kernel drops per On round: ${res[drops]}"
+}
+
+case $ONLY in
+    states) bench_states ;;
+    decode) bench_decode ;;
+    wrk) bench_wrk ;;
+    all) bench_states; bench_decode; bench_wrk ;;
+    *) echo "BENCH_ONLY: states, decode or wrk" >&2; exit 2 ;;
+esac
