@@ -29,6 +29,10 @@
 #define TCPI_LINKTYPE_IPV4        228
 #define TCPI_LINKTYPE_IPV6        229
 #define TCPI_LINKTYPE_LINUX_SLL2  276
+/* pcap_datalink() gives DLT_RAW (12 on Linux) for LINKTYPE_RAW handles;
+ * both are accepted. The other values above are the same as DLT and
+ * LINKTYPE. */
+#define TCPI_DLT_RAW              12
 
 /* Why a frame was not decoded to a TCP header. X(name, text). */
 #define TCPI_DECODE_REASONS(X)                                          \

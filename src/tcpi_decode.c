@@ -40,20 +40,27 @@ const char *tcpi_decode_reason_text(int reason)
 #define ETHERTYPE_8021Q  0x8100
 #define ETHERTYPE_8021AD 0x88a8
 #define ETHERTYPE_QINQ   0x9100
+#define ETHERTYPE_QINQ2  0x9200
 
-/* BSD AF_INET6 values seen in DLT_NULL/LOOP headers (tcpdump af.h). */
+/* BSD AF_INET6 values seen in DLT_NULL/LOOP headers (NetBSD/OpenBSD,
+ * FreeBSD, Darwin); Linux's 10 is not one, as for tcpdump. */
 static int bsd_af_is_inet6(uint32_t af)
 {
-    return af == 24 || af == 28 || af == 30 || af == 10;
+    return af == 24 || af == 28 || af == 30;
 }
 
-/* VLAN tags after an ethertype at *off (EN10MB and SLL both carry them). */
-static int skip_vlans(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
-                      uint32_t *off)
+static int is_vlan_type(uint16_t t, int any_tpid)
 {
-    while (pkt->ethertype == ETHERTYPE_8021Q ||
-           pkt->ethertype == ETHERTYPE_8021AD ||
-           pkt->ethertype == ETHERTYPE_QINQ) {
+    return t == ETHERTYPE_8021Q || (any_tpid && (t == ETHERTYPE_8021AD ||
+           t == ETHERTYPE_QINQ || t == ETHERTYPE_QINQ2));
+}
+
+/* VLAN tags after an ethertype at *off. Ethernet takes 802.1Q, 802.1ad
+ * and the old QinQ TPIDs; the cooked headers only 802.1Q (as tcpdump). */
+static int skip_vlans(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
+                      uint32_t *off, int any_tpid)
+{
+    while (is_vlan_type(pkt->ethertype, any_tpid)) {
         uint16_t tci, et;
 
         GET16(tci, *off, TCPI_DR_link_truncated);
@@ -81,7 +88,7 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         *off = 14;
         if (pkt->ethertype < 0x0600)    /* 802.3 length: LLC follows */
             return TCPI_DR_not_ip;
-        return skip_vlans(pkt, d, caplen, off);
+        return skip_vlans(pkt, d, caplen, off, 1);
     case TCPI_LINKTYPE_LINUX_SLL:
         /* pkttype, hatype, halen, addr[8], protocol (RFC-less: pcap-linktype) */
         if (!tcpi_have(caplen, 0, 16))
@@ -89,7 +96,7 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         GET16(pkt->sll_pkttype, 0, TCPI_DR_link_truncated);
         GET16(pkt->ethertype, 14, TCPI_DR_link_truncated);
         *off = 16;
-        return skip_vlans(pkt, d, caplen, off);
+        return skip_vlans(pkt, d, caplen, off, 0);
     case TCPI_LINKTYPE_LINUX_SLL2:
         /* protocol, reserved, ifindex, hatype, pkttype, halen, addr[8] */
         if (!tcpi_have(caplen, 0, 20))
@@ -99,7 +106,7 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         GET8(v8, 10, TCPI_DR_link_truncated);
         pkt->sll_pkttype = v8;
         *off = 20;
-        return skip_vlans(pkt, d, caplen, off);
+        return skip_vlans(pkt, d, caplen, off, 0);
     case TCPI_LINKTYPE_NULL:
     case TCPI_LINKTYPE_LOOP:
         /* NULL: AF in the capturing host's order; LOOP: network order.
@@ -116,6 +123,7 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
             return TCPI_DR_not_ip;
         return TCPI_DR_ok;
     case TCPI_LINKTYPE_RAW:
+    case TCPI_DLT_RAW:
         *off = 0;
         GET8(v8, 0, TCPI_DR_ip_truncated);
         v16 = v8 >> 4;

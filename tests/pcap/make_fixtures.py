@@ -97,6 +97,86 @@ def odd_options():
     ]
 
 
+def more_options():
+    """Option kinds beyond the common ones, MPTCP subtypes, bad lengths."""
+    ip = IP(src=C4, dst=S4, id=8)
+    opts = [
+        [(34, b""), ("NOP", None), ("NOP", None)],                  # tfo req
+        [(34, bytes(range(8)))],                                    # cookie
+        [(34, b"\x01\x02\x03")],                                   # odd
+        [(254, b"\xf9\x89\x01\x02\x03\x04")],                     # exp tfo
+        [(254, b"\x12\x34")],                                       # exp
+        [(28, b"\x01\x2c")], [(28, b"\x00\x3c")],                   # uto
+        [(29, b"\x05\x06" + bytes(range(10)))],                     # tcp-ao
+        [(29, b"")],
+        [(6, b"\0\0\0\x07")], [(7, b"\0\0\0\x08")],
+        [(11, b"\0\0\0\x09")], [(13, b"\0\0\0\x0a")],
+        [(20, b"\xab\x05")],                                        # scps
+        [(2, b"\x05")],                                              # mss len 3
+        [(5, b"\0\0\0\x01\0\0")],                                   # bad sack
+        [(30, b"\x10\x05" + bytes(range(8)))],                      # join syn
+        [(30, b"\x20\x01\0\0\0\x05")],                              # dss ack
+        [(30, b"\x20\x05\0\0\0\x05\0\0\0\x06\0\0\0\x07\0\x10")],  # dss
+        [(30, b"\x34\x02\x0a\0\0\x01")],                            # add-addr
+        [(30, b"\x40\x01\x02")],                                    # rem-addr
+        [(30, b"\x51\x03")],                                         # prio
+        [(30, b"\x60\0" + bytes(range(8)))],                        # fail
+        [(30, b"\x70\0" + bytes(range(8)))],                        # fclose
+        [(30, b"\x90\0")],                                           # unknown
+    ]
+    out = []
+    for i, o in enumerate(opts):
+        fl = "S" if i % 3 == 0 else "A"
+        out.append(ip / TCP(sport=40030, dport=80, seq=100 + i, ack=7,
+                            flags=fl, window=1024, options=o))
+    return out
+
+
+HTTP_EDGE = [b"GET / HTTP/1.1\r\n", b"HTTP/1.1 200 OK\r\n", b"get /lower\r\n",
+             b"FOO bar\r\n", b"HTTP/1.1 2000 x\r\n", b"GET /x\rY", b"GET /nocrlf",
+             b"\x00binary", b"GET /tab\there\r\n", b"G" * 200 + b" 200 x\r\n",
+             b"POST  /two HTTP/1.0\n", b"x 404 y\r\n",
+             "GET /\u00e9 HTTP/1.1\r\n".encode(), b"GET /cr\r",
+             b"HTTP/1.1 502 Bad Gateway\r\nServer: x\r\n\r\n",
+             b"<script>alert(1)</script> 200 \"q\"\r\n", b"OPTIONS * HTTP/1.1\r\n"]
+
+
+def http_edges():
+    out = []
+    for i, body in enumerate(HTTP_EDGE):
+        sp = 80 if i % 2 == 0 else 8080
+        out.append(IP(src=C4, dst=S4, id=9) / TCP(sport=40040, dport=sp,
+                   seq=1000 + 100 * i, ack=1, flags="PA", window=512) / raw(body))
+    return out
+
+
+def mutations(bases, rng, count):
+    """Frames derived from bases by overwriting random bytes from the TCP
+    data offset on (ports stay 40000-ish/80 so no other dissector), plus
+    random snaplen cuts. (frame, wirelen, expect) triples."""
+    out = []
+    for k in range(count):
+        p = bases[rng.randrange(len(bases))]
+        f = bytearray(frame(1, p))
+        l3 = IP(raw(p)) if p.version == 4 else IPv6(raw(p))
+        t = tcp_of(l3)
+        tcpoff = 14 + len(raw(l3)) - len(raw(t))
+        for _ in range(rng.randrange(1, 4)):
+            pos = rng.randrange(tcpoff + 12, len(f))
+            f[pos] = rng.choice([0, 1, 2, 3, 4, 5, 8, 19, 30, 34, 0xff,
+                                 rng.randrange(256)])
+        if rng.random() < 0.2:       # IP length lies
+            if p.version == 4:
+                f[16:18] = struct.pack(">H", rng.randrange(0, len(f)))
+            else:
+                f[18:20] = struct.pack(">H", rng.randrange(0, len(f)))
+        wl = len(f)
+        if rng.random() < 0.3:
+            f = f[:rng.randrange(tcpoff, len(f) + 1)]
+        out.append((bytes(f), wl, "reason=any"))
+    return out
+
+
 def ip_specials():
     """IPv4 options, fragments, total length 0 (TSO), not-TCP, IPv6
     extension headers and fragments."""
@@ -114,7 +194,7 @@ def ip_specials():
     tso = IP(raw(tso))
     tso.len = 0
     out.append(tso)
-    out.append(IP(src=C4, dst=S4) / UDP(sport=5353, dport=53) / raw(b"q"))
+    out.append(IP(src=C4, dst=S4) / UDP(sport=5000, dport=5001) / raw(b"q"))
     out.append(IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() /
                IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting(addresses=[]) /
                TCP(sport=40023, dport=80, seq=1, ack=1, flags="A", window=100))
@@ -141,7 +221,7 @@ def frame(link, l3):
     if link == 0:         # host (little-endian) order
         return struct.pack("<I", 30 if v6 else 2) + b
     if link == 1000:      # DLT_NULL written by a big-endian host
-        return struct.pack(">I", 10 if v6 else 2) + b
+        return struct.pack(">I", 28 if v6 else 2) + b
     if link == 108:
         return struct.pack(">I", 24 if v6 else 2) + b
     return b              # RAW, IPV4, IPV6
@@ -302,6 +382,38 @@ def main():
                 ln = base + " caplen=%d opt_truncated=0" % cut
             tr.append((full[:cut], len(full), ln))
     write_pcap("trunc", 1, tr, snaplen=hend + 10)
+
+    import random
+    rng = random.Random(4)
+    bases = more_options() + http_edges() + conv4(C4, S4)[:6] + conv6(C6, S6)[:6]
+    wild = [(b, wl, [kv for kv in e.split() if kv.startswith("reason=")][0])
+            for b, wl, e in build(1, more_options() + http_edges())]
+    wild += mutations(bases, rng, 400)
+    write_pcap("wild", 1, wild)
+
+    # Cooked headers with an 802.1Q tag and the other directions.
+    cooked = []
+    for i, p in enumerate(conv4(C4, S4, cport=40400)[:4]):
+        b = raw(p)
+        vl = struct.pack(">HH", 100, 0x0800)
+        cooked.append((struct.pack(">HHH8sH", i, 1, 6, b"\0" * 8, 0x8100) + vl + b,
+                       None, "reason=any"))
+    write_pcap("sll_vlan", 113, cooked)
+    out2 = []
+    for i, p in enumerate(conv6(C6, S6, cport=40401)[:5]):
+        out2.append((struct.pack(">HHIHBB8s", 0x86dd, 0, 1 if i % 2 else 99, 772,
+                                 i, 6, b"\0" * 8) + raw(p), None, "reason=any"))
+    write_pcap("sll2_dirs", 276, out2)
+
+    # Printer seeds: a few frames of one flow per file, "FRM|"-separated.
+    d = os.path.join(OUT, "..", "corpus", "print")
+    os.makedirs(d, exist_ok=True)
+    groups = [("eth-conv", 0, eth[:11]), ("eth-odd", 0, eth[22:36]),
+              ("wild", 0, wild[:40]), ("trunc", 0, tr[::3]),
+              ("sll2", 2, build(276, small)), ("raw", 5, build(101, small))]
+    for name, sel, frames in groups:
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes([sel, 0]) + b"FRM|".join(b for b, _, _ in frames))
 
     write_corpus("decode", 1, eth, every=2)
     write_corpus("decode", 1, tr, every=4, tag="trunc")
