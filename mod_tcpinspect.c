@@ -33,6 +33,7 @@
 #include "tcpi_report.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
+#include "tcpi_sockdiag.h"
 #include "tcpi_worker.h"
 
 module AP_MODULE_DECLARE_DATA tcpinspect_module;
@@ -391,6 +392,15 @@ static void core_log(void *baton, int level, const char *tag, const char *msg)
     ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, "%s: %s", tag, msg);
 }
 
+/* The worker's once-a-second history sample (it runs as User by then). */
+static int worker_sample(void *baton, uint32_t count[TCPI_NSCOPES][TCPI_NSTATES])
+{
+    char err[160];
+
+    return tcpi_sockdiag_count(count, NULL, err, sizeof(err), &g.front_ports,
+                               &g.backend_ports);
+}
+
 static void worker_main(server_rec *s, apr_pool_t *p)
 {
     tcpi_srv_conf_t *c = srv_conf(s);
@@ -416,6 +426,7 @@ static void worker_main(server_rec *s, apr_pool_t *p)
     wc.snaplen = (uint32_t)c->snaplen;
     wc.kernel_buffer = c->kernel_buffer;
     wc.parent = g.parent;
+    wc.sample = worker_sample;
     /* As root: open the packet sockets. */
     w = tcpi_worker_open(&wc, err, sizeof(err));
     if (w == NULL) {
@@ -828,16 +839,28 @@ typedef struct {
 
 typedef int page_fn(page_t *pg);
 
+/* Counted here, in the serving process, straight from the kernel: no
+ * privilege needed and nothing shared with the capture worker. */
 static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
 {
-    snap->counts_ok = 0;
-    apr_cpystrn(snap->counts_error, "socket counting is not built in yet",
-                sizeof(snap->counts_error));
+    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
+    uint64_t t0 = tcpi_now_mono_ns();
+
+    if (tcpi_sockdiag_count(count, NULL, snap->counts_error,
+                            sizeof(snap->counts_error), &g.front_ports,
+                            &g.backend_ports) == 0)
+        tcpi_snapshot_counts(snap, count,
+                             (const tcpi_threshold_t *)c->thresholds->elts,
+                             c->thresholds->nelts);
+    else
+        snap->counts_ok = 0;
+    snap->counts_took_us = (tcpi_now_mono_ns() - t0) / 1000;
 }
 
 static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
 {
-    tcpi_srv_conf_t *c = srv_conf(r->server);
+    /* The directives are global: a virtual host's own config is empty. */
+    tcpi_srv_conf_t *c = srv_conf(g.s ? g.s : r->server);
 
     memset(snap, 0, sizeof(*snap));
     tcpi_snapshot_capture(snap, g.shm);

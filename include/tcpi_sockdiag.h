@@ -1,0 +1,67 @@
+/*
+ * tcpi_sockdiag.h — TCP sockets per scope and netstat state, counted from
+ * the kernel with NETLINK_SOCK_DIAG (inet_diag, as `ss` does).
+ *
+ * One dump per address family (AF_INET, AF_INET6) with every state
+ * requested, request sockets (TCP_NEW_SYN_RECV) counting as SYN_RECV
+ * like `ss -tan` shows them. The port selection is an inet_diag bytecode
+ * filter run by the kernel, so only sockets in scope are copied to user
+ * space: the kernel still walks its socket hash, but an out-of-scope
+ * socket costs a few compares there and nothing here.
+ *
+ * Needs no privilege (any user may dump sockets' addresses and states)
+ * and touches no shared memory: it never waits on the capture worker.
+ */
+#ifndef TCPI_SOCKDIAG_H
+#define TCPI_SOCKDIAG_H
+
+#include "tcpi_common.h"
+
+/* Bytecode size for the largest port sets: 3 x TCPI_MAX_PORTS port
+ * compares (8 bytes each) joined by jumps (4 bytes each). */
+#define TCPI_SOCKDIAG_BC_MAX (3 * TCPI_MAX_PORTS * 12)
+
+/** Which scopes a socket with these host-order ports belongs to (a bit
+ *  per tcpi_scope_e): front = local port in front; backend = remote port
+ *  in backend; backend_local = local port in backend. */
+unsigned tcpi_sockdiag_scopes(uint16_t sport, uint16_t dport,
+                              const tcpi_ports_t *front,
+                              const tcpi_ports_t *backend);
+
+/** Write the inet_diag bytecode that accepts a socket when its local port
+ *  is in front or backend, or its remote port is in backend. Returns the
+ *  length in bytes (0 when both sets are empty: nothing to ask), or -1
+ *  when it does not fit in outlen. */
+int tcpi_sockdiag_bytecode(unsigned char *out, size_t outlen,
+                           const tcpi_ports_t *front,
+                           const tcpi_ports_t *backend);
+
+/** What one count saw, for diagnostics and tests. */
+typedef struct {
+    uint32_t sockets;      /* inet_diag messages received */
+    uint32_t unscoped;     /* of which in no scope (the kernel filters
+                              them out, so this stays 0) */
+    uint32_t unnamed;      /* in scope, in a state netstat has no name for */
+    uint32_t reads;        /* recv calls */
+} tcpi_sockdiag_stats_t;
+
+/** Add the sockets described by one buffer of netlink messages (what one
+ *  recv returned) to count. Every message is bounds-checked; seq is the
+ *  dump's sequence number (others are ignored). Returns 0 when more
+ *  messages follow, 1 at NLMSG_DONE, or -1 with err filled (an error
+ *  message from the kernel or a malformed buffer). */
+int tcpi_sockdiag_parse(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                        tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                        const void *buf, size_t len, uint32_t seq,
+                        const tcpi_ports_t *front,
+                        const tcpi_ports_t *backend);
+
+/** Count every TCP socket (IPv4 and IPv6) in scope per state; count and
+ *  stats (may be NULL) are zeroed first. Returns 0, or -1 with err filled
+ *  (the counts are then incomplete and must not be shown). */
+int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                        tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                        const tcpi_ports_t *front,
+                        const tcpi_ports_t *backend);
+
+#endif
