@@ -866,6 +866,7 @@ static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
     tcpi_snapshot_capture(snap, g.shm);
     tcpi_snapshot_history(snap, g.shm, TCPI_HIST_LEN);
     count_states(snap, c);
+    tcpi_snapshot_sysctl(snap, "/proc/sys");
     snap->engine = c->engine == 1;
     snap->snaplen = (uint32_t)c->snaplen;
     snap->ports[TCPI_SCOPE_FRONT] = g.front_ports;

@@ -9,6 +9,7 @@
 
 #include "tcpi_out.h"
 #include "tcpi_shm.h"
+#include "tcpi_sysctl.h"
 #include "tcpi_threshold.h"
 
 #define TCPI_HIST_POINTS 360
@@ -56,6 +57,11 @@ typedef struct {
     uint32_t hist_step_s;
     uint64_t hist_start_s;
     uint32_t hist[TCPI_HIST_POINTS][TCPI_NSCOPES][TCPI_NSTATES];
+    /* the sysctl advisor (read in the serving process, never written) */
+    int      have_sysctl;
+    tcpi_sysctl_t sysctl;
+    int      nadvice;
+    tcpi_advice_t advice[TCPI_MAX_ADVICE];
 } tcpi_snapshot_t;
 
 /** Fill the capture part of a snapshot from the shared region (may be
@@ -69,6 +75,10 @@ void tcpi_snapshot_history(tcpi_snapshot_t *snap, const tcpi_shm_t *shm,
 void tcpi_snapshot_counts(tcpi_snapshot_t *snap,
                           const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
                           const tcpi_threshold_t *th, int nth);
+
+/** Read the sysctl knobs below root ("/proc/sys") and compute the advice
+ *  from the counts already in the snapshot (call after the counts). */
+void tcpi_snapshot_sysctl(tcpi_snapshot_t *snap, const char *root);
 
 const char *tcpi_linktype_name(int32_t linktype);
 

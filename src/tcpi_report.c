@@ -100,6 +100,15 @@ void tcpi_snapshot_history(tcpi_snapshot_t *s, const tcpi_shm_t *shm,
     }
 }
 
+void tcpi_snapshot_sysctl(tcpi_snapshot_t *s, const char *root)
+{
+    tcpi_sysctl_read(&s->sysctl, root);
+    s->have_sysctl = 1;
+    s->nadvice = tcpi_sysctl_advise(s->advice, TCPI_MAX_ADVICE, &s->sysctl,
+                                    (const uint32_t (*)[TCPI_NSTATES])s->count,
+                                    s->counts_ok);
+}
+
 const char *tcpi_linktype_name(int32_t linktype)
 {
     const char *n = linktype >= 0 ? pcap_datalink_val_to_name(linktype) : NULL;
@@ -276,12 +285,49 @@ static void json_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_str(o, "}},");
 }
 
+/* sysctl.<name>: a number, a list of numbers, a string, or null when the
+ * knob is absent or unreadable; then the advice. */
+static void json_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    if (!s->have_sysctl)
+        return;
+    json_key(o, "sysctl");
+    for (int k = 0; k < TCPI_NSYSCTL; k++) {
+        const tcpi_sysctl_value_t *v = &s->sysctl.k[k];
+        tcpi_out_str(o, k ? "," : "{");
+        json_key(o, tcpi_sysctl_name(k));
+        if (v->present != 1) {
+            tcpi_out_str(o, "null");
+        } else if (v->nv == 1) {
+            tcpi_out_printf(o, "%lld", (long long)v->v[0]);
+        } else if (v->nv > 1) {
+            for (int i = 0; i < v->nv; i++)
+                tcpi_out_printf(o, "%s%lld", i ? "," : "[", (long long)v->v[i]);
+            tcpi_out_str(o, "]");
+        } else {
+            tcpi_out_json_str(o, v->text, strlen(v->text));
+        }
+    }
+    tcpi_out_str(o, "},");
+    json_key(o, "advice");
+    tcpi_out_str(o, "[");
+    for (int i = 0; i < s->nadvice; i++) {
+        tcpi_out_str(o, i ? ",{" : "{");
+        json_strf(o, "level", tcpi_advice_level_name(s->advice[i].level), 1);
+        json_strf(o, "topic", s->advice[i].topic, 1);
+        json_strf(o, "text", s->advice[i].text, 0);
+        tcpi_out_str(o, "}");
+    }
+    tcpi_out_str(o, "],");
+}
+
 void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_str(o, "{");
     json_u64(o, "time", s->now_wall_ns / 1000000000ull, 1);
     json_u64(o, "generation", s->generation, 1);
     json_states(o, s);
+    json_sysctl(o, s);
     json_history(o, s);
     json_capture(o, s);
     tcpi_out_str(o, "}\n");
@@ -318,6 +364,15 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_printf(o, "Level: %s\n", tcpi_level_name(s->counts_ok
                     ? tcpi_threshold_worst(s->results, s->nresults)
                     : TCPI_LEVEL_UNKNOWN));
+    for (int k = 0; k < TCPI_NSYSCTL && s->have_sysctl; k++) {
+        const tcpi_sysctl_value_t *v = &s->sysctl.k[k];
+        tcpi_out_printf(o, "sysctl.%s: %s\n", tcpi_sysctl_name(k),
+                        v->present == 1 ? v->text
+                        : v->present == 0 ? "absent" : "unreadable");
+    }
+    for (int i = 0; i < s->nadvice; i++)
+        tcpi_out_printf(o, "advice.%s: %s\n", s->advice[i].topic,
+                        tcpi_advice_level_name(s->advice[i].level));
     tcpi_out_printf(o, "CaptureRunning: %d\n", s->running);
     tcpi_out_printf(o, "CapturePid: %d\n", s->pid);
     tcpi_out_printf(o, "CaptureUptime: %llu\n", (unsigned long long)s->uptime_s);
@@ -372,6 +427,19 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         tcpi_state_name(s->results[i].state),
                         s->results[i].warning, s->results[i].critical,
                         s->results[i].level);
+    prom_head(o, "tcpinspect_sysctl", "gauge",
+              "Kernel settings that govern the TCP states (read-only); index "
+              "is the position in a multi-value setting.");
+    for (int k = 0; k < TCPI_NSYSCTL && s->have_sysctl; k++)
+        for (int i = 0; i < s->sysctl.k[k].nv && s->sysctl.k[k].present == 1; i++)
+            tcpi_out_printf(o, "tcpinspect_sysctl{name=\"%s\",index=\"%d\"} %lld\n",
+                            tcpi_sysctl_name(k), i,
+                            (long long)s->sysctl.k[k].v[i]);
+    prom_head(o, "tcpinspect_advice_level", "gauge",
+              "Sysctl advisor: 0 ok, 1 info, 2 warning, 3 critical, per topic.");
+    for (int i = 0; i < s->nadvice; i++)
+        tcpi_out_printf(o, "tcpinspect_advice_level{topic=\"%s\"} %d\n",
+                        s->advice[i].topic, s->advice[i].level);
     prom_head(o, "tcpinspect_count_seconds", "gauge",
               "Time the kernel dump for these counts took.");
     tcpi_out_printf(o, "tcpinspect_count_seconds %.6f\n",
@@ -614,6 +682,38 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         (double)oldest_age_ms(s) / 1000.0);
 }
 
+static void html_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    static const char *const cls[] = { "ok", "ok", "warning", "critical" };
+
+    if (!s->have_sysctl)
+        return;
+    tcpi_out_str(o, "<h2 id=\"sysctl\">Kernel settings and advice</h2>\n"
+                 "<p>Read from /proc/sys (never written by this module).</p>\n<ul>");
+    for (int i = 0; i < s->nadvice; i++) {
+        const tcpi_advice_t *a = &s->advice[i];
+        tcpi_out_printf(o, "<li class=\"%s\"><b>%s</b> ", cls[a->level & 3],
+                        tcpi_advice_level_name(a->level));
+        tcpi_out_html(o, a->text, strlen(a->text));
+        tcpi_out_str(o, "</li>\n");
+    }
+    tcpi_out_str(o, "</ul>\n<table><tr><th class=\"l\">sysctl</th>"
+                 "<th class=\"l\">value</th><th class=\"l\">governs</th></tr>\n");
+    for (int k = 0; k < TCPI_NSYSCTL; k++) {
+        const tcpi_sysctl_value_t *v = &s->sysctl.k[k];
+        tcpi_out_printf(o, "<tr><td class=\"l\"><code>%s</code></td>"
+                        "<td class=\"l\">", tcpi_sysctl_path(k));
+        if (v->present == 1)
+            tcpi_out_html(o, v->text, strlen(v->text));
+        else
+            tcpi_out_str(o, v->present == 0 ? "<i>absent</i>" : "<i>unreadable</i>");
+        tcpi_out_str(o, "</td><td class=\"l\">");
+        tcpi_out_html(o, tcpi_sysctl_help(k), strlen(tcpi_sysctl_help(k)));
+        tcpi_out_str(o, "</td></tr>\n");
+    }
+    tcpi_out_str(o, "</table>\n");
+}
+
 void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
                       const char *base)
 {
@@ -631,5 +731,6 @@ void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
     tcpi_render_html_states(o, s);
     html_history(o, s);
     html_capture(o, s);
+    html_sysctl(o, s);
     tcpi_out_str(o, "</body></html>\n");
 }

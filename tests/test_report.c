@@ -57,6 +57,13 @@ static int setup(void **state)
     tcpi_snapshot_counts(&snap, count, th, 1);
     tcpi_ports_add(&snap.ports[TCPI_SCOPE_FRONT], 80);
     tcpi_ports_add(&snap.ports[TCPI_SCOPE_BACKEND], 7001);
+    snap.have_sysctl = 1;
+    snap.sysctl.k[TCPI_SYS_FIN_TIMEOUT] = (tcpi_sysctl_value_t){ 1, 1, { 60 }, "60" };
+    snap.sysctl.k[TCPI_SYS_LOCAL_PORT_RANGE] =
+        (tcpi_sysctl_value_t){ 1, 2, { 32768, 60999 }, "32768 60999" };
+    snap.sysctl.k[TCPI_SYS_SYNCOOKIES] = (tcpi_sysctl_value_t){ 1, 0, { 0 }, "<\"x>" };
+    snap.nadvice = tcpi_sysctl_advise(snap.advice, TCPI_MAX_ADVICE, &snap.sysctl,
+                                      count, 1);
     snap.nhist = 2;
     snap.hist_step_s = 1;
     snap.hist[1][TCPI_SCOPE_FRONT][TCPI_ST_ESTABLISHED] = 700;
@@ -76,7 +83,14 @@ static void test_json(void **state)
                               "d['capture']['running'] is True and "
                               "d['capture']['interfaces'][0]['name']=='eth\"<0>' and "
                               "d['capture']['interfaces'][0]['error']=='line\\nbreak\\x01' and "
-                              "d['history']['series']['front']['ESTABLISHED']==[0,700]"), 0);
+                              "d['history']['series']['front']['ESTABLISHED']==[0,700] and "
+                              "d['sysctl']['tcp_fin_timeout']==60 and "
+                              "d['sysctl']['ip_local_port_range']==[32768,60999] and "
+                              "d['sysctl']['tcp_syncookies']=='<\"x>' and "
+                              "d['sysctl']['tcp_tw_recycle'] is None and "
+                              "len(d['sysctl'])==15 and "
+                              "[a['level'] for a in d['advice'] if a['topic']=='tw_recycle']==['info'] and "
+                              "any('fixed 60 s' in a['text'] for a in d['advice'])"), 0);
     free(j);
 }
 
@@ -89,6 +103,10 @@ static void test_html_escapes(void **state)
     assert_non_null(strstr(h, "<td class=\"warning\">700</td>"));
     assert_non_null(strstr(h, "<svg"));
     assert_null(strstr(h, "<script"));
+    assert_non_null(strstr(h, "<code>net/ipv4/tcp_fin_timeout</code></td><td class=\"l\">60<"));
+    assert_non_null(strstr(h, "&lt;&quot;x&gt;"));
+    assert_non_null(strstr(h, "<i>absent</i>"));
+    assert_non_null(strstr(h, "removed in Linux 4.12"));
     free(h);
 }
 
@@ -98,10 +116,17 @@ static void test_auto_and_metrics(void **state)
     assert_non_null(strstr(a, "\nfront.ESTABLISHED: 700\n"));
     assert_non_null(strstr(a, "\nbackend.TIME_WAIT: 5\n"));
     assert_non_null(strstr(a, "threshold.front.ESTABLISHED: warning 700"));
+    assert_non_null(strstr(a, "\nsysctl.tcp_fin_timeout: 60\n"));
+    assert_non_null(strstr(a, "\nsysctl.ip_local_port_range: 32768 60999\n"));
+    assert_non_null(strstr(a, "\nsysctl.tcp_tw_recycle: absent\n"));
+    assert_non_null(strstr(a, "\nadvice.tw_recycle: info\n"));
     free(a);
     char *m = render(tcpi_render_metrics);
     assert_non_null(strstr(m, "# TYPE tcpinspect_sockets gauge\n"));
     assert_non_null(strstr(m, "\ntcpinspect_sockets{scope=\"front\",state=\"ESTABLISHED\"} 700\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_sysctl{name=\"ip_local_port_range\",index=\"1\"} 60999\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_advice_level{topic=\"tw_recycle\"} 1\n"));
+    assert_null(strstr(m, "name=\"tcp_syncookies\""));
     assert_non_null(strstr(m, "tcpinspect_interface_received_total{interface=\"eth\\\"<0>\"} 77\n"));
     /* Every non-comment line is "name{labels} value" or "name value". */
     for (char *line = strtok(m, "\n"); line; line = strtok(NULL, "\n"))
