@@ -65,7 +65,7 @@ const char *tcpi_advice_level_name(int level);
 typedef struct {
     int  level;
     char topic[32];                /* a stable key: "time_wait", ... */
-    char text[384];
+    char text[512];
 } tcpi_advice_t;
 
 /** Advice from the knobs and the live counts (counts_ok = 0: only what

@@ -235,9 +235,11 @@ static void advise_syn_recv(advice_list_t *a, const tcpi_sysctl_t *s,
         return;
     add(a, level, "syn_recv", "SYN_RECV: %u half-open connections on the "
         "local ports; a listener keeps at most min(tcp_max_syn_backlog %lld, "
-        "somaxconn %lld, its backlog)%s tcp_syncookies=%lld: %s", n, backlog,
-        somax, p >= 50 ? ", and this is a pile-up: a SYN flood, or clients "
-        "whose final ACK is lost." : ".", cookies,
+        "somaxconn %lld, its backlog)%s httpd's AcceptFilter (TCP_DEFER_ACCEPT) "
+        "also keeps connections that sent no data yet in SYN_RECV. "
+        "tcp_syncookies=%lld: %s", n, backlog, somax, p >= 50 ? ", and this "
+        "is a pile-up: a SYN flood, idle clients, or clients whose final ACK "
+        "is lost." : ".", cookies,
         cookies == 0 ? "off, so new SYNs are dropped once a queue is full: "
                        "set it to 1."
         : cookies == 1 ? "cookies answer SYNs when a queue overflows (the "

@@ -16,6 +16,8 @@ PKGS=(
     # oracles and tools the tests and the demo drive
     tcpdump tshark iproute2 nftables net-tools procps psmisc curl wrk
     python3-scapy chromium
+    # independent parser of the /metrics exposition format (t/31_thresholds.t)
+    python3-prometheus-client
 )
 
 installed() {
