@@ -356,8 +356,15 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     }
     for (int i = 0; i < s->nresults; i++) {
         const tcpi_threshold_result_t *r = &s->results[i];
-        tcpi_out_printf(o, "threshold.%s.%s: %s %u (warning %u, critical %u)\n",
-                        tcpi_scope_name(r->scope), tcpi_state_name(r->state),
+        int rep = 1;             /* keys stay unique: .2, .3 for repeats */
+        for (int k = 0; k < i; k++)
+            rep += s->results[k].scope == r->scope &&
+                   s->results[k].state == r->state;
+        tcpi_out_printf(o, "threshold.%s.%s", tcpi_scope_name(r->scope),
+                        tcpi_state_name(r->state));
+        if (rep > 1)
+            tcpi_out_printf(o, ".%d", rep);
+        tcpi_out_printf(o, ": %s %u (warning %u, critical %u)\n",
                         tcpi_level_name(r->level), r->value, r->warning,
                         r->critical);
     }

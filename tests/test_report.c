@@ -133,6 +133,21 @@ static void test_auto_and_metrics(void **state)
         if (line[0] != '#')
             assert_non_null(strchr(line, ' '));
     free(m);
+    /* Two thresholds on one scope and state: ?auto keys stay unique. */
+    {
+        static const tcpi_threshold_t th2[] = {
+            { TCPI_ST_ESTABLISHED, -1, 600, 800 },
+            { TCPI_ST_ESTABLISHED, TCPI_SCOPE_FRONT, 3, 6 },
+        };
+        tcpi_snapshot_t keep = snap;
+        tcpi_snapshot_counts(&snap, (const uint32_t (*)[TCPI_NSTATES])keep.count, th2, 2);
+        char *a2 = render(tcpi_render_auto);
+        assert_non_null(strstr(a2, "\nthreshold.front.ESTABLISHED: warning 700 (warning 600, critical 800)\n"));
+        assert_non_null(strstr(a2, "\nthreshold.front.ESTABLISHED.2: critical 700 (warning 3, critical 6)\n"));
+        assert_non_null(strstr(a2, "\nthreshold.backend.ESTABLISHED: ok 0"));
+        free(a2);
+        snap = keep;
+    }
     char *n = render(tcpi_render_nagios);
     assert_string_equal(n, "TCPINSPECT WARNING - front ESTABLISHED=700 (>=600) | "
                         "front_ESTABLISHED=700;600;800 backend_ESTABLISHED=0;600;800\n");
