@@ -30,6 +30,7 @@
 
 #include "tcpi_common.h"
 #include "tcpi_config.h"
+#include "tcpi_export.h"
 #include "tcpi_report.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
@@ -1007,6 +1008,97 @@ static int page_requests(page_t *pg, int json)
 static int page_requests_html(page_t *pg) { return page_requests(pg, 0); }
 static int page_requests_json(page_t *pg) { return page_requests(pg, 1); }
 
+/* ---- downloads: /capture.pcap, /capture.pcapng ------------------------ */
+
+#define DOWNLOAD_SECONDS_MAX 86400
+
+static int download_refused(request_rec *r)
+{
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    r->status = HTTP_FORBIDDEN;
+    ap_rputs("403 Forbidden: capture downloads hold the raw, unredacted "
+             "packet bytes (cookies, credentials) and are off here. Allow "
+             "them with \"TCPInspectAllowDownload On\" in a <Location> that "
+             "only trusted clients reach (see tcpinspect.conf).\n", r);
+    return OK;
+}
+
+/* The ring as a file, streamed packet by packet (never copied whole). */
+static int page_capture(page_t *pg, int pcapng)
+{
+    request_rec *r = pg->r;
+    tcpi_srv_conf_t *c = srv_conf(r->server);
+    const char *v, *filter = apr_table_get(pg->args, "filter");
+    char err[PCAP_ERRBUF_SIZE + 512], stamp[32];
+    int32_t linktype = 1;
+    int iface = -1;
+    uint64_t secs = 0;
+    apr_size_t slen;
+    apr_time_exp_t tm;
+    tcpi_ring_stats_t st;
+
+    if (pg->dc == NULL || pg->dc->allow_download != 1)
+        return download_refused(r);
+    if (g.shm == NULL)
+        return HTTP_SERVICE_UNAVAILABLE;
+    if ((v = apr_table_get(pg->args, "iface")) != NULL &&
+        (iface = tcpi_shm_find_iface(g.shm, v)) < 0) {
+        const char *names = "";
+        for (uint32_t i = 0; i < g.shm->niface && i < TCPI_MAX_IFACES; i++)
+            names = apr_pstrcat(r->pool, names, i ? ", " : "",
+                                g.shm->iface[i].name, NULL);
+        return bad_request(r, apr_psprintf(r->pool, "iface: no captured "
+                           "interface is named \"%s\"; the interfaces are: %s",
+                           v, names));
+    }
+    if ((v = apr_table_get(pg->args, "seconds")) != NULL &&
+        tcpi_conf_parse_count(&secs, v, 1, DOWNLOAD_SECONDS_MAX, r->pool) != NULL)
+        return bad_request(r, apr_psprintf(r->pool, "seconds must be a whole "
+                           "number from 1 to %d", DOWNLOAD_SECONDS_MAX));
+    if (!pcapng && tcpi_export_linktype(&linktype, g.shm, iface, err,
+                                        sizeof(err)) != 0)
+        return bad_request(r, err);
+    tcpi_query_t *q = apr_palloc(r->pool, sizeof(*q));
+    if (tcpi_query_init(q, g.shm, iface, filter, err, sizeof(err)) != 0)
+        return bad_request(r, apr_pstrcat(r->pool, "filter: ", err, NULL));
+    if (secs)
+        q->from_ts_ns = tcpi_now_wall_ns() - secs * 1000000000ull;
+
+    apr_time_exp_gmt(&tm, apr_time_now());
+    apr_strftime(stamp, &slen, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    ap_set_content_type(r, pcapng ? "application/x-pcapng"
+                                  : "application/vnd.tcpdump.pcap");
+    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(r->pool,
+                   "attachment; filename=\"tcpinspect-%s.%s\"", stamp,
+                   pcapng ? "pcapng" : "pcap"));
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (r->header_only) {
+        tcpi_query_free(q);
+        return OK;
+    }
+    tcpi_ring_stats(&st, tcpi_shm_ring(g.shm));
+    size_t bufsize = st.max_caplen ? (size_t)st.max_caplen : 65536;
+    uint8_t *buf = apr_palloc(r->pool, bufsize);
+    tcpi_out_t *o = apr_palloc(r->pool, sizeof(*o));
+    uint64_t n;
+    tcpi_out_init(o, out_sink, r);
+    n = pcapng ? tcpi_export_pcapng(o, q, (uint32_t)c->snaplen,
+                                    tcpi_now_wall_ns(), buf, bufsize)
+               : tcpi_export_pcap(o, q, linktype, (uint32_t)c->snaplen, buf,
+                                  bufsize);
+    tcpi_out_flush(o);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TCPILOG(0451)
+                  "download: %" APR_UINT64_T_FMT " packets, %" APR_UINT64_T_FMT
+                  " overwritten while reading%s", n, q->skipped_gone,
+                  o->failed ? ", client went away" : "");
+    tcpi_query_free(q);
+    return OK;
+}
+
+static int page_capture_pcap(page_t *pg) { return page_capture(pg, 0); }
+static int page_capture_pcapng(page_t *pg) { return page_capture(pg, 1); }
+
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
     const char *path;
@@ -1020,6 +1112,10 @@ static const struct {
       { "status", "min_ms", "uri", "client", "limit", NULL } },
     { "/requests.json", page_requests_json,
       { "status", "min_ms", "uri", "client", "limit", NULL } },
+    { "/capture.pcap",   page_capture_pcap,
+      { "filter", "seconds", "iface", NULL } },
+    { "/capture.pcapng", page_capture_pcapng,
+      { "filter", "seconds", "iface", NULL } },
 };
 
 static int check_params(request_rec *r, apr_table_t *args,

@@ -392,10 +392,18 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         (unsigned long long)f->received);
         tcpi_out_printf(o, "capture.%s.dropped: %llu\n", f->name,
                         (unsigned long long)f->dropped);
+        tcpi_out_printf(o, "capture.%s.if_dropped: %llu\n", f->name,
+                        (unsigned long long)f->if_dropped);
     }
     tcpi_out_printf(o, "RingPackets: %llu\n", (unsigned long long)s->ring.packets);
+    tcpi_out_printf(o, "RingBytes: %llu\n", (unsigned long long)s->ring.bytes);
     tcpi_out_printf(o, "RingOverwritten: %llu\n",
                     (unsigned long long)s->ring.overwritten);
+    tcpi_out_printf(o, "RingFillPercent: %llu\n", (unsigned long long)
+                    (s->ring.data_size ? s->ring.used_bytes * 100 /
+                                         s->ring.data_size : 0));
+    tcpi_out_printf(o, "RingOldestAgeMs: %llu\n",
+                    (unsigned long long)oldest_age_ms(s));
 }
 
 /* ---- Prometheus ------------------------------------------------------ */
@@ -470,6 +478,9 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
         { "tcpinspect_interface_packets_total",
           "Packets written to the ring.",
           offsetof(tcpi_snap_iface_t, packets) },
+        { "tcpinspect_interface_bytes_total",
+          "Captured bytes written to the ring.",
+          offsetof(tcpi_snap_iface_t, bytes) },
     };
     for (size_t m = 0; m < TCPI_ARRAY_LEN(ifm); m++) {
         prom_head(o, ifm[m].name, "counter", ifm[m].help);
@@ -478,10 +489,23 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
                        *(const uint64_t *)((const char *)&s->iface[i] +
                                            ifm[m].off));
     }
-    prom_head(o, "tcpinspect_ring_overwritten_total", "counter",
-              "Packets overwritten in the ring before anyone read them.");
-    tcpi_out_printf(o, "tcpinspect_ring_overwritten_total %llu\n",
-                    (unsigned long long)s->ring.overwritten);
+    const struct { const char *name, *type, *help; uint64_t v; } ringm[] = {
+        { "tcpinspect_ring_packets_total", "counter",
+          "Packets written to the ring since the worker started.",
+          s->ring.packets },
+        { "tcpinspect_ring_bytes_total", "counter",
+          "Captured bytes written to the ring.", s->ring.bytes },
+        { "tcpinspect_ring_size_bytes", "gauge",
+          "Size of the ring's data area.", s->ring.data_size },
+        { "tcpinspect_ring_overwritten_total", "counter",
+          "Packets overwritten in the ring before anyone read them.",
+          s->ring.overwritten },
+    };
+    for (size_t m = 0; m < TCPI_ARRAY_LEN(ringm); m++) {
+        prom_head(o, ringm[m].name, ringm[m].type, ringm[m].help);
+        tcpi_out_printf(o, "%s %llu\n", ringm[m].name,
+                        (unsigned long long)ringm[m].v);
+    }
     prom_head(o, "tcpinspect_ring_fill_ratio", "gauge",
               "Fraction of the ring's data area holding packets.");
     tcpi_out_printf(o, "tcpinspect_ring_fill_ratio %.4f\n", s->ring.data_size

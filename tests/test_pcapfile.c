@@ -32,26 +32,6 @@ static const tcpi_pcapng_if_t ifs_same[2] = {
     { "lo", "backend", "tcp port 7001", 1, 262144 },
 };
 
-/* Ethernet + IPv4 + TCP (no options) + payload, ports as given. */
-static uint32_t mk_frame(uint8_t *p, uint16_t sport, uint16_t dport,
-                         uint32_t payload)
-{
-    uint32_t iplen = 40 + payload;
-    memset(p, 0, 54 + payload);
-    p[12] = 0x08;
-    p[14] = 0x45; p[16] = (uint8_t)(iplen >> 8); p[17] = (uint8_t)iplen;
-    p[22] = 64; p[23] = 6;
-    p[26] = 127; p[29] = 1; p[30] = 127; p[33] = 1;
-    p[34] = (uint8_t)(sport >> 8); p[35] = (uint8_t)sport;
-    p[36] = (uint8_t)(dport >> 8); p[37] = (uint8_t)dport;
-    p[41] = 1;                                  /* seq 1 */
-    p[46] = 0x50; p[47] = payload ? 0x18 : 0x10;
-    p[48] = 0xff; p[49] = 0xff;                 /* win 65535 */
-    for (uint32_t i = 0; i < payload; i++)
-        p[54 + i] = (uint8_t)('a' + i % 26);
-    return 54 + payload;
-}
-
 static int setup(void **state)
 {
     static const char *comments[NPKT] = {
@@ -60,7 +40,7 @@ static int setup(void **state)
         pkt_t *k = &pkts[i];
         k->ifid = (uint32_t)(i % 2);
         k->ts_ns = 1700000000ull * 1000000000ull + (uint64_t)i * 1000123456ull;
-        k->caplen = mk_frame(k->data, (uint16_t)(40000 + i),
+        k->caplen = tcpi_test_frame(k->data, (uint16_t)(40000 + i),
                              k->ifid ? 7001 : 80, (uint32_t)i * 3);
         k->wirelen = k->caplen + (i == 7 ? 100 : 0);
         k->comment = comments[i];

@@ -112,7 +112,16 @@ static void test_html_escapes(void **state)
 
 static void test_auto_and_metrics(void **state)
 {
+    snap.have_ring = 1;
+    snap.ring.packets = 1234;
+    snap.ring.bytes = 56789;
+    snap.ring.overwritten = 34;
+    snap.ring.data_size = 1000;
+    snap.ring.used_bytes = 250;
+    snap.iface[0].bytes = 4321;
     char *a = render(tcpi_render_auto);
+    assert_non_null(strstr(a, "\nRingPackets: 1234\nRingBytes: 56789\n"
+                              "RingOverwritten: 34\nRingFillPercent: 25\n"));
     assert_non_null(strstr(a, "\nfront.ESTABLISHED: 700\n"));
     assert_non_null(strstr(a, "\nbackend.TIME_WAIT: 5\n"));
     assert_non_null(strstr(a, "threshold.front.ESTABLISHED: warning 700"));
@@ -128,6 +137,11 @@ static void test_auto_and_metrics(void **state)
     assert_non_null(strstr(m, "\ntcpinspect_advice_level{topic=\"tw_recycle\"} 1\n"));
     assert_null(strstr(m, "name=\"tcp_syncookies\""));
     assert_non_null(strstr(m, "tcpinspect_interface_received_total{interface=\"eth\\\"<0>\"} 77\n"));
+    assert_non_null(strstr(m, "tcpinspect_interface_bytes_total{interface=\"eth\\\"<0>\"} 4321\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_ring_packets_total 1234\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_ring_bytes_total 56789\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_ring_overwritten_total 34\n"));
+    assert_non_null(strstr(m, "\ntcpinspect_ring_fill_ratio 0.2500\n"));
     /* Every non-comment line is "name{labels} value" or "name value". */
     for (char *line = strtok(m, "\n"); line; line = strtok(NULL, "\n"))
         if (line[0] != '#')

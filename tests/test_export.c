@@ -1,0 +1,205 @@
+/* Unit tests for ring exports: pcapng interfaces, order, comments,
+ * statistics; pcap link-type choice; filter and time window; a failing
+ * sink stops the export. Files are read back with tcpi_capfile. */
+#include "tcpi_test.h"
+#include "tcpi_export.h"
+#include "tcpi_pcapfile.h"
+
+#define NPKT 100
+#define T0   1700000000000000000ull
+
+static void *mem;
+static tcpi_shm_t *shm;
+static uint8_t buf[65536];
+
+static int setup(void **state)
+{
+    size_t size = tcpi_shm_size(1 << 20);
+    uint8_t pkt[64];
+
+    mem = calloc(1, size);
+    shm = tcpi_shm_init(mem, 1 << 20, 1);
+    tcpi_shm_add_iface(shm, "veth0", TCPI_LEG_FRONT, "tcp port 80");
+    tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "tcp dst port 7001");
+    atomic_store(&shm->iface[0].linktype, 1);
+    atomic_store(&shm->iface[1].linktype, 1);
+    atomic_store(&shm->iface[0].received, 1000);
+    atomic_store(&shm->iface[0].dropped, 3);
+    atomic_store(&shm->iface[0].if_dropped, 2);
+    atomic_store(&shm->iface[0].packets, 50);
+    atomic_store(&shm->iface[1].received, 77);
+    tcpi_ring_t *r = tcpi_shm_ring(shm);
+    /* Packet n: even n on veth0 port 80, odd n on lo port 7001. */
+    for (uint64_t n = 0; n < NPKT; n++) {
+        size_t len = tcpi_test_frame(pkt, 40000 + (uint16_t)n, n % 2 ? 7001 : 80, 0);
+        tcpi_ring_write(r, T0 + 1000000000ull * n + n, (uint16_t)(n % 2), 1,
+                        (uint32_t)len, (uint32_t)len + 10, pkt);
+    }
+    return 0;
+}
+
+static int teardown(void **state) { free(mem); return 0; }
+
+/* Export with a filter / time bound into memory; the packet count. */
+static uint64_t export(tcpi_membuf_t *m, int pcapng, int iface,
+                       const char *filter, uint64_t from_ts)
+{
+    tcpi_query_t q;
+    tcpi_out_t *o = malloc(sizeof(*o));
+    char err[256];
+    uint64_t n;
+
+    memset(m, 0, sizeof(*m));
+    assert_int_equal(tcpi_query_init(&q, shm, iface, filter, err,
+                                     sizeof(err)), 0);
+    q.from_ts_ns = from_ts;
+    tcpi_out_init(o, tcpi_membuf_sink, m);
+    n = pcapng ? tcpi_export_pcapng(o, &q, 262144, T0 + 500, buf, sizeof(buf))
+               : tcpi_export_pcap(o, &q, 1, 262144, buf, sizeof(buf));
+    assert_int_equal(tcpi_out_flush(o), 0);
+    tcpi_query_free(&q);
+    free(o);
+    return n;
+}
+
+static void test_pcapng_all(void **state)
+{
+    tcpi_membuf_t m;
+    tcpi_capfile_t *r = malloc(sizeof(*r));
+    tcpi_capfile_pkt_t pk;
+    char want[64];
+    uint64_t n = 0;
+
+    assert_int_equal(export(&m, 1, -1, NULL, 0), NPKT);
+    assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
+    while (tcpi_capfile_next(r, &pk) == 1) {
+        assert_int_equal(pk.ifid, n % 2);
+        assert_int_equal(pk.ts_ns, T0 + 1000000000ull * n + n);
+        assert_int_equal(pk.caplen, 54);
+        assert_int_equal(pk.wirelen, 64);
+        snprintf(want, sizeof(want), "ring #%llu %s", (unsigned long long)n,
+                 n % 2 ? "backend" : "frontend");
+        assert_int_equal(pk.comment_len, strlen(want));
+        assert_memory_equal(pk.comment, want, pk.comment_len);
+        n++;
+    }
+    assert_string_equal(r->err, "");
+    assert_int_equal(n, NPKT);
+    assert_int_equal(r->nif, 2);
+    assert_string_equal(r->ifc[0].name, "veth0");
+    assert_string_equal(r->ifc[0].description, "frontend");
+    assert_string_equal(r->ifc[0].filter, "tcp port 80");
+    assert_string_equal(r->ifc[1].name, "lo");
+    assert_string_equal(r->ifc[1].filter, "tcp dst port 7001");
+    assert_int_equal(r->ifc[1].snaplen, 262144);
+    assert_int_equal(r->ifc[0].ifrecv, 1000);
+    assert_int_equal(r->ifc[0].osdrop, 3);
+    assert_int_equal(r->ifc[0].ifdrop, 2);
+    assert_int_equal(r->ifc[0].usrdeliv, 50);
+    assert_int_equal(r->ifc[1].ifrecv, 77);
+    free(r);
+    free(m.data);
+}
+
+static void test_filter_and_window(void **state)
+{
+    tcpi_membuf_t m;
+    tcpi_capfile_t *r = malloc(sizeof(*r));
+    tcpi_capfile_pkt_t pk;
+    int n = 0;
+
+    assert_int_equal(export(&m, 1, -1, "tcp port 7001", 0), NPKT / 2);
+    assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
+    while (tcpi_capfile_next(r, &pk) == 1) {
+        assert_int_equal(pk.ifid, 1);
+        n++;
+    }
+    assert_int_equal(n, NPKT / 2);
+    assert_int_equal(r->nif, 2);            /* every IDB, even unused */
+    free(m.data);
+
+    /* The last 10 seconds: packets 90..99. */
+    assert_int_equal(export(&m, 1, -1, NULL, T0 + 90000000000ull), 10);
+    free(m.data);
+    /* One interface. */
+    assert_int_equal(export(&m, 0, 0, NULL, 0), NPKT / 2);
+    free(m.data);
+    free(r);
+}
+
+static void test_pcap(void **state)
+{
+    tcpi_membuf_t m;
+    tcpi_capfile_t *r = malloc(sizeof(*r));
+    tcpi_capfile_pkt_t pk;
+    uint64_t n = 0;
+
+    assert_int_equal(export(&m, 0, -1, "tcp port 80", 0), NPKT / 2);
+    assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
+    assert_false(r->pcapng);
+    assert_int_equal(r->ifc[0].linktype, 1);
+    while (tcpi_capfile_next(r, &pk) == 1) {
+        assert_int_equal(pk.ts_ns, (T0 + 2000000000ull * n + 2 * n) / 1000 * 1000);
+        n++;
+    }
+    assert_int_equal(n, NPKT / 2);
+    free(m.data);
+    free(r);
+}
+
+static void test_linktype_choice(void **state)
+{
+    char err[256];
+    int32_t lt;
+
+    assert_int_equal(tcpi_export_linktype(&lt, shm, -1, err, sizeof(err)), 0);
+    assert_int_equal(lt, 1);
+    atomic_store(&shm->iface[1].linktype, 113);
+    assert_int_equal(tcpi_export_linktype(&lt, shm, -1, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "veth0 (EN10MB), lo (LINUX_SLL)"));
+    assert_non_null(strstr(err, "iface=<name>"));
+    assert_int_equal(tcpi_export_linktype(&lt, shm, 1, err, sizeof(err)), 0);
+    assert_int_equal(lt, 113);
+    atomic_store(&shm->iface[1].linktype, -1);      /* not active yet */
+    assert_int_equal(tcpi_export_linktype(&lt, shm, -1, err, sizeof(err)), 0);
+    assert_int_equal(lt, 1);
+    atomic_store(&shm->iface[1].linktype, 1);
+}
+
+static int failing_sink(void *baton, const void *b, size_t len)
+{
+    (*(int *)baton)++;
+    return -1;
+}
+
+/* Once the client is gone (the sink failed) no more records are read. */
+static void test_sink_failure_stops(void **state)
+{
+    tcpi_query_t q;
+    tcpi_out_t *o = malloc(sizeof(*o));
+    char err[64];
+    int calls = 0;
+
+    assert_int_equal(tcpi_query_init(&q, shm, -1, NULL, err, sizeof(err)), 0);
+    tcpi_out_init(o, failing_sink, &calls);
+    tcpi_out_mem(o, buf, sizeof(o->buf));      /* fills, then fails */
+    tcpi_out_mem(o, buf, 1);
+    assert_true(o->failed);
+    assert_int_equal(tcpi_export_pcapng(o, &q, 262144, T0, buf, sizeof(buf)), 0);
+    assert_int_equal(tcpi_export_pcap(o, &q, 1, 262144, buf, sizeof(buf)), 0);
+    assert_int_equal(calls, 1);
+    tcpi_query_free(&q);
+    free(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pcapng_all),
+        cmocka_unit_test(test_filter_and_window),
+        cmocka_unit_test(test_pcap),
+        cmocka_unit_test(test_linktype_choice),
+        cmocka_unit_test(test_sink_failure_stops),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
