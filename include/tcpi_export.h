@@ -35,6 +35,20 @@ uint64_t tcpi_export_pcap(tcpi_out_t *o, tcpi_query_t *q, int32_t linktype,
 uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
                             uint64_t now_ns, uint8_t *buf, size_t bufsize);
 
+/** Decides for each packet the query selects whether it goes in the file,
+ *  and writes its opt_comment (NUL-terminated, at most commentlen bytes;
+ *  leave it empty for none). Returns 1 to keep the packet, 0 to skip it. */
+typedef int tcpi_export_pick_fn(void *baton, const tcpi_ring_rec_t *rec,
+                                const uint8_t *data, char *comment,
+                                size_t commentlen);
+
+/** tcpi_export_pcapng with a caller's selection and comments (e.g. the
+ *  packets of one request, each named by request id and leg). */
+uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,
+                                 uint32_t snaplen, uint64_t now_ns,
+                                 uint8_t *buf, size_t bufsize,
+                                 tcpi_export_pick_fn *pick, void *baton);
+
 /** Leg bits as a word: "frontend", "backend", "frontend+backend", "". */
 const char *tcpi_export_leg_name(uint32_t legs);
 

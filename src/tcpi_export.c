@@ -75,12 +75,31 @@ uint64_t tcpi_export_pcap(tcpi_out_t *o, tcpi_query_t *q, int32_t linktype,
     return count;
 }
 
+/* The default selection: every packet, named by ring number and leg. */
+static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
+                     const uint8_t *data, char *comment, size_t commentlen)
+{
+    const tcpi_shm_t *shm = baton;
+    snprintf(comment, commentlen, "ring #%llu %s", (unsigned long long)rec->n,
+             tcpi_export_leg_name(shm->iface[rec->iface].legs));
+    return 1;
+}
+
 uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
                             uint64_t now_ns, uint8_t *buf, size_t bufsize)
 {
+    return tcpi_export_pcapng_pick(o, q, snaplen, now_ns, buf, bufsize,
+                                   pick_ring, (void *)q->shm);
+}
+
+uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,
+                                 uint32_t snaplen, uint64_t now_ns,
+                                 uint8_t *buf, size_t bufsize,
+                                 tcpi_export_pick_fn *pick, void *baton)
+{
     const tcpi_shm_t *shm = q->shm;
     uint32_t n = niface(shm);
-    char name[TCPI_IFNAMSIZ], filter[TCPI_FILTER_MAX], comment[64];
+    char name[TCPI_IFNAMSIZ], filter[TCPI_FILTER_MAX], comment[256];
     tcpi_ring_rec_t rec;
     uint64_t count = 0;
 
@@ -100,11 +119,12 @@ uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
     while (!o->failed && tcpi_query_next(q, &rec, buf, bufsize)) {
         if (rec.iface >= n || rec.linktype != iface_linktype(shm, rec.iface))
             continue;
-        snprintf(comment, sizeof(comment), "ring #%llu %s",
-                 (unsigned long long)rec.n,
-                 tcpi_export_leg_name(shm->iface[rec.iface].legs));
-        tcpi_pcapng_write_epb(o, rec.iface, rec.ts_ns, rec.caplen,
-                              rec.wirelen, buf, comment);
+        comment[0] = '\0';
+        if (!pick(baton, &rec, buf, comment, sizeof(comment)))
+            continue;
+        comment[sizeof(comment) - 1] = '\0';
+        tcpi_pcapng_write_epb(o, rec.iface, rec.ts_ns, rec.caplen, rec.wirelen,
+                              buf, comment[0] ? comment : NULL);
         count++;
     }
     for (uint32_t i = 0; i < n; i++) {

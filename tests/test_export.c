@@ -166,6 +166,53 @@ static void test_linktype_choice(void **state)
     atomic_store(&shm->iface[1].linktype, 1);
 }
 
+/* Keep the lo packets with an even source port; comment only some. */
+static int pick_even(void *baton, const tcpi_ring_rec_t *rec,
+                     const uint8_t *data, char *comment, size_t commentlen)
+{
+    if (rec->iface != 1 || data[35] % 4 == 1)
+        return 0;
+    if (data[35] % 4 == 3)
+        snprintf(comment, commentlen, "req %s-%u backend", (char *)baton,
+                 data[35]);
+    return 1;
+}
+
+static void test_pick(void **state)
+{
+    tcpi_query_t q;
+    tcpi_out_t *o = malloc(sizeof(*o));
+    tcpi_membuf_t m = { 0 };
+    tcpi_capfile_t *r = malloc(sizeof(*r));
+    tcpi_capfile_pkt_t pk;
+    char err[64], want[64];
+    int n = 0;
+
+    assert_int_equal(tcpi_query_init(&q, shm, -1, NULL, err, sizeof(err)), 0);
+    tcpi_out_init(o, tcpi_membuf_sink, &m);
+    /* Ports 40001, 40003, ...: 40003 % 4 == 3 kept with a comment,
+     * 40001 % 4 == 1 skipped. */
+    assert_int_equal(tcpi_export_pcapng_pick(o, &q, 65535, T0, buf, sizeof(buf),
+                                             pick_even, "X7"), NPKT / 4);
+    assert_int_equal(tcpi_out_flush(o), 0);
+    assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
+    while (tcpi_capfile_next(r, &pk) == 1) {
+        uint16_t sport = (uint16_t)(pk.data[34] << 8 | pk.data[35]);
+        assert_int_equal(pk.ifid, 1);
+        assert_int_equal(sport % 4, 3);
+        snprintf(want, sizeof(want), "req X7-%u backend", pk.data[35]);
+        assert_int_equal(pk.comment_len, strlen(want));
+        assert_memory_equal(pk.comment, want, pk.comment_len);
+        n++;
+    }
+    assert_int_equal(n, NPKT / 4);
+    assert_int_equal(r->nif, 2);
+    tcpi_query_free(&q);
+    free(m.data);
+    free(r);
+    free(o);
+}
+
 static int failing_sink(void *baton, const void *b, size_t len)
 {
     (*(int *)baton)++;
@@ -199,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_filter_and_window),
         cmocka_unit_test(test_pcap),
         cmocka_unit_test(test_linktype_choice),
+        cmocka_unit_test(test_pick),
         cmocka_unit_test(test_sink_failure_stops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
