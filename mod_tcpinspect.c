@@ -660,7 +660,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (int i = 0; i < nplan; i++) {
         char filter[TCPI_FILTER_MAX];
         if (tcpi_filter_build(filter, sizeof(filter), &plan[i].ports,
-                              c->filter, strcmp(plan[i].name, "lo") == 0) != 0) {
+                              c->filter) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0003)
                          "TCPInspectFilter: the filter for %s is longer than "
                          "%d bytes", plan[i].name, TCPI_FILTER_MAX);

@@ -51,9 +51,10 @@ void tcpi_worker_close(tcpi_worker_t *w);
 int tcpi_worker_active(const tcpi_worker_t *w);
 
 /** Build the BPF text for a handle: TCP on any of the ports, ANDed with
- *  the operator's filter (may be NULL); on a loopback interface only the
- *  inbound copy of each packet. Returns 0, or -1 if it does not fit. */
+ *  the operator's filter (may be NULL). Returns 0, or -1 if it does not
+ *  fit. (On a loopback interface the worker asks the kernel for the
+ *  inbound copy of each packet only: PACKET_IGNORE_OUTGOING.) */
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
-                      const char *user_filter, int loopback);
+                      const char *user_filter);
 
 #endif

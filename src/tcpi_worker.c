@@ -2,6 +2,10 @@
 #include "tcpi_worker.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
@@ -27,18 +31,12 @@ struct tcpi_worker {
 };
 
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
-                      const char *user_filter, int loopback)
+                      const char *user_filter)
 {
     size_t n;
     int w;
 
-    /* On lo the kernel hands every packet to a packet socket twice, as it
-     * leaves and as it arrives; libpcap throws the outgoing copy away in
-     * user space. "inbound" compiles to a packet-type test the kernel runs,
-     * so that copy is never made. (libpcap runs the filter in user space
-     * over the block that was filling when it was set, where the packet
-     * type is unknown: the first block timeout after start is lost.) */
-    w = snprintf(out, outlen, "%stcp and (", loopback ? "inbound and " : "");
+    w = snprintf(out, outlen, "tcp and (");
     if (w < 0 || (size_t)w >= outlen)
         return -1;
     n = (size_t)w;
@@ -56,6 +54,32 @@ int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
     if (w < 0 || (size_t)w >= outlen - n)
         return -1;
     return 0;
+}
+
+/* On a loopback interface the kernel hands every packet to a packet socket
+ * twice, as it leaves and as it arrives, and libpcap throws the outgoing
+ * copy away in user space. PACKET_IGNORE_OUTGOING (Linux 4.20) stops the
+ * kernel from making that copy at all. A BPF "inbound" test would do the
+ * same but only in the kernel: libpcap runs the filter in user space over
+ * the first ring block, where it cannot be evaluated, and lost those
+ * packets. Without the option libpcap's user-space drop still applies. */
+static void ignore_outgoing_on_loopback(pcap_t *p, const char *name)
+{
+    struct ifreq ifr;
+    int one = 1, s;
+
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK) &&
+        setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+                   sizeof(one)) != 0)
+        tcpi_log(TCPI_LOG_INFO, "TCPI0205", "interface %s: the kernel still "
+                 "copies outgoing packets (PACKET_IGNORE_OUTGOING: %s)",
+                 name, strerror(errno));
+    close(s);
 }
 
 static void iface_error(tcpi_shm_iface_t *ifc, const char *what,
@@ -95,6 +119,7 @@ static int open_one(handle_t *h, tcpi_shm_iface_t *ifc,
     if (rc > 0)
         tcpi_log(TCPI_LOG_WARN, "TCPI0202", "interface %s: %s", ifc->name,
                  pcap_statustostr(rc));
+    ignore_outgoing_on_loopback(h->p, ifc->name);
     if (pcap_compile(h->p, &prog, ifc->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         iface_error(ifc, "pcap_compile", pcap_geterr(h->p));
         goto fail;
