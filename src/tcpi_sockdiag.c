@@ -129,7 +129,8 @@ int tcpi_sockdiag_parse(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
             if (e == 0)
                 continue;
             return fail(err, errlen, "the kernel refused the request", -e);
-        case SOCK_DIAG_BY_FAMILY: {
+        case SOCK_DIAG_BY_FAMILY:
+        case TCPDIAG_GETSOCK: {         /* the reply to the legacy request */
             uint8_t kstate;
             uint16_t sport, dport;
             unsigned m;
@@ -165,40 +166,56 @@ int tcpi_sockdiag_parse(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
     return 0;
 }
 
-static int dump_family(int fd, uint8_t family, uint32_t seq,
-                       const unsigned char *bc, int bclen, unsigned char *rbuf,
-                       uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
-                       tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
-                       const tcpi_ports_t *front, const tcpi_ports_t *backend)
+/* One dump. legacy: the TCPDIAG_GETSOCK request (struct inet_diag_req),
+ * which the kernel runs with family AF_UNSPEC, so a single walk of its
+ * socket hash covers IPv4 and IPv6; otherwise SOCK_DIAG_BY_FAMILY with
+ * inet_diag_req_v2 for one family. */
+static int dump(int fd, int legacy, uint8_t family, uint32_t seq,
+                const unsigned char *bc, int bclen, unsigned char *rbuf,
+                uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                const tcpi_ports_t *front, const tcpi_ports_t *backend)
 {
-    unsigned char req[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_req_v2))
+    unsigned char req[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_req_v2)
+                                                 + sizeof(struct inet_diag_req))
                       + NLA_HDRLEN + TCPI_SOCKDIAG_BC_MAX]
         __attribute__((aligned(4)));
     struct nlmsghdr h = { 0 };
-    struct inet_diag_req_v2 r;
     struct nlattr a;
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    size_t rlen = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(r));
+    size_t rlen;
 
-    memset(&r, 0, sizeof(r));
-    r.sdiag_family = family;
-    r.sdiag_protocol = IPPROTO_TCP;
-    r.idiag_ext = 0;                   /* no extensions: state and ports only */
-    r.idiag_states = ALL_STATES;
+    if (legacy) {
+        struct inet_diag_req r;
+        memset(&r, 0, sizeof(r));
+        r.idiag_ext = 0;               /* no extensions: state and ports only */
+        r.idiag_states = ALL_STATES;
+        memcpy(req + NLMSG_HDRLEN, &r, sizeof(r));
+        rlen = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(r));
+        h.nlmsg_type = TCPDIAG_GETSOCK;
+    } else {
+        struct inet_diag_req_v2 r;
+        memset(&r, 0, sizeof(r));
+        r.sdiag_family = family;
+        r.sdiag_protocol = IPPROTO_TCP;
+        r.idiag_ext = 0;
+        r.idiag_states = ALL_STATES;
+        memcpy(req + NLMSG_HDRLEN, &r, sizeof(r));
+        rlen = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(r));
+        h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    }
     a.nla_type = INET_DIAG_REQ_BYTECODE;
     a.nla_len = (uint16_t)(NLA_HDRLEN + bclen);
     h.nlmsg_len = (uint32_t)(rlen + NLA_HDRLEN + (size_t)bclen);
-    h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     h.nlmsg_seq = seq;
     memcpy(req, &h, sizeof(h));
-    memcpy(req + NLMSG_HDRLEN, &r, sizeof(r));
     memcpy(req + rlen, &a, sizeof(a));
     memcpy(req + rlen + NLA_HDRLEN, bc, (size_t)bclen);
     if (sendto(fd, req, h.nlmsg_len, 0, (struct sockaddr *)&kernel,
                sizeof(kernel)) < 0)
-        return fail(err, errlen, "cannot send the request",
-                    errno);
+        return fail(err, errlen, "cannot send the request", errno);
+    stats->walks++;
     for (;;) {
         ssize_t n = recv(fd, rbuf, RECV_BUF, MSG_TRUNC);
         int rc;
@@ -219,15 +236,54 @@ static int dump_family(int fd, uint8_t family, uint32_t seq,
     }
 }
 
-int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
-                        tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
-                        const tcpi_ports_t *front,
-                        const tcpi_ports_t *backend)
+static int open_diag(char *err, size_t errlen)
+{
+    struct timeval tv = { RECV_TIMEOUT_S, 0 };
+    int rcvbuf = SOCK_RCVBUF;
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+    if (fd < 0)
+        return fail(err, errlen, "cannot open a netlink socket", errno);
+    /* Best effort: above rmem_max the kernel silently caps it. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Two SOCK_DIAG_BY_FAMILY dumps, AF_INET then AF_INET6. */
+static int count_v2(unsigned char *rbuf, const unsigned char *bc, int bclen,
+                    uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                    tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                    const tcpi_ports_t *front, const tcpi_ports_t *backend)
 {
     static const uint8_t families[] = { AF_INET, AF_INET6 };
+    int rc = 0, fd = open_diag(err, errlen);
+
+    if (fd < 0)
+        return -1;
+    for (size_t i = 0; i < TCPI_ARRAY_LEN(families) && rc == 0; i++) {
+        char ferr[160];
+        rc = dump(fd, 0, families[i], (uint32_t)i + 2, bc, bclen, rbuf, count,
+                  stats, ferr, sizeof(ferr), front, backend);
+        /* A kernel without IPv6 has no AF_INET6 handler: no v6 sockets. */
+        if (rc != 0 && families[i] == AF_INET6 &&
+            (strstr(ferr, strerror(ENOENT)) || strstr(ferr, strerror(EAFNOSUPPORT))))
+            rc = 0;
+        else if (rc != 0)
+            snprintf(err, errlen, "%s (%s)", ferr,
+                     families[i] == AF_INET ? "IPv4" : "IPv6");
+    }
+    close(fd);
+    return rc;
+}
+
+int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                            tcpi_sockdiag_stats_t *stats, char *err,
+                            size_t errlen, const tcpi_ports_t *front,
+                            const tcpi_ports_t *backend, int how)
+{
     unsigned char bc[TCPI_SOCKDIAG_BC_MAX];
-    struct timeval tv = { RECV_TIMEOUT_S, 0 };
-    int bclen, fd, rc = 0, rcvbuf = SOCK_RCVBUF;
+    int bclen, fd, rc = -1;
     tcpi_sockdiag_stats_t local;
     unsigned char *rbuf;
 
@@ -244,31 +300,33 @@ int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
     }
     if (bclen == 0)
         return 0;                      /* no ports: nothing in any scope */
-    fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0)
-        return fail(err, errlen, "cannot open a netlink socket", errno);
-    /* Best effort: above rmem_max the kernel silently caps it. */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     rbuf = malloc(RECV_BUF);
     if (rbuf == NULL) {
-        close(fd);
         snprintf(err, errlen, "sock_diag: out of memory");
         return -1;
     }
-    for (size_t i = 0; i < TCPI_ARRAY_LEN(families) && rc == 0; i++) {
-        char ferr[160];
-        rc = dump_family(fd, families[i], (uint32_t)i + 1, bc, bclen, rbuf,
-                         count, stats, ferr, sizeof(ferr), front, backend);
-        /* A kernel without IPv6 has no AF_INET6 handler: no v6 sockets. */
-        if (rc != 0 && families[i] == AF_INET6 &&
-            (strstr(ferr, strerror(ENOENT)) || strstr(ferr, strerror(EAFNOSUPPORT))))
-            rc = 0;
-        else if (rc != 0)
-            snprintf(err, errlen, "%s (%s)", ferr,
-                     families[i] == AF_INET ? "IPv4" : "IPv6");
+    if (how != TCPI_SOCKDIAG_V2 && (fd = open_diag(err, errlen)) >= 0) {
+        rc = dump(fd, 1, AF_UNSPEC, 1, bc, bclen, rbuf, count, stats, err,
+                  errlen, front, backend);
+        close(fd);
+    }
+    if (rc != 0 && how != TCPI_SOCKDIAG_LEGACY) {
+        /* A kernel without the legacy request: one dump per family, on a
+         * fresh socket (the failed dump may have left messages). */
+        memset(stats, 0, sizeof(*stats));
+        memset(count, 0, sizeof(uint32_t) * TCPI_NSCOPES * TCPI_NSTATES);
+        rc = count_v2(rbuf, bc, bclen, count, stats, err, errlen, front,
+                      backend);
     }
     free(rbuf);
-    close(fd);
     return rc;
+}
+
+int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                        tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                        const tcpi_ports_t *front,
+                        const tcpi_ports_t *backend)
+{
+    return tcpi_sockdiag_count_how(count, stats, err, errlen, front, backend,
+                                   TCPI_SOCKDIAG_AUTO);
 }

@@ -104,11 +104,18 @@ size_t tcpi_threshold_nagios(char *buf, size_t len,
                                                              : r->warning);
         }
     }
-    /* Performance data: label=value;warn;crit */
-    for (int i = 0; i < n; i++)
-        APPEND("%s%s_%s=%u;%u;%u", i ? " " : " | ", tcpi_scope_name(res[i].scope),
-               tcpi_state_name(res[i].state), res[i].value, res[i].warning,
-               res[i].critical);
+    /* Performance data: label=value;warn;crit, labels unique (a repeated
+     * scope and state gets _2, _3). */
+    for (int i = 0; i < n; i++) {
+        int rep = 1;
+        for (int k = 0; k < i; k++)
+            rep += res[k].scope == res[i].scope && res[k].state == res[i].state;
+        APPEND("%s%s_%s", i ? " " : " | ", tcpi_scope_name(res[i].scope),
+               tcpi_state_name(res[i].state));
+        if (rep > 1)
+            APPEND("_%d", rep);
+        APPEND("=%u;%u;%u", res[i].value, res[i].warning, res[i].critical);
+    }
     APPEND("\n");
     return used;
 }

@@ -73,8 +73,8 @@ def front(host, port, jetty, base):
     s = conn(host, port, src=("", base + 10))   # httpd's FIN is dropped
     request(s, "/tcpi-none", close=True)
     s = conn(host, port, src=("", base + 11))   # we close first, then httpd
-    request(s, "/app/delay?ms=1000", half_close=True)
-    time.sleep(1.5)
+    request(s, "/app/delay?ms=500", half_close=True)
+    s.recv(1)                                   # the response: httpd closes next
     for _ in range(2):                       # we close, httpd waits on Jetty
         s = conn(host, port)
         request(s, "/app/delay?ms=10000", half_close=True)

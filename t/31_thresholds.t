@@ -122,7 +122,8 @@ like $res->header('Content-Type'), qr{^text/plain}, '/?nagios is plain text';
 my $line = $res->content;
 like $line, qr/^TCPINSPECT CRITICAL - front ESTABLISHED=(\d+) \(>=6\)(?:,| \|)/,
     'Nagios line: CRITICAL naming the value and the bound' or diag $line;
-like $line, qr/ \| .*\bfront_ESTABLISHED=\d+;3;6\b/, 'Nagios perfdata: value;warning;critical';
+like $line, qr/ \| .*\bfront_ESTABLISHED=\d+;600;800 .*\bfront_ESTABLISHED_2=\d+;3;6\b/,
+    'Nagios perfdata: value;warning;critical, labels unique';
 like $line, qr/\bbackend_SYN_SENT=0;1;2\b/, 'Nagios perfdata has every threshold';
 is(($line =~ tr/\n//), 1, 'Nagios output is one line');
 
