@@ -106,8 +106,10 @@ measure() {   # measure LABEL
 t0=$(date +%s)
 echo "== state counts: $EST ESTABLISHED + $TW TIME_WAIT in scope (sport $PORT), then +$OUT out of scope"
 for i in $(seq $PROCS); do hold "est$i" "127.0.0.$((10 + i))" "$PORT" "$per_est" est; done
-# TIME_WAIT lasts 60 s: made last, measured at once.
-for i in $(seq $PROCS); do hold "tw$i" "127.0.0.$((20 + i))" "$PORT" "$(( (TW + PROCS - 1) / PROCS ))" tw; done
+# TIME_WAIT lasts 60 s: made last, measured at once. Spread over 8
+# addresses: a client port reused towards the same address would recycle
+# the server's TIME_WAIT socket of the previous connection.
+for i in $(seq 8); do hold "tw$i" "127.0.0.$((20 + i))" "$PORT" "$(( (TW + 7) / 8 ))" tw; done
 echo "set up in $(( $(date +%s) - t0 )) s"
 measure "in scope only" a
 for i in 1 2; do hold "out$i" "127.0.0.$((30 + i))" "$OUT_PORT" "$per_out" est; done
