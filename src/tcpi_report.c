@@ -632,7 +632,7 @@ static void html_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         "text-anchor=\"end\">%u</text>"
                         "<text x=\"%d\" y=\"%d\" font-size=\"11\" "
                         "text-anchor=\"end\">0</text>",
-                        tcpi_scope_name(sc), W + 140, H + B,
+                        tcpi_scope_name(sc), W + 190, H + B,
                         tcpi_scope_name(sc), L, W, H, L - 4, max, L - 4, H);
         for (int st = 0; st < TCPI_NSTATES; st++) {
             int any = 0;
