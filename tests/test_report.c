@@ -168,6 +168,38 @@ static void test_auto_and_metrics(void **state)
     free(n);
 }
 
+/* Counting failed: every renderer says so instead of showing zeros. */
+static void test_counts_failed(void **state)
+{
+    memset(snap.count, 0, sizeof(snap.count));
+    snap.counts_ok = 0;
+    snap.nresults = 0;
+    strcpy(snap.counts_error, "sock_diag: <refused> & \"gone\"");
+    snap.nadvice = tcpi_sysctl_advise(snap.advice, TCPI_MAX_ADVICE, &snap.sysctl,
+                                      (const uint32_t (*)[TCPI_NSTATES])snap.count, 0);
+    char *j = render(tcpi_render_json);
+    assert_int_equal(py_check(j, "d['counts']['ok'] is False and "
+                              "d['counts']['error']=='sock_diag: <refused> & \"gone\"' and "
+                              "d['level']=='unknown' and "
+                              "[a['topic'] for a in d['advice']][0]=='counts'"), 0);
+    free(j);
+    char *h = render(html_fn);
+    assert_non_null(strstr(h, "Cannot count sockets: sock_diag: &lt;refused&gt; &amp; &quot;gone&quot;"));
+    free(h);
+    char *n = render(tcpi_render_nagios);
+    assert_string_equal(n, "TCPINSPECT UNKNOWN - cannot count sockets: sock_diag: "
+                        "<refused> & \"gone\"\n");
+    free(n);
+    char *m = render(tcpi_render_metrics);
+    assert_null(strstr(m, "tcpinspect_sockets{"));
+    free(m);
+    char *a = render(tcpi_render_auto);
+    assert_non_null(strstr(a, "CountsOK: 0\n"));
+    assert_non_null(strstr(a, "\nLevel: unknown\n"));
+    assert_non_null(strstr(a, "\nadvice.counts: info\n"));
+    free(a);
+}
+
 static void test_history_downsample(void **state)
 {
     size_t size = tcpi_shm_size(1 << 20);
@@ -202,6 +234,7 @@ int main(void)
         cmocka_unit_test_setup(test_json, setup),
         cmocka_unit_test_setup(test_html_escapes, setup),
         cmocka_unit_test_setup(test_auto_and_metrics, setup),
+        cmocka_unit_test_setup(test_counts_failed, setup),
         cmocka_unit_test_setup(test_history_downsample, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
