@@ -31,6 +31,7 @@
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_export.h"
+#include "tcpi_packets.h"
 #include "tcpi_report.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
@@ -1098,6 +1099,127 @@ static int page_capture(page_t *pg, int pcapng)
 
 static int page_capture_pcap(page_t *pg) { return page_capture(pg, 0); }
 static int page_capture_pcapng(page_t *pg) { return page_capture(pg, 1); }
+/* ---- /packets.txt and /packets (tcpi_packets.h) ---------------------- */
+
+/* The redaction state for one request: TCPInspectRedact names, the
+ * defaults when none are given, NULL when Off. */
+static tcpi_redact_t *request_redact(request_rec *r)
+{
+    tcpi_srv_conf_t *c = srv_conf(r->server);
+    tcpi_redact_t *rd;
+    const char *err;
+
+    if (c->redact_off)
+        return NULL;
+    rd = apr_palloc(r->pool, sizeof(*rd));
+    if (c->redact->nelts > 0)
+        err = tcpi_redact_init(rd, (const char *const *)c->redact->elts,
+                               c->redact->nelts);
+    else
+        err = tcpi_redact_init(rd, tcpi_redact_defaults, 4);
+    if (err != NULL) {          /* the directive checked the names */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TCPI0401: redaction: %s",
+                      err);
+        tcpi_redact_init(rd, tcpi_redact_defaults, 4);
+    }
+    return rd;
+}
+
+static int page_packets(page_t *pg, int html)
+{
+    request_rec *r = pg->r;
+    tcpi_packets_opts_t opt;
+    tcpi_packets_stats_t st;
+    tcpi_query_t q;
+    tcpi_ring_stats_t rs;
+    const char *v, *filter = apr_table_get(pg->args, "filter");
+    char err[PCAP_ERRBUF_SIZE + 64];
+    uint64_t n, max = html ? TCPI_PACKETS_HTML_LIMIT_MAX : TCPI_PACKETS_TXT_LIMIT_MAX;
+    int iface = -1, rc;
+
+    memset(&opt, 0, sizeof(opt));
+    opt.limit = html ? TCPI_PACKETS_HTML_LIMIT_DEFAULT : TCPI_PACKETS_TXT_LIMIT_DEFAULT;
+    if ((v = apr_table_get(pg->args, "limit")) != NULL &&
+        tcpi_conf_parse_count(&opt.limit, v, 1, max, r->pool) != NULL)
+        return bad_request(r, apr_psprintf(r->pool, "limit must be 1-%u",
+                                           (unsigned)max));
+    if ((v = apr_table_get(pg->args, "x")) != NULL) {
+        if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
+            return bad_request(r, "x must be 0 or 1");
+        opt.hex = v[0] == '1';
+    }
+    if ((v = apr_table_get(pg->args, "match")) != NULL) {
+        if (*v == '\0' || strlen(v) > 256)
+            return bad_request(r, "match must be 1-256 bytes");
+        opt.match = v;
+        opt.match_len = strlen(v);
+    }
+    if ((v = apr_table_get(pg->args, "iface")) != NULL &&
+        (g.shm == NULL || (iface = tcpi_shm_find_iface(g.shm, v)) < 0))
+        return bad_request(r, "iface names no captured interface");
+    if (g.shm == NULL) {
+        ap_set_content_type(r, html ? "text/html; charset=utf-8"
+                                    : "text/plain; charset=utf-8");
+        return OK;             /* no capture configured: nothing to show */
+    }
+    if (tcpi_query_init(&q, g.shm, iface, filter, err, sizeof(err)) != 0)
+        return bad_request(r, apr_pstrcat(r->pool, "filter: ", err, NULL));
+    if ((v = apr_table_get(pg->args, "since")) != NULL) {
+        if (tcpi_conf_parse_count(&n, v, 0, UINT64_MAX / 2, r->pool) != NULL) {
+            tcpi_query_free(&q);
+            return bad_request(r, "since must be a packet number");
+        }
+        q.since = n;
+        opt.have_since = 1;
+    }
+    opt.redact = request_redact(r);
+    opt.front_ports = &g.front_ports;
+    opt.backend_ports = &g.backend_ports;
+    opt.base = pg->base;
+    {
+        /* The page's other parameters, for its links (escaped). */
+        const char *keep[] = {"filter", "match", "x", "limit", "iface"};
+        const char *qs = "";
+        for (size_t i = 0; i < TCPI_ARRAY_LEN(keep); i++)
+            if ((v = apr_table_get(pg->args, keep[i])) != NULL)
+                qs = apr_pstrcat(r->pool, qs, *qs ? "&" : "", keep[i], "=",
+                                 ap_escape_urlencoded(r->pool, v), NULL);
+        opt.query_html = ap_escape_html2(r->pool, qs, 1);
+    }
+    tcpi_ring_stats(&rs, q.ring);
+    size_t bufsize = rs.max_caplen ? rs.max_caplen : 65536;
+    uint8_t *buf = apr_palloc(r->pool, bufsize);
+
+    tcpi_packets_window(&st, &q, &opt, buf, bufsize);
+    ap_set_content_type(r, html ? "text/html; charset=utf-8"
+                                : "text/plain; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-TCPInspect-Next",
+                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, st.next));
+    if (html)
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'");
+    else
+        apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (r->header_only) {
+        tcpi_query_free(&q);
+        return OK;
+    }
+    tcpi_out_t *o = apr_palloc(r->pool, sizeof(*o));
+    tcpi_out_init(o, out_sink, r);
+    rc = html ? tcpi_packets_html(&st, o, &q, &opt, buf, bufsize)
+              : tcpi_packets_text(&st, o, &q, &opt, buf, bufsize);
+    tcpi_out_flush(o);
+    tcpi_query_free(&q);
+    if (rc != 0)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TCPI0402: packets "
+                      "page cut short: out of memory after %" APR_UINT64_T_FMT
+                      " packets", st.shown);
+    return OK;
+}
+
+static int page_packets_txt(page_t *pg) { return page_packets(pg, 0); }
+static int page_packets_html(page_t *pg) { return page_packets(pg, 1); }
 
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
@@ -1116,6 +1238,10 @@ static const struct {
       { "filter", "seconds", "iface", NULL } },
     { "/capture.pcapng", page_capture_pcapng,
       { "filter", "seconds", "iface", NULL } },
+    { "/packets.txt", page_packets_txt,
+      { "filter", "match", "x", "limit", "since", "iface", NULL } },
+    { "/packets",     page_packets_html,
+      { "filter", "match", "x", "limit", "since", "iface", NULL } },
 };
 
 static int check_params(request_rec *r, apr_table_t *args,

@@ -1,0 +1,296 @@
+/*
+ * tcpi_packets.c — /packets.txt and /packets rendering over the ring.
+ */
+#include "tcpi_packets.h"
+#include "tcpi_decode.h"
+#include "tcpi_print.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Redact a copy of the payload into scratch and say whether it contains
+ * the match string. Matching sees masked bytes only, so match= cannot be
+ * used to guess a secret. */
+static int payload_matches(const tcpi_packets_opts_t *opt,
+                           const tcpi_ring_rec_t *rec, const uint8_t *data,
+                           tcpi_redact_t *rd, uint8_t *scratch)
+{
+    tcpi_pkt_t pkt;
+
+    if (opt->match == NULL)
+        return 1;
+    if (tcpi_decode(&pkt, rec->linktype, data, rec->caplen, rec->wirelen) !=
+        TCPI_DR_ok || pkt.payload_caplen < opt->match_len)
+        return 0;
+    memcpy(scratch, data + pkt.payload_off, pkt.payload_caplen);
+    if (rd)
+        tcpi_redact_payload(rd, &pkt, scratch, pkt.payload_caplen);
+    return memmem(scratch, pkt.payload_caplen, opt->match,
+                  opt->match_len) != NULL;
+}
+
+void tcpi_packets_window(tcpi_packets_stats_t *st, tcpi_query_t *q,
+                         const tcpi_packets_opts_t *opt, uint8_t *buf,
+                         size_t bufsize)
+{
+    tcpi_ring_rec_t rec;
+    uint64_t tail, head, found = 0, n;
+    uint8_t *scratch = NULL;
+    tcpi_redact_t *rd = NULL;
+
+    memset(st, 0, sizeof(*st));
+    if (opt->match) {
+        /* Matching redacted payloads needs a redaction state of its own:
+         * the window scan must not disturb the one used for printing. */
+        scratch = malloc(bufsize);
+        if (opt->redact && (rd = malloc(sizeof(*rd))) != NULL)
+            *rd = *opt->redact;
+        if (!scratch || (opt->redact && !rd)) {
+            free(scratch);
+            free(rd);
+            opt = NULL;
+        }
+    }
+    q->limit = 0;
+    tcpi_query_start(q, buf, bufsize);      /* since, time bound, end */
+    tcpi_ring_bounds(&tail, &head, q->ring);
+    if (opt == NULL) {
+        st->next = q->end;
+        return;
+    }
+    if (opt->have_since) {
+        /* Forward: the first `limit` matches from q->next on. */
+        for (n = q->next; n < q->end; n++) {
+            if (tcpi_ring_read(&rec, buf, bufsize, q->ring, n) != 0)
+                continue;
+            if (tcpi_query_match(q, &rec, buf) &&
+                payload_matches(opt, &rec, buf, rd, scratch) &&
+                ++found == opt->limit) {
+                n++;
+                break;
+            }
+        }
+        q->end = n;
+    } else if (opt->match == NULL) {
+        q->limit = opt->limit;
+        tcpi_query_start(q, buf, bufsize);
+    } else {
+        /* Newest `limit` whose payload matches, scanning backward. The
+         * redaction state met backward is not the printer's (which runs
+         * forward), so a match on the edge of a masked value may be
+         * counted here and then hidden: the window errs on the large side. */
+        for (n = q->end; n > q->next; n--) {
+            if (tcpi_ring_read(&rec, buf, bufsize, q->ring, n - 1) != 0)
+                break;
+            if (tcpi_query_match(q, &rec, buf) &&
+                payload_matches(opt, &rec, buf, rd, scratch) &&
+                ++found == opt->limit) {
+                n--;
+                break;
+            }
+        }
+        if (n > q->next)
+            q->next = n;
+    }
+    st->next = q->end;
+    free(scratch);
+    free(rd);
+}
+
+/* One pass over the window: redact a copy of each packet, print it, and
+ * hand the text of those shown to emit. leg: only packets of this leg
+ * (-1: all). Every packet of the leg goes through the printer, shown or
+ * not, so relative numbers are those of tcpdump over the same packets. */
+typedef void emit_fn(tcpi_out_t *o, const char *text, size_t len,
+                     const tcpi_ring_rec_t *rec, const uint8_t *data,
+                     const tcpi_packets_opts_t *opt);
+
+static int pass(tcpi_packets_stats_t *st, tcpi_out_t *o, tcpi_query_t *q,
+                const tcpi_packets_opts_t *opt, uint8_t *buf, size_t bufsize,
+                int leg, emit_fn *emit)
+{
+    tcpi_print_t pr;
+    tcpi_ring_rec_t rec;
+    tcpi_redact_t *rd = NULL;
+    uint8_t *copy = malloc(bufsize);
+    uint64_t start = q->next, shown = 0;
+    int rc = 0;
+
+    if (!copy)
+        return -1;
+    if (opt->redact) {
+        if ((rd = malloc(sizeof(*rd))) == NULL) {
+            free(copy);
+            return -1;
+        }
+        *rd = *opt->redact;
+    }
+    tcpi_print_init(&pr);
+    while (shown < opt->limit && tcpi_query_next(q, &rec, buf, bufsize)) {
+        tcpi_pkt_t pkt;
+        const uint8_t *data = buf;
+        int ok;
+
+        st->scanned++;
+        if (leg >= 0 && tcpi_packets_leg(q->shm, &rec, buf, opt->front_ports,
+                                         opt->backend_ports) != leg)
+            continue;
+        ok = tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen) ==
+             TCPI_DR_ok && pkt.payload_caplen > 0;
+        if (ok && rd) {
+            memcpy(copy, buf, rec.caplen);
+            tcpi_redact_payload(rd, &pkt, copy + pkt.payload_off,
+                                pkt.payload_caplen);
+            data = copy;
+        }
+        int show = opt->match == NULL ||
+                   (ok && pkt.payload_caplen >= opt->match_len &&
+                    memmem(data + pkt.payload_off, pkt.payload_caplen,
+                           opt->match, opt->match_len) != NULL);
+        size_t len = tcpi_print_packet(&pr, (uint32_t)(rec.ts_ns / 1000000000u),
+                                       (uint32_t)(rec.ts_ns % 1000000000u / 1000u),
+                                       rec.linktype, data, rec.caplen,
+                                       rec.wirelen, opt->hex ? TCPI_PRINT_HEX : 0);
+        if (pr.oom) {
+            rc = -1;
+            break;
+        }
+        if (show) {
+            emit(o, pr.out, len, &rec, data, opt);
+            shown++;
+            st->shown++;
+        }
+        tcpi_print_clear(&pr);
+        if (o->failed)
+            break;
+    }
+    st->gone += q->skipped_gone;
+    q->skipped_gone = 0;
+    q->next = start;
+    tcpi_print_free(&pr);
+    free(rd);
+    free(copy);
+    return rc;
+}
+
+static void emit_text(tcpi_out_t *o, const char *text, size_t len,
+                      const tcpi_ring_rec_t *rec, const uint8_t *data,
+                      const tcpi_packets_opts_t *opt)
+{
+    tcpi_out_mem(o, text, len);
+}
+
+int tcpi_packets_text(tcpi_packets_stats_t *st, tcpi_out_t *o,
+                      tcpi_query_t *q, const tcpi_packets_opts_t *opt,
+                      uint8_t *buf, size_t bufsize)
+{
+    return pass(st, o, q, opt, buf, bufsize, -1, emit_text);
+}
+
+int tcpi_packets_leg(const tcpi_shm_t *shm, const tcpi_ring_rec_t *rec,
+                     const uint8_t *data, const tcpi_ports_t *front,
+                     const tcpi_ports_t *backend)
+{
+    uint32_t legs = rec->iface < shm->niface && rec->iface < TCPI_MAX_IFACES
+                    ? shm->iface[rec->iface].legs : 0;
+    tcpi_pkt_t pkt;
+
+    if (legs == TCPI_LEG_FRONT || legs == TCPI_LEG_BACKEND)
+        return (int)legs;
+    if (tcpi_decode(&pkt, rec->linktype, data, rec->caplen, rec->wirelen) !=
+        TCPI_DR_ok)
+        return 0;
+    if (front && (tcpi_ports_has(front, pkt.sport) ||
+                  tcpi_ports_has(front, pkt.dport)))
+        return TCPI_LEG_FRONT;
+    if (backend && (tcpi_ports_has(backend, pkt.sport) ||
+                    tcpi_ports_has(backend, pkt.dport)))
+        return TCPI_LEG_BACKEND;
+    return 0;
+}
+
+/* HTML-escape text keeping newlines and tabs (the -X lines). */
+static void html_lines(tcpi_out_t *o, const char *p, size_t n)
+{
+    size_t s = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n' || p[i] == '\t') {
+            tcpi_out_html(o, p + s, i - s);
+            tcpi_out_mem(o, &p[i], 1);
+            s = i + 1;
+        }
+    }
+    tcpi_out_html(o, p + s, n - s);
+}
+
+static void emit_html(tcpi_out_t *o, const char *text, size_t len,
+                      const tcpi_ring_rec_t *rec, const uint8_t *data,
+                      const tcpi_packets_opts_t *opt)
+{
+    tcpi_out_str(o, "<span class=\"p\" id=\"p");
+    tcpi_out_u64(o, rec->n);
+    tcpi_out_str(o, "\">");
+    if (len && text[len - 1] == '\n')
+        len--;
+    html_lines(o, text, len);
+    tcpi_out_str(o, "</span>");
+    /* data is the redacted copy the line was printed from. */
+    tcpi_pkt_t pkt;
+    const uint8_t *line;
+    size_t ll;
+    if (tcpi_decode(&pkt, rec->linktype, data, rec->caplen, rec->wirelen) ==
+        TCPI_DR_ok && pkt.payload_caplen > 0 &&
+        tcpi_print_http_first_line(&line, &ll, data + pkt.payload_off,
+                                   pkt.payload_caplen)) {
+        tcpi_out_str(o, "  <b class=\"http\">");
+        tcpi_out_html(o, (const char *)line, ll > 300 ? 300 : ll);
+        if (ll > 300)
+            tcpi_out_str(o, "&hellip;");
+        tcpi_out_str(o, "</b>");
+    }
+    tcpi_out_str(o, "\n");
+}
+
+int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
+                      tcpi_query_t *q, const tcpi_packets_opts_t *opt,
+                      uint8_t *buf, size_t bufsize)
+{
+    static const struct { int leg; const char *title; } legs[] = {
+        {TCPI_LEG_FRONT, "Frontend (clients &rarr; httpd)"},
+        {TCPI_LEG_BACKEND, "Backend (httpd &rarr; application servers)"},
+        {0, "Other"},
+    };
+    int rc = 0;
+
+    tcpi_out_str(o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                 "<title>mod_tcpinspect packets</title><style>"
+                 "body{font-family:sans-serif}pre{font-size:12px;"
+                 "white-space:pre-wrap;word-break:break-all}"
+                 ".http{color:#06c}</style></head><body>\n"
+                 "<h1>Recent packets</h1>\n<p><a href=\"");
+    tcpi_out_str(o, opt->base);
+    tcpi_out_str(o, "/\">overview</a> &middot; as <a href=\"packets.txt?");
+    tcpi_out_str(o, opt->query_html ? opt->query_html : "");
+    tcpi_out_str(o, "\">text</a></p>\n");
+    for (size_t i = 0; i < TCPI_ARRAY_LEN(legs) && rc == 0; i++) {
+        uint64_t before = st->shown;
+        tcpi_out_str(o, "<h2>");
+        tcpi_out_str(o, legs[i].title);
+        tcpi_out_str(o, "</h2>\n<pre>\n");
+        rc = pass(st, o, q, opt, buf, bufsize, legs[i].leg, emit_html);
+        if (st->shown == before)
+            tcpi_out_str(o, "(no packets)\n");
+        tcpi_out_str(o, "</pre>\n");
+    }
+    tcpi_out_str(o, "<p>");
+    tcpi_out_u64(o, st->shown);
+    tcpi_out_str(o, " packets; header values named by TCPInspectRedact are "
+                 "masked. <a href=\"packets?");
+    tcpi_out_str(o, opt->query_html ? opt->query_html : "");
+    tcpi_out_str(o, opt->query_html && *opt->query_html ? "&amp;" : "");
+    tcpi_out_str(o, "since=");
+    tcpi_out_u64(o, st->next);
+    tcpi_out_str(o, "\">newer packets &rarr;</a></p>\n</body></html>\n");
+    return rc;
+}
