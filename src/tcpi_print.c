@@ -23,6 +23,7 @@
 
 typedef struct {
     tcpi_print_t  *st;
+    char          *w;       /* write position in st->out (space reserved) */
     const uint8_t *d;       /* the frame */
     uint32_t       snap;    /* bytes of d a printer may read (snapend) */
     const char    *proto;   /* for " [|proto]" */
@@ -47,30 +48,67 @@ static int out_reserve(tcpi_print_t *st, size_t n)
     return 0;
 }
 
-static void put(pctx_t *c, const char *s, size_t n)
+/* Every packet reserves its worst case first (see tcpi_print_packet), so
+ * the writers below need no checks. */
+static inline void put(pctx_t *c, const char *s, size_t n)
 {
-    if (out_reserve(c->st, n))
-        return;
-    memcpy(c->st->out + c->st->out_len, s, n);
-    c->st->out_len += n;
+    memcpy(c->w, s, n);
+    c->w += n;
 }
 
 #define PUTS(c, lit) put((c), (lit), sizeof(lit) - 1)
 
 static void puts0(pctx_t *c, const char *s) { put(c, s, strlen(s)); }
 
-static void putch(pctx_t *c, char ch) { put(c, &ch, 1); }
+static inline void putch(pctx_t *c, char ch) { *c->w++ = ch; }
 
+static const char digits2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal, written in place from the last digit back (no copy). */
 static void put_u64(pctx_t *c, uint64_t v)
 {
-    char b[24];
-    int i = sizeof(b);
+    static const uint64_t p10[] = {10ull, 100ull, 1000ull, 10000ull,
+        100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
+        10000000000ull, 100000000000ull, 1000000000000ull};
+    int n = 1;
+    while (n <= 12 && v >= p10[n - 1])
+        n++;
+    for (uint64_t t = v / 1000000000000ull; n > 12 && t >= 10; t /= 10)
+        n++;
+    char *e = c->w + n;
+    c->w = e;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        *--e = digits2[2 * r + 1];
+        *--e = digits2[2 * r];
+    }
+    if (v >= 10) {
+        *--e = digits2[2 * v + 1];
+        *--e = digits2[2 * v];
+    } else {
+        *--e = (char)('0' + v);
+    }
+}
 
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(c, b + i, sizeof(b) - (size_t)i);
+/* "0." .. "255." without division: 4 bytes each, the length in [3]. */
+static char octets[256][4];
+static uint8_t octet_len[256];
+
+static void octets_init(void)
+{
+    for (int v = 0; v < 256; v++) {
+        int n = 0;
+        if (v >= 100)
+            octets[v][n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            octets[v][n++] = (char)('0' + v / 10 % 10);
+        octets[v][n++] = (char)('0' + v % 10);
+        octet_len[v] = (uint8_t)n;
+    }
 }
 
 static const char hexdig[] = "0123456789abcdef";
@@ -91,10 +129,11 @@ static void put_hex(pctx_t *c, uint64_t v, int width)
 static void put_ip4(pctx_t *c, const uint8_t *a)
 {
     for (int i = 0; i < 4; i++) {
-        if (i)
-            putch(c, '.');
-        put_u64(c, a[i]);
+        memcpy(c->w, octets[a[i]], 4);      /* over-copy, then advance */
+        c->w += octet_len[a[i]];
+        *c->w++ = '.';
     }
+    c->w--;                                 /* no dot after the last */
 }
 
 size_t tcpi_print_ip6(char *buf, const uint8_t a[16])
@@ -183,12 +222,14 @@ static void trunc_mark(pctx_t *c)
 
 static uint32_t conn_hash(const tcpi_print_conn_t *k)
 {
-    uint32_t h = 2166136261u ^ k->v6;
-    size_t n = k->v6 ? 16 : 4;
+    uint32_t w[8], h = k->port * 0x9e3779b1u;
+    int n = k->v6 ? 4 : 1;
 
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ k->src[i] ^ (uint32_t)k->dst[i] << 8) * 16777619u;
-    return (h ^ k->port) * 16777619u;
+    memcpy(w, k->src, 16);
+    memcpy(w + 4, k->dst, 16);
+    for (int i = 0; i < n; i++)
+        h = (h ^ w[i]) * 0x85ebca6bu ^ (w[4 + i] * 0xc2b2ae35u);
+    return h ^ (h >> 15);
 }
 
 static int conn_same(const tcpi_print_conn_t *a, const tcpi_print_conn_t *b)
@@ -245,6 +286,8 @@ static tcpi_print_conn_t *conn_find(tcpi_print_t *st,
 void tcpi_print_init(tcpi_print_t *st)
 {
     memset(st, 0, sizeof(*st));
+    if (!octet_len[1])
+        octets_init();        /* idempotent: racing threads write the same */
 }
 
 void tcpi_print_forget(tcpi_print_t *st)
@@ -386,31 +429,28 @@ int tcpi_print_http_first_line(const uint8_t **line, size_t *len,
 
 /* ---- TCP ------------------------------------------------------------ */
 
-static const char *tcp_opt_name(uint8_t opt)
+/* tcpdump's option names, padded to 16 bytes so a fixed-size copy (no
+ * strlen, no variable memcpy) writes them; the length in n. */
+typedef struct { char s[15]; uint8_t n; } optname_t;
+#define ON(str) { str, sizeof(str) - 1 }
+static const optname_t *tcp_opt_name(uint8_t opt)
 {
-    switch (opt) {
-    case 0:   return "eol";
-    case 1:   return "nop";
-    case 2:   return "mss";
-    case 3:   return "wscale";
-    case 4:   return "sackOK";
-    case 5:   return "sack";
-    case 6:   return "echo";
-    case 7:   return "echoreply";
-    case 8:   return "TS";
-    case 11:  return "cc";
-    case 12:  return "ccnew";
-    case 13:  return "";
-    case 19:  return "md5";
-    case 20:  return "scps";
-    case 28:  return "uto";
-    case 29:  return "tcp-ao";
-    case 30:  return "mptcp";
-    case 34:  return "tfo";
-    case 254: return "exp";
-    default:  return NULL;
-    }
+    static const optname_t names[] = {
+        ON("eol"), ON("nop"), ON("mss"), ON("wscale"), ON("sackOK"),
+        ON("sack"), ON("echo"), ON("echoreply"), ON("TS"), ON("cc"),
+        ON("ccnew"), ON(""), ON("md5"), ON("scps"), ON("uto"), ON("tcp-ao"),
+        ON("mptcp"), ON("tfo"), ON("exp"),
+    };
+    static const uint8_t kinds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13,
+                                    19, 20, 28, 29, 30, 34, 254};
+    if (opt <= 8)
+        return &names[opt];
+    for (size_t i = 9; i < sizeof(kinds); i++)
+        if (kinds[i] == opt)
+            return &names[i];
+    return NULL;
 }
+#undef ON
 
 static int get8(uint8_t *v, pctx_t *c, uint32_t off)
 {
@@ -689,9 +729,10 @@ static int print_tcp_options(pctx_t *c, uint32_t o, uint32_t hlen,
         datalen = 0;
 #define LENCHECK(l) do { if ((l) > hlen) goto bad; \
                          if (!tcpi_have(c->snap, o, (l))) goto trunc; } while (0)
-        const char *nm = tcp_opt_name(opt);
+        const optname_t *nm = tcp_opt_name(opt);
         if (nm) {
-            puts0(c, nm);
+            memcpy(c->w, nm->s, 16);            /* fixed size: fast */
+            c->w += nm->n;
         } else {
             PUTS(c, "unknown-");
             put_u64(c, opt);
@@ -1528,11 +1569,10 @@ static int print_link(pctx_t *c, int32_t lt, uint32_t caplen, uint32_t len)
 /* -X: offset, 8 groups of 2 bytes, two spaces, ASCII (0x21-0x7e). */
 static void print_hex_ascii(pctx_t *c, const uint8_t *p, uint32_t n)
 {
-    char line[96];
+    char *h = c->w;                       /* in place: space is reserved */
 
     for (uint32_t off = 0; off < n; off += 16) {
         uint32_t k = n - off < 16 ? n - off : 16, i;
-        char *h = line;
 
         memcpy(h, "\n\t0x", 4);
         h += 4;
@@ -1555,8 +1595,8 @@ static void print_hex_ascii(pctx_t *c, const uint8_t *p, uint32_t n)
             uint8_t ch = p[off + i];
             *h++ = ch > 0x20 && ch < 0x7f ? (char)ch : '.';
         }
-        put(c, line, (size_t)(h - line));
     }
+    c->w = h;
 }
 
 /* Mask redacted headers in a private copy of the frame. */
@@ -1582,13 +1622,22 @@ static const uint8_t *redacted_copy(tcpi_print_t *st, int32_t lt,
     return st->scratch;
 }
 
+/* The most one packet can print: fixed text (addresses, flags, options
+ * expand at most ~10x of their <= 40 bytes, routing headers 3x of their
+ * captured bytes), the HTTP line (<= caplen), -X (67 bytes per 16). */
+#define WORST_CASE(caplen) (4096 + (size_t)(caplen) * 8)
+
 size_t tcpi_print_packet(tcpi_print_t *st, uint32_t ts_sec, uint32_t ts_usec,
                          int32_t lt, const uint8_t *d, uint32_t caplen,
                          uint32_t wirelen, int opts)
 {
-    pctx_t c = {st, d, caplen, ""};
+    pctx_t c = {st, NULL, d, caplen, ""};
     size_t start = st->out_len;
     int bad = 0;
+
+    if (out_reserve(st, WORST_CASE(caplen > MAXIMUM_SNAPLEN ? 0 : caplen)))
+        return 0;
+    c.w = st->out + st->out_len;
 
     if (caplen == 0) {
         PUTS(&c, "[Invalid header: caplen==0");
@@ -1623,7 +1672,8 @@ size_t tcpi_print_packet(tcpi_print_t *st, uint32_t ts_sec, uint32_t ts_usec,
     }
     if (bad) {
         PUTS(&c, "]\n");
-        return st->oom ? 0 : st->out_len - start;
+        st->out_len = (size_t)(c.w - st->out);
+        return st->out_len - start;
     }
     if (st->redact) {
         c.d = d = redacted_copy(st, lt, d, caplen, wirelen);
@@ -1653,5 +1703,6 @@ size_t tcpi_print_packet(tcpi_print_t *st, uint32_t ts_sec, uint32_t ts_usec,
     if ((opts & TCPI_PRINT_HEX) && caplen > (uint32_t)hdr)
         print_hex_ascii(&c, d + hdr, caplen - (uint32_t)hdr);
     putch(&c, '\n');
-    return st->oom ? 0 : st->out_len - start;
+    st->out_len = (size_t)(c.w - st->out);
+    return st->out_len - start;
 }
