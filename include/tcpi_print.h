@@ -53,6 +53,9 @@ typedef struct {
     struct tcpi_redact *redact; /* when set, payloads are masked first */
     uint8_t *scratch;           /* copy of a frame being redacted */
     size_t   scratch_cap;
+    uint32_t ts_sec;            /* "sec." of the last packet, kept */
+    uint8_t  ts_len;
+    char     ts_text[16];
 } tcpi_print_t;
 
 /** An empty state (no allocation until the first packet). */

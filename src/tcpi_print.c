@@ -67,31 +67,41 @@ static const char digits2[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Decimal, written in place from the last digit back (no copy). */
-static void put_u64(pctx_t *c, uint64_t v)
+/* Decimal, written in place from the last digit back (no copy). The
+ * 32-bit path (ports, seq, ack, win, TS values, lengths) stays in 32-bit
+ * arithmetic and counts digits with independent compares. */
+static inline void put_u32(pctx_t *c, uint32_t v)
 {
-    static const uint64_t p10[] = {10ull, 100ull, 1000ull, 10000ull,
-        100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
-        10000000000ull, 100000000000ull, 1000000000000ull};
-    int n = 1;
-    while (n <= 12 && v >= p10[n - 1])
-        n++;
-    for (uint64_t t = v / 1000000000000ull; n > 12 && t >= 10; t /= 10)
-        n++;
+    int n = 1 + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000) +
+            (v >= 100000) + (v >= 1000000) + (v >= 10000000) +
+            (v >= 100000000) + (v >= 1000000000);
     char *e = c->w + n;
     c->w = e;
     while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
+        uint32_t r = v % 100;
         v /= 100;
-        *--e = digits2[2 * r + 1];
-        *--e = digits2[2 * r];
+        memcpy(e -= 2, digits2 + 2 * r, 2);
     }
-    if (v >= 10) {
-        *--e = digits2[2 * v + 1];
-        *--e = digits2[2 * v];
-    } else {
-        *--e = (char)('0' + v);
+    if (v >= 10)
+        memcpy(e - 2, digits2 + 2 * v, 2);
+    else
+        e[-1] = (char)('0' + v);
+}
+
+static void put_u64(pctx_t *c, uint64_t v)
+{
+    if (v <= UINT32_MAX) {
+        put_u32(c, (uint32_t)v);
+        return;
     }
+    char b[24];
+    int i = sizeof(b);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(c->w, b + i, sizeof(b) - (size_t)i);
+    c->w += sizeof(b) - (size_t)i;
 }
 
 /* "0." .. "255." without division: 4 bytes each, the length in [3]. */
@@ -1685,15 +1695,27 @@ size_t tcpi_print_packet(tcpi_print_t *st, uint32_t ts_sec, uint32_t ts_usec,
     if (ts_sec & 0x80000000u) {
         PUTS(&c, "[Error converting time]");
     } else {
-        char tb[24];
-        int i = 24;
+        /* "sec." is the same for every packet of a second: kept. */
+        if (st->ts_sec != ts_sec || !st->ts_len) {
+            pctx_t t = c;
+            t.w = st->ts_text;
+            put_u32(&t, ts_sec);
+            *t.w++ = '.';
+            st->ts_len = (uint8_t)(t.w - st->ts_text);
+            st->ts_sec = ts_sec;
+        }
+        memcpy(c.w, st->ts_text, 16);
+        c.w += st->ts_len;
         uint32_t u = ts_usec;
-        tb[--i] = ' ';
-        for (int k = 0; k < 6; k++, u /= 10)
-            tb[--i] = (char)('0' + u % 10);
-        tb[--i] = '.';
-        put_u64(&c, ts_sec);
-        put(&c, tb + i, (size_t)(24 - i));
+        if (u < 1000000) {                  /* %06u */
+            memcpy(c.w, digits2 + 2 * (u / 10000), 2);
+            memcpy(c.w + 2, digits2 + 2 * (u / 100 % 100), 2);
+            memcpy(c.w + 4, digits2 + 2 * (u % 100), 2);
+            c.w += 6;
+        } else {
+            put_u32(&c, u);
+        }
+        *c.w++ = ' ';
     }
     int hdr = print_link(&c, lt, caplen, wirelen);
     if (hdr == P_JUMP) {

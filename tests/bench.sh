@@ -18,6 +18,8 @@ ONLY=${BENCH_ONLY:-all}
 ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECONDS:-10}
 PORT=${BENCH_PORT:-18181}
+# Jetty's port: another checkout's test rig may hold 7001.
+JPORT=${BENCH_JETTY_PORT:-7001}
 WORK=$(mktemp -d /tmp/tcpi-bench.XXXXXX)
 chmod 755 "$WORK"
 HTTPD_PID=
@@ -25,7 +27,7 @@ HTTPD_PID=
 cleanup() {
     [ -n "$HTTPD_PID" ] && /usr/sbin/apache2 -f "$WORK/httpd.conf" -k stop 2>/dev/null || true
     sleep 1
-    TCPI_JETTY_RUN=$WORK/jetty t/jetty/jetty.sh stop >/dev/null 2>&1 || true
+    TCPI_JETTY_RUN=$WORK/jetty TCPI_JETTY_PORT=$JPORT t/jetty/jetty.sh stop >/dev/null 2>&1 || true
     pkill -f "tcpdump -i lo -w $WORK" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -34,7 +36,7 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 start_backend() {
-    TCPI_JETTY_RUN=$WORK/jetty t/jetty/jetty.sh start >/dev/null
+    TCPI_JETTY_RUN=$WORK/jetty TCPI_JETTY_PORT=$JPORT t/jetty/jetty.sh start >/dev/null
 }
 
 # $1 = On|Off
@@ -61,10 +63,10 @@ ThreadsPerChild 64
 MaxRequestWorkers 256
 MaxKeepAliveRequests 0
 ProxyPass /tcp-inspect !
-ProxyPass / http://127.0.0.1:7001/
+ProxyPass / http://127.0.0.1:$JPORT/
 TCPInspectEngine $1
 TCPInspectFrontend lo $PORT
-TCPInspectBackend lo 7001
+TCPInspectBackend lo $JPORT
 <Location /tcp-inspect>
     SetHandler tcp-inspect
     Require local
@@ -109,7 +111,7 @@ bench_decode() {
     start_backend
     start_httpd Off
     # Capture both legs (lo) while wrk drives the proxy, until >= 1M packets.
-    tcpdump -i lo -w "$cap" -c 1000000 -s 0 "tcp port $PORT or tcp port 7001" 2>/dev/null &
+    tcpdump -i lo -w "$cap" -c 1000000 -s 0 "tcp port $PORT or tcp port $JPORT" 2>/dev/null &
     local td=$!
     for _ in $(seq 12); do
         kill -0 $td 2>/dev/null || break
@@ -123,8 +125,11 @@ bench_decode() {
     echo "capture: $n packets"
     local t_plain=() t_hex=()
     for _ in 1 2 3; do
-        t_plain+=("$( { /usr/bin/time -f %e tcpdump -n -tt -r "$cap" >/dev/null 2>/dev/null; } 2>&1 )")
-        t_hex+=("$( { /usr/bin/time -f %e tcpdump -n -tt -X -r "$cap" >/dev/null 2>/dev/null; } 2>&1 )")
+        # time's own report goes to a file: tcpdump's stderr is discarded
+        /usr/bin/time -f %e -o "$WORK/t" tcpdump -n -tt -r "$cap" >/dev/null 2>&1
+        t_plain+=("$(cat "$WORK/t")")
+        /usr/bin/time -f %e -o "$WORK/t" tcpdump -n -tt -X -r "$cap" >/dev/null 2>&1
+        t_hex+=("$(cat "$WORK/t")")
     done
     local tp th
     tp=$(printf '%s\n' "${t_plain[@]}" | median)
@@ -140,6 +145,14 @@ bench_decode() {
         hpps=$(sed -n 's/.*hex_pps=\([0-9.]*\).*/\1/p' <<<"$out")
         awk -v a="$pps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain: core / tcpdump = %.1fx\n", a/(b/t)}'
         awk -v a="$hpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X:    core / tcpdump = %.1fx\n", a/(b/t)}'
+        # The same with the file read by libpcap inside the core's timing.
+        local rpps rhpps
+        rpps=$(sed -n 's/.*read_plain_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        rhpps=$(sed -n 's/.*read_hex_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        if [ -n "$rpps" ]; then
+            awk -v a="$rpps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain, file read included: %.1fx\n", a/(b/t)}'
+            awk -v a="$rhpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X, file read included:    %.1fx\n", a/(b/t)}'
+        fi
     fi
 }
 
@@ -152,7 +165,7 @@ bench_wrk() {
         for mode in Off On tcpdump; do
             if [ "$mode" = tcpdump ]; then
                 start_httpd Off
-                tcpdump -i lo -w "$WORK/td.pcap" -s 0 "tcp port $PORT or tcp port 7001" 2>/dev/null &
+                tcpdump -i lo -w "$WORK/td.pcap" -s 0 "tcp port $PORT or tcp port $JPORT" 2>/dev/null &
                 local td=$!
                 sleep 1
             else
