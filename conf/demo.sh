@@ -7,6 +7,7 @@
 #
 # Environment: TCPI_DEMO_DIR (default ${TMPDIR:-/tmp}/tcpinspect-demo),
 #              TCPI_DEMO_PORT (default 80 if free, else 8080 or the next free)
+#              TCPI_DEMO_JETTY_PORT (default 7001, the production layout)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +15,7 @@ DIR=${TCPI_DEMO_DIR:-${TMPDIR:-/tmp}/tcpinspect-demo}
 HTTPD=${HTTPD:-/usr/sbin/apache2}
 APXS=${APXS:-/usr/bin/apxs}
 MODULE=$top/.libs/mod_tcpinspect.so
-JETTY_PORT=7001
+JETTY_PORT=${TCPI_DEMO_JETTY_PORT:-7001}
 USER_NAME=${TCPI_USER:-www-data}
 GROUP_NAME=${TCPI_GROUP:-$USER_NAME}
 export TCPI_JETTY_RUN=$DIR/jetty TCPI_JETTY_PORT=$JETTY_PORT
