@@ -77,7 +77,7 @@ def front(host, port, jetty, base):
     s.recv(1)                                   # the response: httpd closes next
     for _ in range(2):                       # we close, httpd waits on Jetty
         s = conn(host, port)
-        request(s, "/app/delay?ms=10000", half_close=True)
+        request(s, "/app/delay?ms=8000", half_close=True)
 
 
 def backend(jetty, ns_ip, port):
@@ -114,7 +114,7 @@ def backend(jetty, ns_ip, port):
         print("note: no front SYN_SENT over ::1: %s" % e, flush=True)
     for _ in range(2):                       # we close, Jetty sleeps
         s = conn("127.0.0.1", jetty)
-        request(s, "/app/delay?ms=10000", half_close=True)
+        request(s, "/app/delay?ms=8000", half_close=True)
 
 
 def main():
