@@ -100,8 +100,10 @@ typedef struct {
     uint32_t ip_hlen;          /* IPv4 header, IPv6 40 + extension headers */
     uint32_t ip_len;           /* total length the header claims (IPv6:
                                   40 + payload length); 0 in the header
-                                  (TSO/GRO) is replaced by the wire length
-                                  as tcpdump does, and ip_len_zero set */
+                                  (TSO/GRO, jumbogram) is replaced by the
+                                  wire length and ip_len_zero set (tcpdump
+                                  4.99 prints "bad-len 0" for IPv4; so does
+                                  tcpi_print) */
     uint8_t  ip_len_zero;
 
     /* TCP */

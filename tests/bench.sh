@@ -123,6 +123,7 @@ bench_decode() {
     local n
     n=$(tcpdump -r "$cap" -n 2>/dev/null | wc -l)
     echo "capture: $n packets"
+    [ -n "${BENCH_KEEP_PCAP:-}" ] && cp "$cap" "$BENCH_KEEP_PCAP"
     local t_plain=() t_hex=()
     for _ in 1 2 3; do
         # time's own report goes to a file: tcpdump's stderr is discarded
@@ -147,8 +148,8 @@ bench_decode() {
         awk -v a="$hpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X:    core / tcpdump = %.1fx\n", a/(b/t)}'
         # The same with the file read by libpcap inside the core's timing.
         local rpps rhpps
-        rpps=$(sed -n 's/.*read_plain_pps=\([0-9.]*\).*/\1/p' <<<"$out")
-        rhpps=$(sed -n 's/.*read_hex_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        rpps=$(sed -n 's/.*plainread_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        rhpps=$(sed -n 's/.*hexread_pps=\([0-9.]*\).*/\1/p' <<<"$out")
         if [ -n "$rpps" ]; then
             awk -v a="$rpps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain, file read included: %.1fx\n", a/(b/t)}'
             awk -v a="$rhpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X, file read included:    %.1fx\n", a/(b/t)}'

@@ -3,7 +3,7 @@
  *   build/bench_decode FILE.pcap          formats every packet into a
  *       buffer, plain then -X, and prints packets=, plain_pps=, hex_pps=
  *       (packets already in memory, as the module has them in its ring)
- *       and read_plain_pps=, read_hex_pps= (reading the file with libpcap
+ *       and plainread_pps=, hexread_pps= (reading the file with libpcap
  *       inside the timed loop, as tcpdump -r does)
  *   build/bench_decode -r [-X] FILE.pcap  prints the lines to stdout, as
  *       `tcpdump -n -tt [-X] -r FILE.pcap` would
@@ -180,8 +180,8 @@ int main(int argc, char **argv)
     double tp = run_mem(recs, n, data, lt, 0, &pb);
     double th = run_mem(recs, n, data, lt, TCPI_PRINT_HEX, &hb);
     printf("packets=%zu plain_s=%.3f plain_pps=%.0f plain_bytes=%zu "
-           "hex_s=%.3f hex_pps=%.0f hex_bytes=%zu read_plain_pps=%.0f "
-           "read_hex_pps=%.0f\n", n, tp, tp > 0 ? n / tp : 0, pb, th,
+           "hex_s=%.3f hex_pps=%.0f hex_bytes=%zu plainread_pps=%.0f "
+           "hexread_pps=%.0f\n", n, tp, tp > 0 ? n / tp : 0, pb, th,
            th > 0 ? n / th : 0, hb, rtp > 0 ? rn / rtp : 0,
            rth > 0 ? rn / rth : 0);
     free(recs);
