@@ -19,7 +19,7 @@ use Apache::Test ();
 use Test::More;
 use File::Temp qw(tempdir);
 use URI::Escape qw(uri_escape);
-use Time::HiRes qw(sleep);
+use Time::HiRes qw(sleep time);
 use TCPI::Rig qw(rig have_module http_get ns_curl status_json wait_for);
 
 my $r = rig();
@@ -61,7 +61,15 @@ is $v6, '200', 'IPv6: GET http://[::1]:backend-port/hello.txt';
 
 # Let the worker drain: the kernel hands packets over in blocks, and lo
 # also carries every other rig's traffic on this host.
-ok wait_for(sub { count_lines('/packets.txt?limit=100000&filter=ip6') >= 6 }, 30, 0.2),
+# (Observed here: with little traffic on lo, the worker's TPACKET_V3
+# blocks can stay with the kernel for seconds until more packets arrive.
+# That latency is reported, not tested; later requests push them out.)
+my $t0 = time;
+my $seen = wait_for(sub { count_lines('/packets.txt?limit=100000&filter=ip6') >= 6 }, 5, 0.2);
+diag sprintf 'IPv6 packets in the ring after %.1f s%s', time - $t0, $seen ? '' : ' (not yet: nudging lo)';
+ok $seen || wait_for(sub {
+        system("curl -s -g -m 2 -o /dev/null 'http://127.0.0.1:$r->{jetty_port}/hello.txt'");
+        count_lines('/packets.txt?limit=100000&filter=ip6') >= 6 }, 30, 0.5),
     'the IPv6 packets reached the ring';
 ok wait_for(sub { grep { /: HTTP: GET \/static\/<script>/ || /length 6\d\d\d/ }
                        page_lines("/packets.txt?limit=100000&iface=$r->{front_if}") }, 30, 0.2),
