@@ -67,25 +67,44 @@ static const char digits2[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Decimal, written in place from the last digit back (no copy). The
- * 32-bit path (ports, seq, ack, win, TS values, lengths) stays in 32-bit
- * arithmetic and counts digits with independent compares. */
+/* Decimal from a table of the 10000 four-digit groups (zero-padded):
+ * at most two divisions for any 32-bit value (ports, seq, ack, win, TS
+ * values, lengths), no loop. */
+static char digits4[10000][4];
+
+static void digits4_init(void)
+{
+    for (int v = 0; v < 10000; v++) {
+        digits4[v][0] = (char)('0' + v / 1000);
+        digits4[v][1] = (char)('0' + v / 100 % 10);
+        digits4[v][2] = (char)('0' + v / 10 % 10);
+        digits4[v][3] = (char)('0' + v % 10);
+    }
+}
+
+/* 1-4 digits, no leading zeros. */
+static inline void put_small(pctx_t *c, uint32_t v)
+{
+    int n = 1 + (v >= 10) + (v >= 100) + (v >= 1000);
+    memcpy(c->w, digits4[v] + 4 - n, 4);      /* over-copy: space reserved */
+    c->w += n;
+}
+
 static inline void put_u32(pctx_t *c, uint32_t v)
 {
-    int n = 1 + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000) +
-            (v >= 100000) + (v >= 1000000) + (v >= 10000000) +
-            (v >= 100000000) + (v >= 1000000000);
-    char *e = c->w + n;
-    c->w = e;
-    while (v >= 100) {
-        uint32_t r = v % 100;
-        v /= 100;
-        memcpy(e -= 2, digits2 + 2 * r, 2);
+    if (v < 10000) {
+        put_small(c, v);
+    } else if (v < 100000000) {
+        put_small(c, v / 10000);
+        memcpy(c->w, digits4[v % 10000], 4);
+        c->w += 4;
+    } else {
+        uint32_t rest = v % 100000000;
+        put_small(c, v / 100000000);
+        memcpy(c->w, digits4[rest / 10000], 4);
+        memcpy(c->w + 4, digits4[rest % 10000], 4);
+        c->w += 8;
     }
-    if (v >= 10)
-        memcpy(e - 2, digits2 + 2 * v, 2);
-    else
-        e[-1] = (char)('0' + v);
 }
 
 static void put_u64(pctx_t *c, uint64_t v)
@@ -296,8 +315,10 @@ static tcpi_print_conn_t *conn_find(tcpi_print_t *st,
 void tcpi_print_init(tcpi_print_t *st)
 {
     memset(st, 0, sizeof(*st));
-    if (!octet_len[1])
-        octets_init();        /* idempotent: racing threads write the same */
+    if (!octet_len[1]) {
+        digits4_init();       /* idempotent: racing threads write the same */
+        octets_init();
+    }
 }
 
 void tcpi_print_forget(tcpi_print_t *st)
