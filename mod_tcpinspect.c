@@ -21,6 +21,11 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 #include "apr_signal.h"
+#include "apr_atomic.h"
+#include "apr_uri.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <pcap/pcap.h>
 #include <signal.h>
@@ -682,11 +687,19 @@ typedef struct {
     const char     *id;
     int             has_backend;
     int             reused;
+    unsigned long   conn_requests;    /* on the frontend connection, before */
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
 } req_state_t;
 
-static unsigned long req_counter;      /* per process; ids are pid-scoped */
+/* Per frontend connection (the master under HTTP/2), in c->conn_config:
+ * the event MPM moves a connection between threads, so nothing of this
+ * lives in a thread-local. */
+typedef struct {
+    unsigned long requests;           /* read so far */
+} tcpi_conn_state_t;
+
+static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
 
 static void endpoint_from(tcpi_endpoint_t *ep, const apr_sockaddr_t *sa)
 {
@@ -711,6 +724,13 @@ static void endpoint_from(tcpi_endpoint_t *ep, const apr_sockaddr_t *sa)
     ep->port = sa->port;
 }
 
+static conn_rec *front_conn(conn_rec *c)
+{
+    while (c->master)          /* HTTP/2: the real client connection */
+        c = c->master;
+    return c;
+}
+
 static req_state_t *req_state(request_rec *r)
 {
     req_state_t *st;
@@ -721,13 +741,24 @@ static req_state_t *req_state(request_rec *r)
         r = r->main;
     st = ap_get_module_config(r->request_config, &tcpinspect_module);
     if (st == NULL) {
+        conn_rec *c = front_conn(r->connection);
+        tcpi_conn_state_t *cs = ap_get_module_config(c->conn_config,
+                                                &tcpinspect_module);
         const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+
+        if (cs == NULL) {
+            cs = apr_pcalloc(c->pool, sizeof(*cs));
+            ap_set_module_config(c->conn_config, &tcpinspect_module, cs);
+        }
         st = apr_pcalloc(r->pool, sizeof(*st));
+        st->conn_requests = cs->requests++;
         /* mod_unique_id's id when it is loaded, else our own: time, pid
-         * and a per-process counter make it unique on this host. */
+         * and a per-process counter (atomic: threaded MPMs) make it
+         * unique on this host. */
         st->id = uid ? uid : apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT
-                                          "-%x-%lx", (apr_uint64_t)r->request_time,
-                                          (unsigned)getpid(), ++req_counter);
+                                          "-%x-%x", (apr_uint64_t)r->request_time,
+                                          (unsigned)getpid(),
+                                          apr_atomic_inc32(&req_counter) + 1);
         ap_set_module_config(r->request_config, &tcpinspect_module, st);
         apr_table_setn(r->notes, "tcpinspect-id", st->id);
     }
@@ -743,26 +774,88 @@ static int tcpi_post_read_request(request_rec *r)
 }
 
 /* mod_proxy's create_req: pr is the backend request, pr->connection the
- * backend connection. A connection we have seen before carries our tag
- * in its conn_config: that is a reused pooled connection. */
+ * backend connection. mod_proxy_http calls it from make_fake_req when it
+ * starts reading the response, after sending the request. A pooled
+ * connection keeps its conn_rec while it stays in the pool (proxy_util.c
+ * creates one only when proxy_conn_rec->connection is NULL, and
+ * socket_cleanup clears that when the socket closes), and mod_proxy_http
+ * counts each HTTP/1.1 response on it in keepalives after this hook runs:
+ * keepalives > 0 is exactly "reused" -- the same test mod_proxy uses for
+ * its keepalive race. A retry on a fresh connection calls us again and
+ * overwrites the tuple with the connection that answered. */
 static int tcpi_proxy_create_req(request_rec *r, request_rec *pr)
 {
     req_state_t *st = req_state(r);
     conn_rec *bc = pr->connection;
-    unsigned long *uses;
 
     if (bc == NULL)
         return OK;
-    uses = ap_get_module_config(bc->conn_config, &tcpinspect_module);
-    if (uses == NULL) {
-        uses = apr_pcalloc(bc->pool, sizeof(*uses));
-        ap_set_module_config(bc->conn_config, &tcpinspect_module, uses);
-    }
-    st->reused = (*uses)++ > 0;
+    st->reused = bc->keepalives > 0;
     st->has_backend = 1;
     endpoint_from(&st->backend_local, bc->local_addr);
     endpoint_from(&st->backend_remote, bc->client_addr);
     return OK;
+}
+
+/* Without create_req (another proxy module, or a mod_proxy that did not
+ * run it) mod_proxy_http's proxy-source-port note still names the local
+ * port; the remote end comes from the proxy: URL when it is an address
+ * literal. The local address of a loopback backend is the loopback
+ * address of the same family (Linux picks it; mod_proxy 2.4 does not
+ * bind a source address). */
+static void backend_from_note(tcpi_req_t *rec, request_rec *r)
+{
+    const char *port = apr_table_get(r->notes, "proxy-source-port");
+    apr_uri_t u;
+    tcpi_endpoint_t *rem = &rec->backend_remote, *loc = &rec->backend_local;
+    char *end;
+    long lp;
+
+    if (port == NULL || r->filename == NULL ||
+        strncmp(r->filename, "proxy:", 6) != 0 ||
+        apr_uri_parse(r->pool, r->filename + 6, &u) != APR_SUCCESS ||
+        u.hostname == NULL)
+        return;
+    lp = strtol(port, &end, 10);
+    if (*end != '\0' || lp <= 0 || lp > 65535)
+        return;
+    memset(rem, 0, sizeof(*rem));
+    if (inet_pton(AF_INET, u.hostname, rem->addr) == 1)
+        rem->family = 4;
+    else if (inet_pton(AF_INET6, u.hostname, rem->addr) == 1)
+        rem->family = 6;
+    else
+        return;
+    rem->port = u.port ? u.port : apr_uri_port_of_scheme(u.scheme);
+    memset(loc, 0, sizeof(*loc));
+    loc->family = rem->family;
+    loc->port = (uint16_t)lp;
+    if (rem->family == 4 && rem->addr[0] == 127)
+        loc->addr[0] = 127, loc->addr[3] = 1;
+    else if (rem->family == 6 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)rem->addr))
+        loc->addr[15] = 1;
+    else
+        return;                 /* local address unknown: no tuple */
+    rec->has_backend = 1;
+    rec->backend_src = TCPI_BACKEND_SRC_NOTE;
+}
+
+/* The socket's own addresses: modules such as mod_remoteip change what
+ * the request sees (r->useragent_addr; others rewrite c->client_addr),
+ * the wire only knows the socket. */
+static void front_from_socket(tcpi_req_t *rec, conn_rec *c)
+{
+    apr_socket_t *sock = ap_get_conn_socket(c);
+    apr_sockaddr_t *sa;
+
+    if (sock != NULL && apr_socket_addr_get(&sa, APR_REMOTE, sock) == APR_SUCCESS)
+        endpoint_from(&rec->front_client, sa);
+    else
+        endpoint_from(&rec->front_client, c->client_addr);
+    if (sock != NULL && apr_socket_addr_get(&sa, APR_LOCAL, sock) == APR_SUCCESS)
+        endpoint_from(&rec->front_server, sa);
+    else
+        endpoint_from(&rec->front_server, c->local_addr);
 }
 
 static int capture_matches(request_rec *r)
@@ -798,19 +891,20 @@ static int tcpi_log_transaction(request_rec *r)
     if (g.shm == NULL || r->main != NULL)
         return DECLINED;
     st = req_state(r);
-    while (c->master)          /* HTTP/2: the real client connection */
-        c = c->master;
+    c = front_conn(c);
     memset(&rec, 0, sizeof(rec));
     apr_cpystrn(rec.id, st->id, sizeof(rec.id));
     apr_cpystrn(rec.method, r->method ? r->method : "", sizeof(rec.method));
     apr_cpystrn(rec.uri, r->unparsed_uri ? r->unparsed_uri : "", sizeof(rec.uri));
-    endpoint_from(&rec.front_client, c->client_addr);
-    endpoint_from(&rec.front_server, c->local_addr);
+    front_from_socket(&rec, c);
     if (st->has_backend) {
         rec.has_backend = 1;
+        rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
         rec.backend_reused = (uint8_t)st->reused;
         rec.backend_local = st->backend_local;
         rec.backend_remote = st->backend_remote;
+    } else {
+        backend_from_note(&rec, r);
     }
     rec.status = (uint16_t)r->status;
     rec.pid = (int32_t)getpid();
@@ -819,6 +913,7 @@ static int tcpi_log_transaction(request_rec *r)
     rec.bytes_sent = (uint64_t)r->bytes_sent;
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
+    rec.conn_requests = (uint32_t)st->conn_requests;
     rec.capture = (uint8_t)capture_matches(r);
     tcpi_reqlog_put(tcpi_shm_reqlog(g.shm), &rec);
     return DECLINED;

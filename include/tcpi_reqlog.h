@@ -34,6 +34,10 @@ typedef struct {
     uint16_t port;
 } tcpi_endpoint_t;
 
+/* Where the backend tuple came from. */
+enum { TCPI_BACKEND_SRC_NONE = 0, TCPI_BACKEND_SRC_CREATE_REQ = 1,
+       TCPI_BACKEND_SRC_NOTE = 2 };
+
 typedef struct {
     char     id[TCPI_REQ_ID_MAX];
     char     method[TCPI_REQ_METHOD_MAX];
@@ -43,7 +47,7 @@ typedef struct {
     uint8_t  has_backend;
     uint8_t  backend_reused;
     uint8_t  capture;                    /* a TCPInspectCapture rule matched */
-    uint8_t  pad;
+    uint8_t  backend_src;                /* TCPI_BACKEND_SRC_* */
     uint16_t status;
     uint16_t pad2;
     int32_t  pid;                        /* the child that served it */
@@ -51,8 +55,10 @@ typedef struct {
     uint64_t end_us;                     /* wall clock, log time */
     uint64_t bytes_sent;
     uint64_t conn_id;                    /* frontend connection id */
-    uint32_t keepalives;                 /* requests before this one on it */
-    uint32_t pad3;
+    uint32_t keepalives;                 /* httpd's c->keepalives at log time */
+    uint32_t conn_requests;              /* requests read on the frontend
+                                            connection before this one
+                                            (0: it opened for this one) */
 } tcpi_req_t;
 
 typedef struct tcpi_reqlog tcpi_reqlog_t;

@@ -72,14 +72,19 @@ void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r)
     json_ep(o, "client", &r->front_client);
     tcpi_out_str(o, ",");
     json_ep(o, "server", &r->front_server);
-    tcpi_out_printf(o, ",\"connection\":%llu,\"keepalives\":%u},\"backend\":",
-                    (unsigned long long)r->conn_id, r->keepalives);
+    tcpi_out_printf(o, ",\"connection\":%llu,\"keepalives\":%u,"
+                    "\"requests_before\":%u},\"backend\":",
+                    (unsigned long long)r->conn_id, r->keepalives,
+                    r->conn_requests);
     if (r->has_backend) {
         tcpi_out_str(o, "{");
         json_ep(o, "local", &r->backend_local);
         tcpi_out_str(o, ",");
         json_ep(o, "remote", &r->backend_remote);
-        tcpi_out_printf(o, ",\"reused\":%s}", r->backend_reused ? "true" : "false");
+        tcpi_out_printf(o, ",\"reused\":%s,\"source\":\"%s\"}",
+                        r->backend_reused ? "true" : "false",
+                        r->backend_src == TCPI_BACKEND_SRC_NOTE ? "note"
+                                                                : "create_req");
     } else {
         tcpi_out_str(o, "null");
     }
