@@ -11,6 +11,9 @@
  *   |   [hist_len]              |  sample k in slot k % hist_len
  *   +---------------------------+ reqlog_off
  * | request log (tcpi_reqlog.h) |  one record per request, many writers
+ *   +---------------------------+ sumtab_off
+ *   | request summaries         |  the worker's join of each record to
+ *   |   (tcpi_join.h)           |  its two flows, seqlocked slots
  *   +---------------------------+ ring_off
  *   | packet ring (tcpi_ring.h) |  ring_size bytes
  *   +---------------------------+ size
@@ -27,6 +30,7 @@
 #include "tcpi_config.h"
 #include "tcpi_ring.h"
 #include "tcpi_reqlog.h"
+#include "tcpi_join.h"
 
 #include <stdatomic.h>
 
@@ -63,6 +67,7 @@ typedef struct {
     uint64_t size;
     uint64_t hist_off;
     uint64_t reqlog_off;
+    uint64_t sumtab_off;
     uint64_t ring_off;
     uint64_t ring_size;
     uint32_t hist_len;
@@ -87,6 +92,8 @@ size_t tcpi_shm_size(uint64_t ring_size);
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
 /** The request log inside the region. */
 tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm);
+/** The request summaries inside the region. */
+tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm);
 /** The packet ring inside the region. */
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm);
 /** Add an interface (parent, before fork); its index, or -1 when full. */

@@ -3,8 +3,10 @@
  * interface, opened while still root, then a single-threaded loop that
  * polls the handles' selectable fds, dispatches bounded batches into the
  * packet ring and, once a second, publishes a heartbeat, pcap_stats and a
- * state-count sample. The httpd glue forks the process, drops privileges
- * between tcpi_worker_open and tcpi_worker_run, and restarts it on death.
+ * state-count sample; after each round it runs the request join
+ * (tcpi_join.h) over the new packets and log records. The httpd glue
+ * forks the process, drops privileges between tcpi_worker_open and
+ * tcpi_worker_run, and restarts it on death.
  */
 #ifndef TCPI_WORKER_H
 #define TCPI_WORKER_H
@@ -19,6 +21,7 @@
 #define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
 
 #define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
+#define TCPI_JOIN_FLOWS     4096 /* flows the request join tracks */
 
 /** Called once a second to fill one state-count sample; returns 0 or -1. */
 typedef int tcpi_sample_fn(void *baton,

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #define SHM_MAGIC   0x54435049u  /* "TCPI" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 
 static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
 
@@ -13,7 +13,8 @@ size_t tcpi_shm_size(uint64_t ring_size)
 {
     return align64(sizeof(tcpi_shm_t)) +
            align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) +
-           align64(tcpi_reqlog_size()) + ring_size;
+           align64(tcpi_reqlog_size()) + align64(tcpi_sumtab_size()) +
+           ring_size;
 }
 
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
@@ -28,8 +29,10 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     shm->hist_len = TCPI_HIST_LEN;
     shm->reqlog_off = shm->hist_off +
                       align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
-    shm->ring_off = shm->reqlog_off + align64(tcpi_reqlog_size());
+    shm->sumtab_off = shm->reqlog_off + align64(tcpi_reqlog_size());
+    shm->ring_off = shm->sumtab_off + align64(tcpi_sumtab_size());
     tcpi_reqlog_init((char *)shm + shm->reqlog_off);
+    tcpi_sumtab_init((char *)shm + shm->sumtab_off);
     shm->ring_size = ring_size;
     shm->generation = generation;
     memset((char *)shm + shm->hist_off, 0,
@@ -42,6 +45,11 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
 tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
 {
     return (tcpi_reqlog_t *)((char *)shm + shm->reqlog_off);
+}
+
+tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm)
+{
+    return (tcpi_sumtab_t *)((char *)shm + shm->sumtab_off);
 }
 
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)

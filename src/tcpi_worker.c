@@ -28,6 +28,7 @@ struct tcpi_worker {
     tcpi_ring_t       *ring;
     handle_t           h[TCPI_MAX_IFACES];
     int                nh;
+    tcpi_join_t       *join;       /* requests joined to their flows */
 };
 
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
@@ -167,6 +168,16 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         free(w);
         return NULL;
     }
+    tcpi_join_conf_t jc = {
+        .ring = w->ring, .log = tcpi_shm_reqlog(conf->shm),
+        .sums = tcpi_shm_sumtab(conf->shm), .nflows = TCPI_JOIN_FLOWS,
+    };
+    w->join = tcpi_join_create(&jc);
+    if (w->join == NULL) {
+        snprintf(err, errlen, "out of memory for the flow table");
+        free(w);
+        return NULL;
+    }
     for (uint32_t i = 0; i < conf->shm->niface; i++) {
         handle_t *h = &w->h[w->nh];
         h->idx = (int)i;
@@ -256,6 +267,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         }
         if (tcpi_worker_run_once(w) < 0)
             return -1;
+        tcpi_join_run(w->join, tcpi_now_wall_ns());
     }
     return 0;
 }
@@ -287,5 +299,6 @@ void tcpi_worker_close(tcpi_worker_t *w)
         return;
     for (int i = 0; i < w->nh; i++)
         pcap_close(w->h[i].p);
+    tcpi_join_destroy(w->join);
     free(w);
 }

@@ -1,0 +1,258 @@
+/* tcpi_flow.c — flow table and per-packet TCP analysis (tcpi_flow.h). */
+#include "tcpi_flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OOO_DEFAULT_NS   3000000ull     /* Wireshark: 3 ms without an RTT */
+#define FAST_RETRANS_NS 20000000ull     /* dup ACKs at most 20 ms before */
+
+struct tcpi_flowtab {
+    uint32_t mask;
+    tcpi_flowtab_stats_t st;
+    tcpi_flow_t flow[];
+};
+
+static const struct { const char *name, *text; } an_names[] = {
+#define TCPI_AN_NAME(name, bit, text) { #name, text },
+    TCPI_FLOW_ANOMALIES(TCPI_AN_NAME)
+#undef TCPI_AN_NAME
+};
+
+const char *tcpi_flow_an_name(int bit)
+{
+    return bit >= 0 && bit < TCPI_AN_COUNT ? an_names[bit].name : "unknown";
+}
+
+const char *tcpi_flow_an_text(int bit)
+{
+    return bit >= 0 && bit < TCPI_AN_COUNT ? an_names[bit].text : "unknown";
+}
+
+tcpi_flowtab_t *tcpi_flowtab_create(uint32_t nflows)
+{
+    uint32_t n = 16;
+    tcpi_flowtab_t *t;
+
+    while (n < nflows && n < (1u << 24))
+        n <<= 1;
+    t = calloc(1, sizeof(*t) + (size_t)n * sizeof(tcpi_flow_t));
+    if (t == NULL)
+        return NULL;
+    t->mask = n - 1;
+    t->st.capacity = n;
+    return t;
+}
+
+void tcpi_flowtab_destroy(tcpi_flowtab_t *t)
+{
+    free(t);
+}
+
+void tcpi_flowtab_stats(tcpi_flowtab_stats_t *st, const tcpi_flowtab_t *t)
+{
+    *st = t->st;
+}
+
+static int ep_cmp(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb,
+                  size_t alen)
+{
+    int c = memcmp(a, b, alen);
+    return c ? c : (int)pa - (int)pb;
+}
+
+void tcpi_flow_key(tcpi_flow_key_t *key, int *dir, uint8_t family,
+                   const uint8_t *src, uint16_t sport, const uint8_t *dst,
+                   uint16_t dport)
+{
+    size_t alen = family == 6 ? 16 : 4;
+
+    memset(key, 0, sizeof(*key));
+    key->family = family;
+    if (ep_cmp(src, sport, dst, dport, alen) <= 0) {
+        memcpy(key->a, src, alen), key->pa = sport;
+        memcpy(key->b, dst, alen), key->pb = dport;
+        *dir = 0;
+    } else {
+        memcpy(key->a, dst, alen), key->pa = dport;
+        memcpy(key->b, src, alen), key->pb = sport;
+        *dir = 1;
+    }
+}
+
+/* FNV-1a over the key's bytes (it is memset, so padding is zero). */
+static uint32_t key_hash(const tcpi_flow_key_t *k)
+{
+    const uint8_t *p = (const uint8_t *)k;
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < sizeof(*k); i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static tcpi_flow_t *lookup(const tcpi_flowtab_t *t, const tcpi_flow_key_t *k,
+                           tcpi_flow_t **victim)
+{
+    uint32_t h = key_hash(k);
+    tcpi_flow_t *old = NULL;
+
+    for (uint32_t i = 0; i < TCPI_FLOW_PROBE; i++) {
+        tcpi_flow_t *f = (tcpi_flow_t *)&t->flow[(h + i) & t->mask];
+        if (!f->used) {
+            if (victim && (old == NULL || old->used))
+                old = f;
+            continue;
+        }
+        if (memcmp(&f->key, k, sizeof(*k)) == 0)
+            return f;
+        if (victim && (old == NULL || (old->used && f->last_ns < old->last_ns)))
+            old = f;
+    }
+    if (victim)
+        *victim = old;
+    return NULL;
+}
+
+static void flow_reset(tcpi_flow_t *f, uint64_t ts)
+{
+    memset(f->d, 0, sizeof(f->d));
+    f->syn_ns = 0;
+    f->first_rtt_ns = 0;
+    f->first_ns = ts;
+}
+
+/* Wireshark's tcp_analyze_sequence_number, reduced to the flags it sets
+ * for tcp.analysis.{retransmission,fast_retransmission,
+ * spurious_retransmission,out_of_order,duplicate_ack,zero_window,
+ * keep_alive}. */
+static uint16_t analyse(tcpi_flow_t *f, int dir, const tcpi_pkt_t *p,
+                        uint64_t ts)
+{
+    tcpi_flow_dir_t *fw = &f->d[dir], *rv = &f->d[!dir];
+    uint32_t seglen = p->payload_len;
+    uint8_t fl = p->flags;
+    uint16_t an = 0;
+    uint32_t nextseq;
+
+    if (p->win == 0 && !(fl & (TCPI_TH_RST | TCPI_TH_FIN | TCPI_TH_SYN)))
+        an |= TCPI_AN_zero_window;
+    if (fw->have_seq && seglen <= 1 &&
+        !(fl & (TCPI_TH_FIN | TCPI_TH_SYN | TCPI_TH_RST)) &&
+        fw->nextseq - 1 == p->seq)
+        an |= TCPI_AN_keep_alive;
+    if (seglen == 0 && p->win != 0 && fw->have_seq && fw->have_ack &&
+        p->win == fw->win && p->seq == fw->nextseq && p->ack == fw->lastack &&
+        (fl & TCPI_TH_ACK) && !(fl & (TCPI_TH_SYN | TCPI_TH_FIN | TCPI_TH_RST))) {
+        an |= TCPI_AN_dup_ack;
+        fw->dupacks++;
+    }
+    if ((seglen > 0 || (fl & (TCPI_TH_SYN | TCPI_TH_FIN))) && fw->have_seq &&
+        tcpi_seq_lt(p->seq, fw->nextseq) && !(an & TCPI_AN_keep_alive)) {
+        uint64_t ooo = f->first_rtt_ns ? f->first_rtt_ns : OOO_DEFAULT_NS;
+        if (rv->dupacks >= 2 && rv->lastack == p->seq &&
+            ts - rv->lastack_ns < FAST_RETRANS_NS)
+            an |= TCPI_AN_fast_retransmission | TCPI_AN_retransmission;
+        else if (ts - fw->nextseq_ns < ooo && fw->nextseq != p->seq + seglen)
+            an |= TCPI_AN_out_of_order;
+        else if (seglen > 0 && rv->have_ack &&
+                 tcpi_seq_leq(p->seq + seglen, rv->lastack))
+            an |= TCPI_AN_spurious | TCPI_AN_retransmission;
+        else
+            an |= TCPI_AN_retransmission;
+    }
+
+    /* Update the state as Wireshark does after the checks. */
+    nextseq = p->seq + seglen + ((fl & (TCPI_TH_SYN | TCPI_TH_FIN)) ? 1 : 0);
+    if (!fw->have_seq || tcpi_seq_lt(fw->nextseq, nextseq)) {
+        fw->nextseq = nextseq;
+        fw->nextseq_ns = ts;
+        fw->have_seq = 1;
+    }
+    if (!fw->have_base || (fl & TCPI_TH_SYN)) {
+        fw->base_seq = p->seq;
+        fw->have_base = 1;
+    }
+    if (fl & TCPI_TH_ACK) {
+        if (!fw->have_ack || p->ack != fw->lastack) {
+            fw->lastack = p->ack;
+            fw->lastack_ns = ts;
+            fw->dupacks = 0;
+        }
+        fw->have_ack = 1;
+    }
+    fw->win = p->win;
+    return an;
+}
+
+tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
+                              uint64_t ts)
+{
+    tcpi_flow_key_t k;
+    tcpi_flow_t *f, *victim = NULL;
+    tcpi_flow_ev_t *ev;
+    int dir;
+
+    tcpi_flow_key(&k, &dir, p->family, p->src, p->sport, p->dst, p->dport);
+    f = lookup(t, &k, &victim);
+    if (f == NULL) {
+        f = victim;
+        if (f->used)
+            t->st.evictions++;
+        memset(f, 0, offsetof(tcpi_flow_t, ev));
+        f->key = k;
+        f->used = 1;
+        f->first_ns = ts;
+        t->st.flows++;
+    }
+    t->st.packets++;
+    /* A SYN with a new ISN on a known tuple: the port was reused, a new
+     * connection starts (the timeline stays for earlier requests). */
+    if ((p->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN &&
+        f->d[dir].syn_seen && f->d[dir].base_seq != p->seq) {
+        flow_reset(f, ts);
+        t->st.reincarnations++;
+    }
+    if (p->flags & TCPI_TH_SYN) {
+        if (!(p->flags & TCPI_TH_ACK) && !f->syn_ns) {
+            f->syn_ns = ts;
+            f->syn_dir = (uint8_t)dir;
+        }
+        f->d[dir].syn_seen = 1;
+    } else if ((p->flags & TCPI_TH_ACK) && f->syn_ns && !f->first_rtt_ns &&
+               dir == f->syn_dir && f->d[!dir].syn_seen) {
+        f->first_rtt_ns = ts - f->syn_ns;   /* the handshake's third packet */
+    }
+    ev = &f->ev[f->nev % TCPI_FLOW_EVENTS];
+    memset(ev, 0, sizeof(*ev));
+    ev->an = analyse(f, dir, p, ts);
+    ev->ts_ns = ts;
+    ev->seq = p->seq;
+    ev->ack = p->ack;
+    ev->len = p->payload_len;
+    ev->win = p->win;
+    ev->flags = p->flags;
+    ev->dir = (uint8_t)dir;
+    f->nev++;
+    f->last_ns = ts;
+    return f;
+}
+
+const tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
+                                     const tcpi_endpoint_t *x,
+                                     const tcpi_endpoint_t *y,
+                                     int *dir_from_x)
+{
+    tcpi_flow_key_t k;
+
+    if (x->family == 0 || x->family != y->family)
+        return NULL;
+    tcpi_flow_key(&k, dir_from_x, x->family, x->addr, x->port, y->addr,
+                  y->port);
+    return lookup(t, &k, NULL);
+}
+
+uint64_t tcpi_flow_oldest(const tcpi_flow_t *f)
+{
+    return f->nev > TCPI_FLOW_EVENTS ? f->nev - TCPI_FLOW_EVENTS : 0;
+}

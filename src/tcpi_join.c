@@ -1,0 +1,621 @@
+/* tcpi_join.c — requests joined to their flows (tcpi_join.h). */
+#include "tcpi_join.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SUMTAB_MAGIC 0x54435355u           /* "TCSU" */
+#define TAIL_NS      500000000ull          /* trailing ACK/FIN after log */
+#define RACE_NS      1000000000ull         /* FIN this close to the send */
+#define STUCK_NS     1000000000ull         /* an incomplete log record */
+#define PKT_COPY     1024                  /* headers are enough */
+#define PACKET_OUTGOING 4                  /* sll_pkttype */
+
+/* ---- names ----------------------------------------------------------- */
+
+static const struct { const char *name, *text; } points[] = {
+#define TCPI_JP_NAME(name, text) { #name, text },
+    TCPI_JOIN_POINTS(TCPI_JP_NAME)
+#undef TCPI_JP_NAME
+};
+
+static const struct { const char *name; int from, to; const char *text; } phases[] = {
+#define TCPI_PH_ROW(name, from, to, text) \
+    { #name, TCPI_JP_##from, TCPI_JP_##to, text },
+    TCPI_JOIN_PHASES(TCPI_PH_ROW)
+#undef TCPI_PH_ROW
+};
+
+const char *tcpi_join_point_name(int p)
+{
+    return p >= 0 && p < TCPI_JP_COUNT ? points[p].name : "unknown";
+}
+
+const char *tcpi_join_point_text(int p)
+{
+    return p >= 0 && p < TCPI_JP_COUNT ? points[p].text : "unknown";
+}
+
+const char *tcpi_join_phase_name(int ph)
+{
+    return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].name : "unknown";
+}
+
+const char *tcpi_join_phase_text(int ph)
+{
+    return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].text : "unknown";
+}
+
+int tcpi_join_phase_from(int ph)
+{
+    return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].from : 0;
+}
+
+int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
+{
+    uint64_t a, b;
+
+    if (ph < 0 || ph >= TCPI_PH_COUNT)
+        return -1;
+    a = t[phases[ph].from];
+    b = t[phases[ph].to];
+    if (a == 0 || b == 0 || b < a)
+        return -1;
+    return (int64_t)(b - a);
+}
+
+/* ---- windows --------------------------------------------------------- */
+
+typedef struct {
+    const tcpi_flow_t *f;
+    int      dinit;                 /* event dir of the initiator */
+    uint64_t from, to;              /* events [from, to) */
+} win_t;
+
+#define EV_SYN(e)  (((e)->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN)
+
+/* The frontend window: after the previous response on this connection
+ * (or from the SYN when the connection opened for this request), until
+ * the client starts the next request or the tail after the log time. */
+static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
+{
+    const tcpi_flow_t *f = w->f;
+    uint64_t t0 = rec->start_us * 1000, end = rec->end_us * 1000;
+    uint64_t i = tcpi_flow_oldest(f), start = i, syn = UINT64_MAX;
+    int resp = 0;
+
+    for (; i < f->nev; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+        if (e->ts_ns >= t0)
+            break;
+        if (e->dir == w->dinit && EV_SYN(e))
+            syn = i;
+        if (e->dir != w->dinit && (e->len > 0 || (e->flags & TCPI_TH_FIN)))
+            start = i + 1;           /* the previous response */
+        if (e->ts_ns + TCPI_JOIN_LOOKBACK_NS < t0 && start < i + 1)
+            start = i + 1;
+    }
+    if (rec->conn_requests == 0 && syn != UINT64_MAX && syn + 1 >= start)
+        start = syn;
+    /* Skip the previous response's trailing ACKs. */
+    while (start < f->nev) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, start);
+        if (e->ts_ns > end || (e->dir == w->dinit &&
+                               (e->len > 0 || (e->flags & TCPI_TH_SYN))))
+            break;
+        start++;
+    }
+    *partial = start == tcpi_flow_oldest(f) && f->nev > TCPI_FLOW_EVENTS;
+    if (rec->conn_requests == 0 && (start >= f->nev ||
+                                    !EV_SYN(tcpi_flow_ev(f, start))))
+        *partial = 1;
+    w->from = start;
+    for (i = start; i < f->nev; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+        if (e->ts_ns > end + TAIL_NS)
+            break;
+        if (i > start && e->dir == w->dinit && EV_SYN(e))
+            break;                   /* a new connection on the same tuple */
+        if (e->dir == w->dinit && e->len > 0 && resp && e->ts_ns >= end)
+            break;                   /* the next request */
+        if (e->dir != w->dinit && e->len > 0)
+            resp = 1;
+    }
+    w->to = i;
+}
+
+/* The backend window: from httpd's SYN or first request byte at or after
+ * the request's start, until httpd sends the next request on the pooled
+ * connection or the tail after the log time. */
+static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
+{
+    const tcpi_flow_t *f = w->f;
+    uint64_t t0 = rec->start_us * 1000, end = rec->end_us * 1000;
+    uint64_t i = tcpi_flow_oldest(f);
+    int resp = 0;
+
+    for (; i < f->nev; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+        if (e->ts_ns > end + TAIL_NS)
+            break;
+        if (e->ts_ns >= t0 && e->dir == w->dinit && (e->len > 0 || EV_SYN(e)))
+            break;
+    }
+    *partial = i == tcpi_flow_oldest(f) && f->nev > TCPI_FLOW_EVENTS;
+    w->from = i;
+    for (; i < f->nev; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+        if (e->ts_ns > end + TAIL_NS)
+            break;
+        if (i > w->from && e->dir == w->dinit && EV_SYN(e))
+            break;
+        if (e->dir == w->dinit && e->len > 0 && resp)
+            break;                   /* the next request on this connection */
+        if (e->dir != w->dinit && e->len > 0)
+            resp = 1;
+    }
+    w->to = i;
+}
+
+static void set_first(uint64_t *t, uint64_t ts)
+{
+    if (*t == 0)
+        *t = ts;
+}
+
+/* Counts, flags and time points of one leg's window. */
+static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
+{
+    tcpi_legsum_t *L = &s->leg[leg];
+    uint64_t *t = s->t;
+    int front = leg == TCPI_JLEG_FRONT;
+    uint32_t resp_end = 0;
+    int have_resp = 0, synack = 0;
+
+    for (uint64_t i = w->from; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(w->f, i);
+        int role = e->dir == w->dinit ? TCPI_JDIR_INIT : TCPI_JDIR_RESP;
+
+        L->packets[role]++;
+        L->bytes[role] += e->len;
+        for (int b = 0; b < TCPI_AN_COUNT; b++)
+            if (e->an & (1u << b))
+                L->an[b]++;
+        if (e->flags & TCPI_TH_RST)
+            L->rst_by |= role == TCPI_JDIR_INIT ? TCPI_JBY_INIT : TCPI_JBY_RESP;
+        if (e->flags & TCPI_TH_FIN)
+            L->fin_by |= role == TCPI_JDIR_INIT ? TCPI_JBY_INIT : TCPI_JBY_RESP;
+        if (role == TCPI_JDIR_INIT) {
+            if (EV_SYN(e))
+                set_first(&t[front ? TCPI_JP_front_syn : TCPI_JP_be_syn], e->ts_ns);
+            else if (front && synack && (e->flags & TCPI_TH_ACK))
+                set_first(&t[TCPI_JP_front_ack], e->ts_ns);
+            if (e->len > 0) {
+                set_first(&t[front ? TCPI_JP_req_first : TCPI_JP_fwd_first],
+                          e->ts_ns);
+                t[front ? TCPI_JP_req_last : TCPI_JP_fwd_last] = e->ts_ns;
+            }
+            if (front && have_resp && !t[TCPI_JP_client_ack] &&
+                (e->flags & (TCPI_TH_ACK | TCPI_TH_RST)) == TCPI_TH_ACK &&
+                tcpi_seq_leq(resp_end, e->ack))
+                t[TCPI_JP_client_ack] = e->ts_ns;
+        } else {
+            if ((e->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) ==
+                (TCPI_TH_SYN | TCPI_TH_ACK)) {
+                set_first(&t[front ? TCPI_JP_front_synack : TCPI_JP_be_synack],
+                          e->ts_ns);
+                synack = 1;
+            }
+            if (e->len > 0) {
+                set_first(&t[front ? TCPI_JP_resp_first : TCPI_JP_be_first],
+                          e->ts_ns);
+                t[front ? TCPI_JP_resp_last : TCPI_JP_be_last] = e->ts_ns;
+                if (!have_resp || tcpi_seq_lt(resp_end, e->seq + e->len)) {
+                    resp_end = e->seq + e->len;
+                    t[TCPI_JP_client_ack] = front ? 0 : t[TCPI_JP_client_ack];
+                }
+                have_resp = 1;
+            }
+        }
+    }
+}
+
+/* A reused backend connection: its previous use, and whether the backend
+ * closed it (FIN or RST) around the time httpd sent this request -- the
+ * race behind mod_proxy's 502s on pooled connections. */
+static void backend_reuse(tcpi_reqsum_t *s, const win_t *w)
+{
+    const tcpi_flow_t *f = w->f;
+    uint64_t oldest = tcpi_flow_oldest(f);
+    uint64_t sent = s->t[TCPI_JP_fwd_first], answer = s->t[TCPI_JP_be_first];
+    uint64_t i = w->from > oldest + 8 ? w->from - 8 : oldest;
+
+    /* The previous use: the last data or SYN before this window. */
+    for (uint64_t p = w->from; p > oldest; p--) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, p - 1);
+        if (e->len > 0 || (e->flags & TCPI_TH_SYN)) {
+            s->t[TCPI_JP_be_prev] = e->ts_ns;
+            break;
+        }
+    }
+    if (sent == 0)
+        sent = s->t0_ns;
+    for (; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+        if (e->dir == w->dinit || !(e->flags & (TCPI_TH_FIN | TCPI_TH_RST)))
+            continue;
+        if (e->ts_ns + RACE_NS >= sent && (answer == 0 || e->ts_ns <= answer))
+            s->pool_race = 1;
+    }
+}
+
+/* The two windows interleaved in time: the first TCPI_SUM_HEAD packets
+ * and the last TCPI_SUM_PKTS - TCPI_SUM_HEAD. */
+static void keep_packets(tcpi_reqsum_t *s, const win_t *w)
+{
+    uint64_t idx[TCPI_JLEGS], total = 0, n = 0;
+
+    for (int l = 0; l < TCPI_JLEGS; l++) {
+        idx[l] = w[l].from;
+        total += w[l].f ? w[l].to - w[l].from : 0;
+    }
+    s->npkt_total = (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total);
+    for (;; n++) {
+        int best = -1;
+        const tcpi_flow_ev_t *e = NULL;
+        for (int l = 0; l < TCPI_JLEGS; l++) {
+            const tcpi_flow_ev_t *c;
+            if (w[l].f == NULL || idx[l] >= w[l].to)
+                continue;
+            c = tcpi_flow_ev(w[l].f, idx[l]);
+            if (e == NULL || c->ts_ns < e->ts_ns)
+                e = c, best = l;
+        }
+        if (best < 0)
+            break;
+        idx[best]++;
+        if (n < TCPI_SUM_HEAD || n + (TCPI_SUM_PKTS - TCPI_SUM_HEAD) >= total) {
+            const tcpi_flow_t *f = w[best].f;
+            tcpi_sumpkt_t *p = &s->pkt[s->npkt++];
+            int role = e->dir == w[best].dinit ? TCPI_JDIR_INIT : TCPI_JDIR_RESP;
+            p->ts_ns = e->ts_ns;
+            p->seq = e->seq - f->d[e->dir].base_seq;
+            p->ack = (e->flags & TCPI_TH_ACK) ? e->ack - f->d[!e->dir].base_seq : 0;
+            p->len = e->len;
+            p->win = e->win;
+            p->flags = e->flags;
+            p->an = e->an;
+            p->leg_dir = (uint8_t)(best << 1 | role);
+            if (s->npkt >= TCPI_SUM_PKTS)
+                break;
+        }
+    }
+}
+
+void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
+                       const tcpi_req_t *rec, uint64_t k)
+{
+    win_t w[TCPI_JLEGS];
+
+    memset(s, 0, sizeof(*s));
+    memset(w, 0, sizeof(w));
+    s->k = k;
+    memcpy(s->id, rec->id, sizeof(s->id));
+    s->id[sizeof(s->id) - 1] = '\0';
+    s->t0_ns = rec->start_us * 1000;
+    s->end_ns = rec->end_us * 1000;
+
+    w[0].f = tcpi_flowtab_find(ft, &rec->front_client, &rec->front_server,
+                               &w[0].dinit);
+    if (w[0].f) {
+        s->leg[0].found = 1;
+        front_window(&w[0], rec, &s->leg[0].partial);
+        scan_leg(s, TCPI_JLEG_FRONT, &w[0]);
+        s->front_opened = s->t[TCPI_JP_front_syn] != 0;
+    }
+    if (rec->has_backend)
+        w[1].f = tcpi_flowtab_find(ft, &rec->backend_local,
+                                   &rec->backend_remote, &w[1].dinit);
+    if (w[1].f) {
+        s->leg[1].found = 1;
+        backend_window(&w[1], rec, &s->leg[1].partial);
+        scan_leg(s, TCPI_JLEG_BACKEND, &w[1]);
+        s->backend_opened = s->t[TCPI_JP_be_syn] != 0;
+        if (!s->backend_opened)
+            backend_reuse(s, &w[1]);
+    }
+    keep_packets(s, w);
+}
+
+/* ---- the shared summary table ---------------------------------------- */
+
+typedef struct {
+    _Atomic uint64_t seq;
+    tcpi_reqsum_t    sum;
+} sumslot_t;
+
+struct tcpi_sumtab {
+    uint32_t magic;
+    uint32_t len;
+    uint32_t slot_size;
+    uint32_t pad;
+    _Atomic uint64_t joined, records_missed, records_skipped, packets,
+                     packets_lost, not_tcp, dup_skipped, flows, evictions,
+                     pending, lag_ms;
+    tcpi_join_hist_t hist[TCPI_PH_COUNT];
+    sumslot_t slot[TCPI_REQLOG_LEN];
+};
+
+static const double bucket_ms[TCPI_JOIN_NBUCKETS - 1] = TCPI_JOIN_BUCKETS_MS;
+
+const double *tcpi_join_bucket_ms(void)
+{
+    return bucket_ms;
+}
+
+size_t tcpi_sumtab_size(void)
+{
+    return sizeof(tcpi_sumtab_t);
+}
+
+tcpi_sumtab_t *tcpi_sumtab_init(void *mem)
+{
+    tcpi_sumtab_t *t = mem;
+
+    memset(t, 0, sizeof(*t));
+    t->magic = SUMTAB_MAGIC;
+    t->len = TCPI_REQLOG_LEN;
+    t->slot_size = sizeof(sumslot_t);
+    return t;
+}
+
+static void hist_add(tcpi_join_hist_t *h, int64_t ns)
+{
+    int b = 0;
+
+    while (b < TCPI_JOIN_NBUCKETS - 1 && (double)ns > bucket_ms[b] * 1e6)
+        b++;
+    atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
+{
+    sumslot_t *sl = &t->slot[s->k % TCPI_REQLOG_LEN];
+
+    atomic_store_explicit(&sl->seq, 2 * s->k + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    memcpy(&sl->sum, s, sizeof(*s));
+    atomic_store_explicit(&sl->seq, 2 * s->k + 2, memory_order_release);
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        int64_t ns = tcpi_join_phase_ns(s->t, ph);
+        if (ns >= 0)
+            hist_add(&t->hist[ph], ns);
+    }
+    atomic_fetch_add_explicit(&t->joined, 1, memory_order_relaxed);
+}
+
+int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
+{
+    sumslot_t *sl = (sumslot_t *)&t->slot[k % TCPI_REQLOG_LEN];
+    uint64_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
+
+    if (s1 != 2 * k + 2)
+        return -1;
+    memcpy(out, &sl->sum, sizeof(*out));
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != s1)
+        return -1;
+    out->id[TCPI_REQ_ID_MAX - 1] = '\0';
+    if (out->npkt > TCPI_SUM_PKTS)
+        out->npkt = TCPI_SUM_PKTS;
+    return 0;
+}
+
+void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *ct)
+{
+    tcpi_sumtab_t *t = (tcpi_sumtab_t *)ct;
+
+    st->joined = atomic_load(&t->joined);
+    st->records_missed = atomic_load(&t->records_missed);
+    st->records_skipped = atomic_load(&t->records_skipped);
+    st->packets = atomic_load(&t->packets);
+    st->packets_lost = atomic_load(&t->packets_lost);
+    st->not_tcp = atomic_load(&t->not_tcp);
+    st->dup_skipped = atomic_load(&t->dup_skipped);
+    st->flows = atomic_load(&t->flows);
+    st->evictions = atomic_load(&t->evictions);
+    st->pending = atomic_load(&t->pending);
+    st->lag_ms = atomic_load(&t->lag_ms);
+}
+
+void tcpi_sumtab_hist(uint64_t bucket[TCPI_JOIN_NBUCKETS], uint64_t *count,
+                      uint64_t *sum_ns, const tcpi_sumtab_t *ct, int phase)
+{
+    tcpi_join_hist_t *h = (tcpi_join_hist_t *)&ct->hist[phase];
+
+    for (int b = 0; b < TCPI_JOIN_NBUCKETS; b++)
+        bucket[b] = atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
+    *count = atomic_load_explicit(&h->count, memory_order_relaxed);
+    *sum_ns = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
+}
+
+/* ---- the worker's side ----------------------------------------------- */
+
+#define PENDING_LEN TCPI_REQLOG_LEN
+
+struct tcpi_join {
+    tcpi_join_conf_t c;
+    tcpi_flowtab_t  *ft;
+    uint64_t ring_next;
+    int      ring_started;
+    uint64_t last_ts;             /* newest packet decoded */
+    uint64_t log_next;
+    uint64_t stuck_since;
+    uint64_t pend_head, pend_tail;  /* FIFO of [tail, head) */
+    uint64_t pend_k[PENDING_LEN];
+    tcpi_req_t pend[PENDING_LEN];
+    uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped;
+    uint8_t  buf[PKT_COPY];
+};
+
+tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
+{
+    tcpi_join_t *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return NULL;
+    j->c = *conf;
+    if (j->c.grace_ns == 0)
+        j->c.grace_ns = TAIL_NS;
+    if (j->c.budget == 0)
+        j->c.budget = 16384;
+    j->ft = tcpi_flowtab_create(conf->nflows ? conf->nflows : 4096);
+    if (j->ft == NULL) {
+        free(j);
+        return NULL;
+    }
+    j->log_next = conf->log ? tcpi_reqlog_head(conf->log) : 0;
+    return j;
+}
+
+void tcpi_join_destroy(tcpi_join_t *j)
+{
+    if (j == NULL)
+        return;
+    tcpi_flowtab_destroy(j->ft);
+    free(j);
+}
+
+const tcpi_flowtab_t *tcpi_join_flows(const tcpi_join_t *j)
+{
+    return j->ft;
+}
+
+static int loopback_addr(uint8_t family, const uint8_t *a)
+{
+    static const uint8_t v6lo[16] = { [15] = 1 };
+    return family == 4 ? a[0] == 127 : memcmp(a, v6lo, 16) == 0;
+}
+
+int tcpi_join_packet(tcpi_join_t *j, int32_t linktype, const uint8_t *data,
+                     uint32_t caplen, uint32_t wirelen, uint64_t ts_ns)
+{
+    tcpi_pkt_t p;
+
+    if (tcpi_decode(&p, linktype, data, caplen, wirelen) != TCPI_DR_ok) {
+        j->not_tcp++;
+        return -1;
+    }
+    /* On "any", lo hands every packet over twice: as it leaves and as
+     * it arrives. Keep the arriving copy. */
+    if (p.sll_pkttype == PACKET_OUTGOING &&
+        ((linktype == TCPI_LINKTYPE_LINUX_SLL2 && p.sll2_ifindex == 1) ||
+         (linktype == TCPI_LINKTYPE_LINUX_SLL &&
+          loopback_addr(p.family, p.src) && loopback_addr(p.family, p.dst)))) {
+        j->dup_skipped++;
+        return -1;
+    }
+    tcpi_flowtab_add(j->ft, &p, ts_ns);
+    j->decoded++;
+    if (ts_ns > j->last_ts)
+        j->last_ts = ts_ns;
+    return 0;
+}
+
+/* New ring packets into the flow table; 1 when the ring is drained. */
+static int drain_ring(tcpi_join_t *j)
+{
+    uint64_t tail, head;
+    uint32_t n = 0;
+    tcpi_ring_rec_t rec;
+
+    tcpi_ring_bounds(&tail, &head, j->c.ring);
+    if (!j->ring_started) {
+        j->ring_next = tail;
+        j->ring_started = 1;
+    }
+    if (j->ring_next < tail) {
+        j->lost += tail - j->ring_next;
+        j->ring_next = tail;
+    }
+    for (; j->ring_next < head && n < j->c.budget; j->ring_next++, n++) {
+        if (tcpi_ring_read(&rec, j->buf, sizeof(j->buf), j->c.ring,
+                           j->ring_next) != 0) {
+            j->lost++;
+            continue;
+        }
+        tcpi_join_packet(j, rec.linktype, j->buf, rec.caplen, rec.wirelen,
+                         rec.ts_ns);
+    }
+    return j->ring_next >= head;
+}
+
+/* New log records into the pending FIFO. */
+static void read_log(tcpi_join_t *j, uint64_t now)
+{
+    uint64_t head = tcpi_reqlog_head(j->c.log);
+
+    while (j->log_next < head && j->pend_head - j->pend_tail < PENDING_LEN) {
+        tcpi_req_t *r = &j->pend[j->pend_head % PENDING_LEN];
+        if (head - j->log_next > TCPI_REQLOG_LEN) {
+            j->missed += head - TCPI_REQLOG_LEN - j->log_next;
+            j->log_next = head - TCPI_REQLOG_LEN;
+            continue;
+        }
+        if (tcpi_reqlog_get(r, j->c.log, j->log_next) != 0) {
+            /* Still being written, or its producer dropped it. */
+            if (j->stuck_since == 0)
+                j->stuck_since = now;
+            if (now - j->stuck_since < STUCK_NS)
+                break;
+            j->skipped++;
+            j->log_next++;
+            j->stuck_since = 0;
+            continue;
+        }
+        j->stuck_since = 0;
+        j->pend_k[j->pend_head % PENDING_LEN] = j->log_next++;
+        j->pend_head++;
+    }
+}
+
+int tcpi_join_run(tcpi_join_t *j, uint64_t now)
+{
+    int drained = drain_ring(j), joined = 0;
+    tcpi_sumtab_t *t = j->c.sums;
+    tcpi_flowtab_stats_t fst;
+    static tcpi_reqsum_t sum;      /* 2 KB: off the worker's stack */
+
+    read_log(j, now);
+    while (j->pend_tail < j->pend_head) {
+        tcpi_req_t *r = &j->pend[j->pend_tail % PENDING_LEN];
+        uint64_t ripe = r->end_us * 1000 + j->c.grace_ns;
+        if (now < ripe || (!drained && j->last_ts < ripe))
+            break;
+        tcpi_join_request(&sum, j->ft, r, j->pend_k[j->pend_tail % PENDING_LEN]);
+        tcpi_sumtab_put(t, &sum);
+        j->pend_tail++;
+        joined++;
+    }
+    tcpi_flowtab_stats(&fst, j->ft);
+    atomic_store_explicit(&t->records_missed, j->missed, memory_order_relaxed);
+    atomic_store_explicit(&t->records_skipped, j->skipped, memory_order_relaxed);
+    atomic_store_explicit(&t->packets, j->decoded, memory_order_relaxed);
+    atomic_store_explicit(&t->packets_lost, j->lost, memory_order_relaxed);
+    atomic_store_explicit(&t->not_tcp, j->not_tcp, memory_order_relaxed);
+    atomic_store_explicit(&t->dup_skipped, j->dup_skipped, memory_order_relaxed);
+    atomic_store_explicit(&t->flows, fst.flows, memory_order_relaxed);
+    atomic_store_explicit(&t->evictions, fst.evictions, memory_order_relaxed);
+    atomic_store_explicit(&t->pending, j->pend_head - j->pend_tail,
+                          memory_order_relaxed);
+    if (j->pend_tail < j->pend_head) {
+        uint64_t e = j->pend[j->pend_tail % PENDING_LEN].end_us * 1000;
+        atomic_store_explicit(&t->lag_ms, now > e ? (now - e) / 1000000 : 0,
+                              memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&t->lag_ms, 0, memory_order_relaxed);
+    }
+    return joined;
+}

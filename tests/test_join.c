@@ -1,0 +1,354 @@
+/* Unit tests for the request join: hand-built frontend and backend flows
+ * for fresh and pooled connections, each wire timing, the windows of two
+ * requests on one kept-alive connection, the pooled-connection race,
+ * anomalies per leg, the shared summary table and the worker's step over
+ * a real ring and request log. */
+#include "tcpi_test.h"
+#include "tcpi_join.h"
+#include "tcpi_frames.h"
+
+#define T0 1700000000000000000ull
+#define MS 1000000ull
+#define US 1000ull
+
+static const fep_t C = { { 198, 18, 0, 2 }, 40000 };
+static const fep_t S = { { 198, 18, 0, 1 }, 80 };
+static const fep_t H = { { 127, 0, 0, 1 }, 50000 };
+static const fep_t J = { { 127, 0, 0, 1 }, 7001 };
+
+typedef struct {
+    tcpi_join_t *j;
+    uint8_t      ring_mem[1 << 20];
+    tcpi_ring_t *ring;
+    int          use_ring;
+} rig_t;
+
+static rig_t *rig_new(int use_ring)
+{
+    rig_t *r = calloc(1, sizeof(*r));
+    tcpi_join_conf_t c = { .nflows = 64 };
+    r->use_ring = use_ring;
+    if (use_ring) {
+        r->ring = tcpi_ring_init(r->ring_mem, sizeof(r->ring_mem));
+        c.ring = r->ring;
+    }
+    r->j = tcpi_join_create(&c);
+    assert_non_null(r->j);
+    return r;
+}
+
+static void rig_free(rig_t *r)
+{
+    tcpi_join_destroy(r->j);
+    free(r);
+}
+
+static void pkt(rig_t *r, uint64_t ts, fep_t src, fep_t dst, uint8_t flags,
+                uint32_t seq, uint32_t ack, uint32_t len)
+{
+    frame_t f;
+    frame_tcp(&f, src, dst, flags, seq, ack, 1000, NULL, len);
+    if (r->use_ring)
+        tcpi_ring_write(r->ring, T0 + ts, 0, TCPI_LINKTYPE_RAW, f.len, f.len,
+                        f.data);
+    else
+        assert_int_equal(tcpi_join_packet(r->j, TCPI_LINKTYPE_RAW, f.data,
+                                          f.len, f.len, T0 + ts), 0);
+}
+
+static void ep(tcpi_endpoint_t *e, fep_t f)
+{
+    memset(e, 0, sizeof(*e));
+    e->family = 4;
+    memcpy(e->addr, f.ip, 4);
+    e->port = f.port;
+}
+
+static void req(tcpi_req_t *rec, const char *id, uint64_t start, uint64_t end,
+                uint32_t conn_requests, int reused)
+{
+    memset(rec, 0, sizeof(*rec));
+    strcpy(rec->id, id);
+    strcpy(rec->method, "GET");
+    strcpy(rec->uri, "/app/x");
+    ep(&rec->front_client, C);
+    ep(&rec->front_server, S);
+    ep(&rec->backend_local, H);
+    ep(&rec->backend_remote, J);
+    rec->has_backend = 1;
+    rec->backend_reused = (uint8_t)reused;
+    rec->start_us = (T0 + start) / 1000;
+    rec->end_us = (T0 + end) / 1000;
+    rec->conn_requests = conn_requests;
+    rec->status = 200;
+}
+
+static int64_t phase_us(const tcpi_reqsum_t *s, int ph)
+{
+    int64_t ns = tcpi_join_phase_ns(s->t, ph);
+    return ns < 0 ? -1 : ns / 1000;
+}
+
+/* Request 1 opens both connections; request 2 follows 300 ms later on the
+ * same client connection and the pooled backend connection. */
+static void two_requests(rig_t *r)
+{
+    /* frontend handshake and request 1 */
+    pkt(r, 0,          C, S, F_S,  1000, 0, 0);
+    pkt(r, 100 * US,   S, C, F_SA, 5000, 1001, 0);
+    pkt(r, 200 * US,   C, S, F_A,  1001, 5001, 0);
+    pkt(r, 1 * MS,     C, S, F_PA, 1001, 5001, 100);
+    pkt(r, 1100 * US,  S, C, F_A,  5001, 1101, 0);
+    /* backend connect, forward, 200 ms in Jetty, response */
+    pkt(r, 1500 * US,  H, J, F_S,  70000, 0, 0);
+    pkt(r, 1550 * US,  J, H, F_SA, 90000, 70001, 0);
+    pkt(r, 1600 * US,  H, J, F_A,  70001, 90001, 0);
+    pkt(r, 1700 * US,  H, J, F_PA, 70001, 90001, 150);
+    pkt(r, 1800 * US,  J, H, F_A,  90001, 70151, 0);
+    pkt(r, 201700 * US, J, H, F_PA, 90001, 70151, 300);
+    pkt(r, 201800 * US, J, H, F_PA, 90301, 70151, 200);
+    pkt(r, 201900 * US, H, J, F_A,  70151, 90501, 0);
+    pkt(r, 202 * MS,   S, C, F_PA, 5001, 1101, 400);
+    pkt(r, 202100 * US, S, C, F_PA, 5401, 1101, 300);
+    pkt(r, 202200 * US, C, S, F_A,  1101, 5401, 0);
+    pkt(r, 202300 * US, C, S, F_A,  1101, 5701, 0);
+    /* request 2: kept-alive client, pooled backend */
+    pkt(r, 300 * MS,   C, S, F_PA, 1101, 5701, 80);
+    pkt(r, 301 * MS,   H, J, F_PA, 70151, 90501, 120);
+    pkt(r, 304 * MS,   J, H, F_PA, 90501, 70271, 250);
+    pkt(r, 304100 * US, H, J, F_A,  70271, 90751, 0);
+    pkt(r, 305 * MS,   S, C, F_PA, 5701, 1181, 350);
+    pkt(r, 305200 * US, C, S, F_A,  1181, 6051, 0);
+}
+
+static void test_fresh_then_pooled(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    two_requests(r);
+    req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 7);
+    assert_int_equal(s.k, 7);
+    assert_string_equal(s.id, "one");
+    assert_true(s.leg[0].found && s.leg[1].found);
+    assert_false(s.leg[0].partial || s.leg[1].partial);
+    assert_true(s.front_opened);
+    assert_true(s.backend_opened);
+    assert_false(s.pool_race);
+    assert_int_equal(phase_us(&s, TCPI_PH_front_handshake), 200);
+    assert_int_equal(phase_us(&s, TCPI_PH_request_receive), 0);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_connect), 50);
+    assert_int_equal(phase_us(&s, TCPI_PH_proxy_forward), 700);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), 200000);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_transfer), 100);
+    assert_int_equal(phase_us(&s, TCPI_PH_proxy_return), 300);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), 100);
+    assert_int_equal(phase_us(&s, TCPI_PH_client_ack), 200);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_idle), -1);
+    assert_int_equal(s.t[TCPI_JP_req_first], T0 + 1 * MS);
+    /* request 2's packets are not request 1's */
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_INIT], 5);
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_RESP], 4);
+    assert_int_equal(s.leg[0].bytes[TCPI_JDIR_INIT], 100);
+    assert_int_equal(s.leg[0].bytes[TCPI_JDIR_RESP], 700);
+    assert_int_equal(s.leg[1].packets[TCPI_JDIR_INIT], 4);
+    assert_int_equal(s.leg[1].packets[TCPI_JDIR_RESP], 4);
+    assert_int_equal(s.leg[1].bytes[TCPI_JDIR_RESP], 500);
+    /* the interleaved list: both legs, in time order, relative seq */
+    assert_int_equal(s.npkt, 17);
+    assert_int_equal(s.npkt_total, 17);
+    for (int i = 1; i < s.npkt; i++)
+        assert_true(s.pkt[i].ts_ns >= s.pkt[i - 1].ts_ns);
+    assert_int_equal(s.pkt[0].leg_dir, TCPI_JLEG_FRONT << 1 | TCPI_JDIR_INIT);
+    assert_int_equal(s.pkt[0].seq, 0);
+    assert_int_equal(s.pkt[3].seq, 1);             /* the request */
+    assert_int_equal(s.pkt[3].len, 100);
+    assert_int_equal(s.pkt[5].leg_dir, TCPI_JLEG_BACKEND << 1 | TCPI_JDIR_INIT);
+
+    req(&rec, "two", 300050 * US, 305100 * US, 1, 1);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 8);
+    assert_false(s.front_opened);
+    assert_false(s.backend_opened);
+    assert_false(s.pool_race);
+    assert_false(s.leg[0].partial);
+    assert_int_equal(s.t[TCPI_JP_req_first], T0 + 300 * MS);
+    assert_int_equal(s.t[TCPI_JP_front_syn], 0);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), 3000);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_idle), 301000 - 201800);
+    assert_int_equal(phase_us(&s, TCPI_PH_client_ack), 200);
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_INIT], 2);
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_RESP], 1);
+    assert_int_equal(s.leg[1].packets[TCPI_JDIR_INIT], 2);
+    assert_int_equal(s.leg[1].packets[TCPI_JDIR_RESP], 1);
+    rig_free(r);
+}
+
+/* Jetty closes the idle pooled connection just as httpd sends on it:
+ * FIN before the request, RST after it, no response (mod_proxy's 502). */
+static void test_pool_race(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    pkt(r, 0,          H, J, F_S,  100, 0, 0);
+    pkt(r, 10 * US,    J, H, F_SA, 900, 101, 0);
+    pkt(r, 20 * US,    H, J, F_A,  101, 901, 0);
+    pkt(r, 1 * MS,     H, J, F_PA, 101, 901, 50);
+    pkt(r, 2 * MS,     J, H, F_PA, 901, 151, 60);
+    pkt(r, 2100 * US,  H, J, F_A,  151, 961, 0);
+    /* 30 s later: Jetty's idle timeout and httpd's next request cross */
+    pkt(r, 30000 * MS,           J, H, F_FA, 961, 151, 0);
+    pkt(r, 30000 * MS + 40 * US, H, J, F_PA, 151, 962, 50);
+    pkt(r, 30000 * MS + 60 * US, J, H, F_R,  962, 0, 0);
+    pkt(r, 29999 * MS, C, S, F_PA, 1, 1, 80);
+    pkt(r, 30001 * MS, S, C, F_PA, 1, 81, 200);
+    req(&rec, "race", 29999 * MS + 100 * US, 30001 * MS + 100 * US, 3, 1);
+    rec.status = 502;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
+    assert_true(s.leg[1].found);
+    assert_false(s.backend_opened);
+    assert_true(s.pool_race);
+    assert_int_equal(s.leg[1].rst_by, TCPI_JBY_RESP);
+    assert_int_equal(s.t[TCPI_JP_be_first], 0);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_idle), 30000000 + 40 - 2000);
+
+    /* a normal reuse, FIN long after the answer: no race */
+    req(&rec, "fine", 900 * US, 3 * MS, 0, 0);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_false(s.pool_race);
+    rig_free(r);
+}
+
+/* Anomalies land on their leg; a missing flow is reported as not found. */
+static void test_anomalies_and_missing(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    pkt(r, 0,         C, S, F_PA, 1, 1, 100);
+    pkt(r, 1 * MS,    S, C, F_A,  1, 101, 0);
+    pkt(r, 2 * MS,    S, C, F_PA, 1, 101, 500);
+    pkt(r, 250 * MS,  S, C, F_PA, 1, 101, 500);      /* retransmission */
+    pkt(r, 251 * MS,  C, S, F_RA, 101, 501, 0);      /* client resets */
+    req(&rec, "anom", 100 * US, 3 * MS, 2, 0);
+    rec.has_backend = 0;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 3);
+    assert_true(s.leg[0].found);
+    assert_false(s.leg[1].found);
+    assert_int_equal(s.leg[0].an[0], 1);             /* retransmission */
+    assert_int_equal(s.leg[0].rst_by, TCPI_JBY_INIT);
+    assert_int_equal(s.leg[1].an[0], 0);
+    assert_int_equal(s.t[TCPI_JP_client_ack], 0);    /* never acked */
+
+    ep(&rec.front_client, H);                        /* no such flow */
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 4);
+    assert_false(s.leg[0].found);
+    assert_int_equal(s.npkt, 0);
+    rig_free(r);
+}
+
+static void test_sumtab(void **state)
+{
+    tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
+    tcpi_reqsum_t s, out;
+    uint64_t b[TCPI_JOIN_NBUCKETS], count, sum;
+
+    memset(&s, 0, sizeof(s));
+    s.k = 5;
+    strcpy(s.id, "five");
+    s.t[TCPI_JP_fwd_last] = T0;
+    s.t[TCPI_JP_be_first] = T0 + 3 * MS;            /* 3 ms: bucket le=5 */
+    assert_int_equal(tcpi_sumtab_get(&out, t, 5), -1);
+    tcpi_sumtab_put(t, &s);
+    assert_int_equal(tcpi_sumtab_get(&out, t, 5), 0);
+    assert_string_equal(out.id, "five");
+    assert_int_equal(tcpi_sumtab_get(&out, t, 5 + TCPI_REQLOG_LEN), -1);
+    tcpi_sumtab_hist(b, &count, &sum, t, TCPI_PH_backend_ttfb);
+    assert_int_equal(count, 1);
+    assert_int_equal(sum, 3 * MS);
+    assert_int_equal(b[5], 1);                       /* 2.5 < 3 <= 5 */
+    assert_true(tcpi_join_bucket_ms()[5] == 5.0);
+    tcpi_sumtab_hist(b, &count, &sum, t, TCPI_PH_front_handshake);
+    assert_int_equal(count, 0);
+    s.k = 5 + TCPI_REQLOG_LEN;                       /* the slot is reused */
+    tcpi_sumtab_put(t, &s);
+    assert_int_equal(tcpi_sumtab_get(&out, t, 5), -1);
+    tcpi_join_stats_t st;
+    tcpi_sumtab_stats(&st, t);
+    assert_int_equal(st.joined, 2);
+    free(t);
+}
+
+/* The worker's step: ring packets and a log record, joined only after
+ * the grace period. */
+static void test_run(void **state)
+{
+    rig_t *r = rig_new(1);
+    tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
+    tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
+    tcpi_join_conf_t c = { .ring = r->ring, .log = log, .sums = t,
+                           .nflows = 64, .grace_ns = 400 * MS };
+    tcpi_join_t *j = tcpi_join_create(&c);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+    tcpi_join_stats_t st;
+    frame_t junk = { .len = 3 };
+
+    two_requests(r);
+    tcpi_ring_write(r->ring, T0 + 400 * MS, 0, TCPI_LINKTYPE_RAW, junk.len,
+                    junk.len, junk.data);                 /* not TCP */
+    req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
+    tcpi_reqlog_put(log, &rec);
+    req(&rec, "two", 300050 * US, 305100 * US, 1, 1);
+    tcpi_reqlog_put(log, &rec);
+    assert_int_equal(tcpi_join_run(j, T0 + 500 * MS), 0);  /* grace */
+    tcpi_sumtab_stats(&st, t);
+    assert_int_equal(st.pending, 2);
+    assert_int_equal(st.packets, 23);
+    assert_int_equal(st.not_tcp, 1);
+    assert_int_equal(tcpi_join_run(j, T0 + 650 * MS), 1);
+    assert_int_equal(tcpi_sumtab_get(&s, t, 0), 0);
+    assert_string_equal(s.id, "one");
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), 200000);
+    assert_int_equal(tcpi_sumtab_get(&s, t, 1), -1);
+    assert_int_equal(tcpi_join_run(j, T0 + 710 * MS), 1);
+    assert_int_equal(tcpi_sumtab_get(&s, t, 1), 0);
+    assert_string_equal(s.id, "two");
+    tcpi_sumtab_stats(&st, t);
+    assert_int_equal(st.joined, 2);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.records_missed, 0);
+    assert_int_equal(st.packets_lost, 0);
+    tcpi_join_destroy(j);
+    free(log);
+    free(t);
+    rig_free(r);
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(tcpi_join_phase_name(TCPI_PH_backend_ttfb), "backend_ttfb");
+    assert_string_equal(tcpi_join_point_name(TCPI_JP_client_ack), "client_ack");
+    assert_string_equal(tcpi_join_phase_name(TCPI_PH_COUNT), "unknown");
+    assert_string_equal(tcpi_join_point_text(-1), "unknown");
+    uint64_t t[TCPI_JP_COUNT] = { 0 };
+    assert_int_equal(tcpi_join_phase_ns(t, TCPI_PH_backend_ttfb), -1);
+    assert_int_equal(tcpi_join_phase_ns(t, 99), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_then_pooled),
+        cmocka_unit_test(test_pool_race),
+        cmocka_unit_test(test_anomalies_and_missing),
+        cmocka_unit_test(test_sumtab),
+        cmocka_unit_test(test_run),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
