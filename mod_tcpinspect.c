@@ -1054,14 +1054,26 @@ static int page_metrics(page_t *pg)
 #define REQ_LIMIT_DEFAULT 100
 #define REQ_LIMIT_MAX     TCPI_REQLOG_LEN
 
+static void req_status(tcpi_req_status_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (g.shm == NULL)
+        return;
+    st->log_dropped = tcpi_reqlog_dropped(tcpi_shm_reqlog(g.shm));
+    st->have_join = 1;
+    tcpi_sumtab_stats(&st->join, tcpi_shm_sumtab(g.shm));
+}
+
 /* /requests and /requests.json: recent requests, newest first. */
 static int page_requests(page_t *pg, int json)
 {
     request_rec *r = pg->r;
     tcpi_req_filter_t f;
     const char *v;
-    uint64_t n, limit = REQ_LIMIT_DEFAULT;
+    uint64_t n, limit = REQ_LIMIT_DEFAULT, *ks;
     tcpi_req_t *recs;
+    tcpi_req_status_t st;
+    const tcpi_sumtab_t *sums;
     tcpi_out_t *o;
     int count;
 
@@ -1083,20 +1095,22 @@ static int page_requests(page_t *pg, int json)
     f.uri_prefix = apr_table_get(pg->args, "uri");
     f.client = apr_table_get(pg->args, "client");
     recs = apr_palloc(r->pool, sizeof(*recs) * limit);
-    count = g.shm ? tcpi_req_collect(recs, (int)limit, tcpi_shm_reqlog(g.shm), &f)
-                  : 0;
+    ks = apr_palloc(r->pool, sizeof(*ks) * limit);
+    count = g.shm ? tcpi_req_collect(recs, ks, (int)limit,
+                                     tcpi_shm_reqlog(g.shm), &f) : 0;
     ap_set_content_type(r, json ? "application/json"
                                 : "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
+    req_status(&st);
     o = apr_palloc(r->pool, sizeof(*o));
     tcpi_out_init(o, out_sink, r);
-    uint64_t dropped = g.shm ? tcpi_reqlog_dropped(tcpi_shm_reqlog(g.shm)) : 0;
+    sums = g.shm ? tcpi_shm_sumtab(g.shm) : NULL;
     if (json)
-        tcpi_render_requests_json(o, recs, count, dropped);
+        tcpi_render_requests_json(o, recs, ks, count, sums, &st);
     else
-        tcpi_render_requests_html(o, recs, count, dropped, pg->base);
+        tcpi_render_requests_html(o, recs, ks, count, sums, &st, pg->base);
     tcpi_out_flush(o);
     return OK;
 }
@@ -1316,6 +1330,55 @@ static int page_packets(page_t *pg, int html)
 static int page_packets_txt(page_t *pg) { return page_packets(pg, 0); }
 static int page_packets_html(page_t *pg) { return page_packets(pg, 1); }
 
+/* /requests/<id> and /requests/<id>.json: one request, looked up by id
+ * among the records the log still holds. */
+static int page_request(page_t *pg, const char *id, int json)
+{
+    request_rec *r = pg->r;
+    tcpi_req_filter_t f;
+    tcpi_req_t rec;
+    tcpi_reqsum_t *sum = apr_palloc(r->pool, sizeof(*sum));
+    const tcpi_reqsum_t *s = NULL;
+    tcpi_out_t *o;
+    uint64_t k;
+
+    memset(&f, 0, sizeof(f));
+    f.id = id;
+    if (g.shm == NULL ||
+        tcpi_req_collect(&rec, &k, 1, tcpi_shm_reqlog(g.shm), &f) != 1)
+        return HTTP_NOT_FOUND;
+    if (tcpi_sumtab_get(sum, tcpi_shm_sumtab(g.shm), k) == 0)
+        s = sum;
+    ap_set_content_type(r, json ? "application/json"
+                                : "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!json)
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'");
+    if (r->header_only)
+        return OK;
+    o = apr_palloc(r->pool, sizeof(*o));
+    tcpi_out_init(o, out_sink, r);
+    if (json) {
+        tcpi_render_request_json(o, &rec, s, 1);
+        tcpi_out_str(o, "\n");
+    } else {
+        tcpi_render_request_html(o, &rec, s, pg->base);
+    }
+    tcpi_out_flush(o);
+    return OK;
+}
+
+static int page_request_html(page_t *pg, const char *id)
+{
+    return page_request(pg, id, 0);
+}
+
+static int page_request_json(page_t *pg, const char *id)
+{
+    return page_request(pg, id, 1);
+}
+
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
     const char *path;
@@ -1337,6 +1400,19 @@ static const struct {
       { "filter", "match", "x", "limit", "since", "iface", NULL } },
     { "/packets",     page_packets_html,
       { "filter", "match", "x", "limit", "since", "iface", NULL } },
+};
+
+/* Pages about one object: <prefix><id><suffix>, tried in order (so the
+ * longer suffixes first; "" last). The id must be well-formed (400). */
+typedef int page_id_fn(page_t *pg, const char *id);
+static const struct {
+    const char *prefix, *suffix;
+    page_id_fn *fn;
+    const char *params[4];
+} id_pages[] = {
+    { "/requests/", ".json", page_request_json, { NULL } },
+    /* /requests/<id>.pcapng goes here */
+    { "/requests/", "",      page_request_html, { NULL } },
 };
 
 static int check_params(request_rec *r, apr_table_t *args,
@@ -1429,6 +1505,24 @@ static int tcpi_handler(request_rec *r)
         if (check_params(r, pg.args, pages[i].params) == OK)
             return OK;
         return pages[i].fn(&pg);
+    }
+    for (size_t i = 0; i < TCPI_ARRAY_LEN(id_pages); i++) {
+        size_t pl = strlen(id_pages[i].prefix), sl = strlen(id_pages[i].suffix);
+        size_t n = strlen(sub);
+        const char *id;
+
+        if (n < pl + sl || strncmp(sub, id_pages[i].prefix, pl) != 0 ||
+            strcmp(sub + n - sl, id_pages[i].suffix) != 0)
+            continue;
+        id = apr_pstrmemdup(r->pool, sub + pl, n - pl - sl);
+        if (!tcpi_req_id_valid(id, n - pl - sl)) {
+            if (*id == '\0' || strchr(id, '/'))
+                return HTTP_NOT_FOUND;
+            return bad_request(r, "malformed request id");
+        }
+        if (check_params(r, pg.args, id_pages[i].params) == OK)
+            return OK;
+        return id_pages[i].fn(&pg, id);
     }
     return HTTP_NOT_FOUND;
 }

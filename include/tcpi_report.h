@@ -62,6 +62,13 @@ typedef struct {
     tcpi_sysctl_t sysctl;
     int      nadvice;
     tcpi_advice_t advice[TCPI_MAX_ADVICE];
+    /* the request join: counters and wire-timing histograms per phase */
+    int      have_join;
+    uint64_t reqlog_dropped;
+    tcpi_join_stats_t join;
+    uint64_t phase_bucket[TCPI_PH_COUNT][TCPI_JOIN_NBUCKETS];
+    uint64_t phase_count[TCPI_PH_COUNT];
+    uint64_t phase_sum_ns[TCPI_PH_COUNT];
 } tcpi_snapshot_t;
 
 /** Fill the capture part of a snapshot from the shared region (may be

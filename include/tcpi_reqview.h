@@ -1,10 +1,15 @@
 /*
- * tcpi_reqview.h — selecting and rendering recent requests from the
- * request log (/requests, /requests.json).
+ * tcpi_reqview.h — selecting recent requests from the request log, with
+ * the worker's join of each (tcpi_join.h), and rendering them: the list
+ * (/requests, /requests.json) and one request (/requests/<id>,
+ * /requests/<id>.json) with its wire timings, a waterfall in inline SVG,
+ * the anomalies of each leg in plain words and both legs' packets
+ * interleaved in time.
  */
 #ifndef TCPI_REQVIEW_H
 #define TCPI_REQVIEW_H
 
+#include "tcpi_join.h"
 #include "tcpi_out.h"
 #include "tcpi_reqlog.h"
 
@@ -18,15 +23,37 @@ typedef struct {
 
 int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f);
 
-/** Collect up to max records, newest first, that match f. */
-int tcpi_req_collect(tcpi_req_t *out, int max, const tcpi_reqlog_t *log,
-                     const tcpi_req_filter_t *f);
+/** Collect up to max records, newest first, that match f; ks (may be
+ *  NULL) receives each record's number in the log. */
+int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
+                     const tcpi_reqlog_t *log, const tcpi_req_filter_t *f);
 
-void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r, int n,
-                               uint64_t dropped);
-void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r, int n,
-                               uint64_t dropped, const char *base);
-/** One request as a JSON object (no trailing newline). */
-void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r);
+/** 1 when id is a well-formed request id (mod_unique_id's alphabet and
+ *  ours: 1 to TCPI_REQ_ID_MAX - 1 of [A-Za-z0-9@_-]). */
+int tcpi_req_id_valid(const char *id, size_t len);
+
+/** Everything the list pages show besides the records. */
+typedef struct {
+    uint64_t          log_dropped;
+    int               have_join;
+    tcpi_join_stats_t join;
+} tcpi_req_status_t;
+
+/** sums may be NULL (no region): then nothing is joined. */
+void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st);
+void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st, const char *base);
+/** One request as a JSON object (no trailing newline); s NULL when not
+ *  joined (yet). detail adds the time points, anomalies and packets. */
+void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
+                              const tcpi_reqsum_t *s, int detail);
+/** The /requests/<id> page. */
+void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
+                              const tcpi_reqsum_t *s, const char *base);
 
 #endif

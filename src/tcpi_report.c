@@ -48,6 +48,12 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
         tcpi_ring_stats(&s->ring, ring);
         s->have_ring = 1;
     }
+    s->have_join = 1;
+    s->reqlog_dropped = tcpi_reqlog_dropped(tcpi_shm_reqlog(shm));
+    tcpi_sumtab_stats(&s->join, tcpi_shm_sumtab(shm));
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
+        tcpi_sumtab_hist(s->phase_bucket[ph], &s->phase_count[ph],
+                         &s->phase_sum_ns[ph], tcpi_shm_sumtab(shm), ph);
 }
 
 void tcpi_snapshot_counts(tcpi_snapshot_t *s,
@@ -424,6 +430,59 @@ static void prom_iface(tcpi_out_t *o, const char *name,
     tcpi_out_mem(o, "\n", 1);
 }
 
+/* The request join: counters, and the wire timings as one histogram
+ * with a phase label (names from the phase table, never from requests). */
+static void render_join_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    const double *le = tcpi_join_bucket_ms();
+    static const struct { const char *name, *help; size_t off; } jm[] = {
+        { "tcpinspect_requests_joined_total",
+          "Requests joined to their packets by the capture worker.",
+          offsetof(tcpi_join_stats_t, joined) },
+        { "tcpinspect_requests_missed_total",
+          "Request records overwritten in the log before the join read them.",
+          offsetof(tcpi_join_stats_t, records_missed) },
+        { "tcpinspect_join_packets_lost_total",
+          "Packets overwritten in the ring before the join read them.",
+          offsetof(tcpi_join_stats_t, packets_lost) },
+        { "tcpinspect_flow_evictions_total",
+          "Flows replaced in the full flow table.",
+          offsetof(tcpi_join_stats_t, evictions) },
+    };
+
+    prom_head(o, "tcpinspect_requests_dropped_total", "counter",
+              "Request records dropped by the full request log.");
+    tcpi_out_printf(o, "tcpinspect_requests_dropped_total %llu\n",
+                    (unsigned long long)s->reqlog_dropped);
+    for (size_t m = 0; m < TCPI_ARRAY_LEN(jm); m++) {
+        prom_head(o, jm[m].name, "counter", jm[m].help);
+        tcpi_out_printf(o, "%s %llu\n", jm[m].name, (unsigned long long)
+                        *(const uint64_t *)((const char *)&s->join + jm[m].off));
+    }
+    prom_head(o, "tcpinspect_request_phase_seconds", "histogram",
+              "Wire timings of requests per phase, measured on the packets.");
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        const char *name = tcpi_join_phase_name(ph);
+        uint64_t cum = 0;
+        for (int b = 0; b < TCPI_JOIN_NBUCKETS; b++) {
+            cum += s->phase_bucket[ph][b];
+            if (b < TCPI_JOIN_NBUCKETS - 1)
+                tcpi_out_printf(o, "tcpinspect_request_phase_seconds_bucket"
+                                "{phase=\"%s\",le=\"%g\"} %llu\n", name,
+                                le[b] / 1000.0, (unsigned long long)cum);
+            else
+                tcpi_out_printf(o, "tcpinspect_request_phase_seconds_bucket"
+                                "{phase=\"%s\",le=\"+Inf\"} %llu\n", name,
+                                (unsigned long long)cum);
+        }
+        tcpi_out_printf(o, "tcpinspect_request_phase_seconds_sum{phase=\"%s\"} "
+                        "%.9f\ntcpinspect_request_phase_seconds_count"
+                        "{phase=\"%s\"} %llu\n", name,
+                        (double)s->phase_sum_ns[ph] / 1e9, name,
+                        (unsigned long long)s->phase_count[ph]);
+    }
+}
+
 void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     prom_head(o, "tcpinspect_sockets", "gauge",
@@ -514,6 +573,8 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
               "Age of the oldest packet in the ring.");
     tcpi_out_printf(o, "tcpinspect_ring_oldest_age_seconds %.3f\n",
                     (double)oldest_age_ms(s) / 1000.0);
+    if (s->have_join)
+        render_join_metrics(o, s);
 }
 
 /* ---- HTML ------------------------------------------------------------ */

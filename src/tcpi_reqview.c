@@ -1,6 +1,7 @@
 /* tcpi_reqview.c — recent requests: selection and renderers. */
 #include "tcpi_reqview.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f)
@@ -25,8 +26,8 @@ int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f)
     return 1;
 }
 
-int tcpi_req_collect(tcpi_req_t *out, int max, const tcpi_reqlog_t *log,
-                     const tcpi_req_filter_t *f)
+int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
+                     const tcpi_reqlog_t *log, const tcpi_req_filter_t *f)
 {
     uint64_t head = tcpi_reqlog_head(log);
     uint64_t stop = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
@@ -34,10 +35,120 @@ int tcpi_req_collect(tcpi_req_t *out, int max, const tcpi_reqlog_t *log,
 
     for (uint64_t k = head; k > stop && n < max; k--)
         if (tcpi_reqlog_get(&out[n], log, k - 1) == 0 &&
-            tcpi_req_match(&out[n], f))
+            tcpi_req_match(&out[n], f)) {
+            if (ks)
+                ks[n] = k - 1;
             n++;
+        }
     return n;
 }
+
+int tcpi_req_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len >= TCPI_REQ_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '@' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- shared pieces --------------------------------------------------- */
+
+static const char *const leg_name[TCPI_JLEGS] = { "front", "backend" };
+/* who sent, per leg and TCPI_JDIR_* */
+static const char *const party[TCPI_JLEGS][2] = {
+    { "client", "httpd" }, { "httpd", "backend" }
+};
+
+static double total_ms(const tcpi_req_t *r)
+{
+    return r->end_us >= r->start_us ? (double)(r->end_us - r->start_us) / 1000.0
+                                    : 0.0;
+}
+
+static double ms_of(int64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+/* Plain-language explanations, per leg, of each analysis bit. */
+static const char *const an_explain[TCPI_JLEGS][TCPI_AN_COUNT] = {
+    {
+        "Data between the client and httpd was sent again because it was "
+        "not acknowledged in time: packets were lost on the client's path "
+        "(a lossy or congested link).",
+        "A segment was resent right after the receiver signalled a gap with "
+        "duplicate ACKs: loss on the client's path, recovered quickly.",
+        "Data was resent although it had already been acknowledged: the "
+        "sender's timer fired too early (a delay spike, not loss).",
+        "Segments arrived out of order on the client's path.",
+        "The receiver saw a gap and repeated its last ACK: loss or "
+        "reordering on the client's path.",
+        "A receive buffer was full, so the sender had to stop: usually a "
+        "client reading the response slowly.",
+        "TCP keep-alive probes: an idle connection being checked.",
+    },
+    {
+        "Data between httpd and the backend was sent again. On loopback "
+        "nothing is lost on a wire: the backend (or this host) was too "
+        "busy to take the data in time.",
+        "A segment to or from the backend was resent after duplicate ACKs: "
+        "the host dropped packets under load.",
+        "Data was resent to or from the backend although it had already "
+        "been acknowledged: a scheduling stall on this host.",
+        "Segments to or from the backend arrived out of order.",
+        "Duplicate ACKs on the backend connection: the host dropped or "
+        "reordered packets.",
+        "A receive buffer on the backend connection was full: Jetty not "
+        "reading the request, or httpd not reading Jetty's response "
+        "(a slow client holding the proxy back).",
+        "TCP keep-alive probes on the backend connection.",
+    },
+};
+
+static const char *rst_explain(int leg, int by)
+{
+    if (leg == TCPI_JLEG_FRONT)
+        return by == TCPI_JBY_INIT
+            ? "The client reset the connection: it gave up (a timeout, a "
+              "closed page) or was killed."
+            : "httpd reset the client connection: it aborted the response "
+              "(a timeout, a limit, or the client's data after a close).";
+    return by == TCPI_JBY_INIT
+        ? "httpd reset the backend connection: it gave up on it (ProxyTimeout, "
+          "or the client went away mid-response)."
+        : "The backend reset the connection: Jetty crashed, refused the "
+          "request, or closed an idle pooled connection httpd was using.";
+}
+
+#define RACE_TEXT                                                           \
+    "The backend closed this pooled connection (FIN/RST) just as httpd "    \
+    "sent the request on it. This race is behind mod_proxy's sporadic "     \
+    "502s: set ProxyPass ... ttl=N with N below the backend's idle "        \
+    "timeout (Jetty's default is 30 s: ttl=20), or enable "                 \
+    "disablereuse=On for this backend."
+#define NOANSWER_TEXT                                                       \
+    "The backend closed the connection without sending any response: the " \
+    "application failed or a limit in the backend was hit."
+#define PARTIAL_TEXT                                                        \
+    "This leg's timeline began after the request started (older packets "   \
+    "were no longer held): the first timings may be missing."
+#define NOTFOUND_TEXT                                                       \
+    "No packets of this flow were captured: it is outside the capture "     \
+    "scope (TCPInspectFrontend/TCPInspectBackend interfaces, filter) or "   \
+    "was evicted from the flow table."
+
+static int backend_no_answer(const tcpi_reqsum_t *s)
+{
+    return s->leg[1].found && !s->pool_race && !s->t[TCPI_JP_be_first] &&
+           (s->leg[1].fin_by & TCPI_JBY_RESP || s->leg[1].rst_by & TCPI_JBY_RESP);
+}
+
+/* ---- JSON ------------------------------------------------------------ */
 
 static void json_ep(tcpi_out_t *o, const char *key, const tcpi_endpoint_t *ep)
 {
@@ -51,13 +162,138 @@ static void json_ep(tcpi_out_t *o, const char *key, const tcpi_endpoint_t *ep)
         tcpi_out_json_str(o, buf, n);
 }
 
-static double total_ms(const tcpi_req_t *r)
+static void json_ms(tcpi_out_t *o, const char *key, int64_t ns)
 {
-    return r->end_us >= r->start_us ? (double)(r->end_us - r->start_us) / 1000.0
-                                    : 0.0;
+    if (ns < 0)
+        tcpi_out_printf(o, "\"%s\":null", key);
+    else
+        tcpi_out_printf(o, "\"%s\":%.3f", key, ms_of(ns));
 }
 
-void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r)
+static const char *by_name(int leg, int by)
+{
+    return by == TCPI_JBY_INIT ? party[leg][0] : by == TCPI_JBY_RESP
+           ? party[leg][1] : by ? "both" : NULL;
+}
+
+static void json_by(tcpi_out_t *o, const char *key, int leg, int by)
+{
+    const char *n = by_name(leg, by);
+    tcpi_out_printf(o, ",\"%s\":", key);
+    if (n)
+        tcpi_out_printf(o, "\"%s\"", n);
+    else
+        tcpi_out_str(o, "null");
+}
+
+/* The wire part of a leg: "found", "packets", "bytes", "anomalies". */
+static void json_leg(tcpi_out_t *o, const tcpi_reqsum_t *s, int leg)
+{
+    const tcpi_legsum_t *L = s ? &s->leg[leg] : NULL;
+
+    if (L == NULL || !L->found) {
+        tcpi_out_printf(o, ",\"found\":%s", L ? "false" : "null");
+        return;
+    }
+    tcpi_out_printf(o, ",\"found\":true,\"partial\":%s,"
+                    "\"packets\":{\"%s\":%u,\"%s\":%u},"
+                    "\"bytes\":{\"%s\":%llu,\"%s\":%llu},\"anomalies\":{",
+                    L->partial ? "true" : "false",
+                    party[leg][0], L->packets[0], party[leg][1], L->packets[1],
+                    party[leg][0], (unsigned long long)L->bytes[0],
+                    party[leg][1], (unsigned long long)L->bytes[1]);
+    for (int b = 0; b < TCPI_AN_COUNT; b++)
+        tcpi_out_printf(o, "%s\"%s\":%u", b ? "," : "", tcpi_flow_an_name(b),
+                        L->an[b]);
+    tcpi_out_str(o, "}");
+    json_by(o, "rst_by", leg, L->rst_by);
+    json_by(o, "fin_by", leg, L->fin_by);
+}
+
+static void flags_str(char *b, uint8_t fl)
+{
+    static const struct { uint8_t bit; char c; } map[] = {
+        { TCPI_TH_FIN, 'F' }, { TCPI_TH_SYN, 'S' }, { TCPI_TH_RST, 'R' },
+        { TCPI_TH_PSH, 'P' }, { TCPI_TH_URG, 'U' }, { TCPI_TH_ECE, 'E' },
+        { TCPI_TH_CWR, 'W' }, { TCPI_TH_ACK, '.' },
+    };
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (fl & map[i].bit)
+            b[n++] = map[i].c;
+    if (n == 0)
+        b[n++] = 'n';
+    b[n] = '\0';
+}
+
+static void json_detail(tcpi_out_t *o, const tcpi_reqsum_t *s)
+{
+    tcpi_out_str(o, ",\"points\":{");
+    for (int p = 0; p < TCPI_JP_COUNT; p++) {
+        tcpi_out_printf(o, "%s\"%s_ms\":", p ? "," : "", tcpi_join_point_name(p));
+        if (s->t[p])
+            tcpi_out_printf(o, "%.3f", ms_of((int64_t)(s->t[p] - s->t0_ns)));
+        else
+            tcpi_out_str(o, "null");
+    }
+    tcpi_out_str(o, "},\"findings\":[");
+    int n = 0;
+    for (int leg = 0; leg < TCPI_JLEGS; leg++) {
+        const tcpi_legsum_t *L = &s->leg[leg];
+        for (int b = 0; b < TCPI_AN_COUNT; b++) {
+            if (!L->an[b])
+                continue;
+            tcpi_out_printf(o, "%s{\"leg\":\"%s\",\"kind\":\"%s\",\"count\":%u,"
+                            "\"explanation\":", n++ ? "," : "", leg_name[leg],
+                            tcpi_flow_an_name(b), L->an[b]);
+            tcpi_out_json_str(o, an_explain[leg][b], strlen(an_explain[leg][b]));
+            tcpi_out_str(o, "}");
+        }
+        for (int by = TCPI_JBY_INIT; by <= TCPI_JBY_RESP; by++) {
+            if (!(L->rst_by & by))
+                continue;
+            const char *t = rst_explain(leg, by);
+            tcpi_out_printf(o, "%s{\"leg\":\"%s\",\"kind\":\"rst\",\"by\":\"%s\","
+                            "\"explanation\":", n++ ? "," : "", leg_name[leg],
+                            by_name(leg, by));
+            tcpi_out_json_str(o, t, strlen(t));
+            tcpi_out_str(o, "}");
+        }
+    }
+    if (s->pool_race) {
+        tcpi_out_printf(o, "%s{\"leg\":\"backend\",\"kind\":\"pool_race\","
+                        "\"explanation\":", n++ ? "," : "");
+        tcpi_out_json_str(o, RACE_TEXT, strlen(RACE_TEXT));
+        tcpi_out_str(o, "}");
+    }
+    if (backend_no_answer(s)) {
+        tcpi_out_printf(o, "%s{\"leg\":\"backend\",\"kind\":\"no_answer\","
+                        "\"explanation\":", n++ ? "," : "");
+        tcpi_out_json_str(o, NOANSWER_TEXT, strlen(NOANSWER_TEXT));
+        tcpi_out_str(o, "}");
+    }
+    tcpi_out_printf(o, "],\"packets_total\":%u,\"packets\":[", s->npkt_total);
+    for (int i = 0; i < s->npkt; i++) {
+        const tcpi_sumpkt_t *p = &s->pkt[i];
+        int leg = p->leg_dir >> 1 & 1, dir = p->leg_dir & 1;
+        char fl[12];
+        flags_str(fl, p->flags);
+        tcpi_out_printf(o, "%s{\"t_ms\":%.3f,\"leg\":\"%s\",\"from\":\"%s\","
+                        "\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"len\":%u,"
+                        "\"win\":%u,\"analysis\":[", i ? "," : "",
+                        ms_of((int64_t)(p->ts_ns - s->t0_ns)), leg_name[leg],
+                        party[leg][dir], fl, p->seq, p->ack, p->len, p->win);
+        for (int b = 0, m = 0; b < TCPI_AN_COUNT; b++)
+            if (p->an & (1u << b))
+                tcpi_out_printf(o, "%s\"%s\"", m++ ? "," : "", tcpi_flow_an_name(b));
+        tcpi_out_str(o, "]}");
+    }
+    tcpi_out_str(o, "]");
+}
+
+void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
+                              const tcpi_reqsum_t *s, int detail)
 {
     tcpi_out_str(o, "{\"id\":");
     tcpi_out_json_str(o, r->id, strlen(r->id));
@@ -66,44 +302,98 @@ void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r)
     tcpi_out_str(o, ",\"uri\":");
     tcpi_out_json_str(o, r->uri, strlen(r->uri));
     tcpi_out_printf(o, ",\"status\":%u,\"bytes_sent\":%llu,\"start_us\":%llu,"
-                    "\"pid\":%d,\"front\":{", r->status,
+                    "\"pid\":%d,\"joined\":%s,\"front\":{", r->status,
                     (unsigned long long)r->bytes_sent,
-                    (unsigned long long)r->start_us, r->pid);
+                    (unsigned long long)r->start_us, r->pid, s ? "true" : "false");
     json_ep(o, "client", &r->front_client);
     tcpi_out_str(o, ",");
     json_ep(o, "server", &r->front_server);
     tcpi_out_printf(o, ",\"connection\":%llu,\"keepalives\":%u,"
-                    "\"requests_before\":%u},\"backend\":",
-                    (unsigned long long)r->conn_id, r->keepalives,
-                    r->conn_requests);
+                    "\"requests_before\":%u", (unsigned long long)r->conn_id,
+                    r->keepalives, r->conn_requests);
+    if (s)
+        tcpi_out_printf(o, ",\"opened\":%s", s->front_opened ? "true" : "false");
+    json_leg(o, s, TCPI_JLEG_FRONT);
+    tcpi_out_str(o, "},\"backend\":");
     if (r->has_backend) {
         tcpi_out_str(o, "{");
         json_ep(o, "local", &r->backend_local);
         tcpi_out_str(o, ",");
         json_ep(o, "remote", &r->backend_remote);
-        tcpi_out_printf(o, ",\"reused\":%s,\"source\":\"%s\"}",
+        tcpi_out_printf(o, ",\"reused\":%s,\"source\":\"%s\"",
                         r->backend_reused ? "true" : "false",
                         r->backend_src == TCPI_BACKEND_SRC_NOTE ? "note"
                                                                 : "create_req");
+        if (s)
+            tcpi_out_printf(o, ",\"opened\":%s,\"pool_race\":%s",
+                            s->backend_opened ? "true" : "false",
+                            s->pool_race ? "true" : "false");
+        json_leg(o, s, TCPI_JLEG_BACKEND);
+        tcpi_out_str(o, "}");
     } else {
         tcpi_out_str(o, "null");
     }
-    tcpi_out_printf(o, ",\"timing\":{\"total_ms\":%.3f,\"backend_ttfb_ms\":null},"
-                    "\"captured\":%s}", total_ms(r), r->capture ? "true" : "false");
+    tcpi_out_printf(o, ",\"timing\":{\"total_ms\":%.3f", total_ms(r));
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        char key[48];
+        snprintf(key, sizeof(key), "%s_ms", tcpi_join_phase_name(ph));
+        tcpi_out_str(o, ",");
+        json_ms(o, key, s ? tcpi_join_phase_ns(s->t, ph) : -1);
+    }
+    tcpi_out_printf(o, "},\"captured\":%s", r->capture ? "true" : "false");
+    if (detail && s)
+        json_detail(o, s);
+    tcpi_out_str(o, "}");
 }
 
-void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r, int n,
-                               uint64_t dropped)
+static const tcpi_reqsum_t *sum_of(tcpi_reqsum_t *buf, const tcpi_sumtab_t *t,
+                                   uint64_t k)
 {
-    tcpi_out_printf(o, "{\"dropped\":%llu,\"requests\":[",
-                    (unsigned long long)dropped);
+    return t && tcpi_sumtab_get(buf, t, k) == 0 ? buf : NULL;
+}
+
+void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st)
+{
+    tcpi_reqsum_t buf;
+    const tcpi_join_stats_t *j = &st->join;
+
+    tcpi_out_printf(o, "{\"dropped\":%llu", (unsigned long long)st->log_dropped);
+    if (st->have_join)
+        tcpi_out_printf(o, ",\"join\":{\"joined\":%llu,\"pending\":%llu,"
+                        "\"lag_ms\":%llu,\"records_missed\":%llu,"
+                        "\"records_skipped\":%llu,\"packets\":%llu,"
+                        "\"packets_lost\":%llu,\"flows\":%llu,"
+                        "\"flow_evictions\":%llu}",
+                        (unsigned long long)j->joined, (unsigned long long)j->pending,
+                        (unsigned long long)j->lag_ms,
+                        (unsigned long long)j->records_missed,
+                        (unsigned long long)j->records_skipped,
+                        (unsigned long long)j->packets,
+                        (unsigned long long)j->packets_lost,
+                        (unsigned long long)j->flows,
+                        (unsigned long long)j->evictions);
+    tcpi_out_str(o, ",\"requests\":[");
     for (int i = 0; i < n; i++) {
         if (i)
             tcpi_out_str(o, ",\n");
-        tcpi_render_request_json(o, &r[i]);
+        tcpi_render_request_json(o, &r[i], sum_of(&buf, sums, ks[i]), 0);
     }
     tcpi_out_str(o, "]}\n");
 }
+
+/* ---- HTML ------------------------------------------------------------ */
+
+#define HTML_HEAD                                                            \
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"     \
+    "<title>mod_tcpinspect: %s</title><style>"                               \
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}"                  \
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;"            \
+    "padding:.2em .5em;text-align:left}th{background:#f4f4f4}"               \
+    ".r{text-align:right}.e{background:#f7c1c1}.w{background:#fbe7b5}"      \
+    "code{font-size:13px}</style></head><body>\n"
 
 static void html_ep(tcpi_out_t *o, const tcpi_endpoint_t *ep)
 {
@@ -112,33 +402,64 @@ static void html_ep(tcpi_out_t *o, const tcpi_endpoint_t *ep)
     tcpi_out_html(o, buf, n);
 }
 
-void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r, int n,
-                               uint64_t dropped, const char *base)
+static void html_ms(tcpi_out_t *o, int64_t ns)
 {
-    tcpi_out_str(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset="
-                 "\"utf-8\"><title>mod_tcpinspect: requests</title><style>"
-                 "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}"
-                 "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-                 "padding:.2em .5em;text-align:left}th{background:#f4f4f4}"
-                 ".r{text-align:right}.e{background:#f7c1c1}</style></head>"
-                 "<body>\n");
+    if (ns < 0)
+        tcpi_out_str(o, "");
+    else
+        tcpi_out_printf(o, "%.1f", ms_of(ns));
+}
+
+static uint32_t leg_anomalies(const tcpi_legsum_t *L)
+{
+    uint32_t n = 0;
+    for (int b = 0; b < TCPI_AN_COUNT; b++)
+        if (b != 6)                                  /* keep-alives are fine */
+            n += L->an[b];
+    return n + (L->rst_by ? 1 : 0);
+}
+
+void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st, const char *base)
+{
+    tcpi_reqsum_t buf;
+
+    tcpi_out_printf(o, HTML_HEAD, "requests");
     tcpi_out_printf(o, "<h1>Recent requests</h1>\n<p><a href=\"%s/\">overview"
                     "</a> &middot; <a href=\"%s/requests.json\">JSON</a>. "
-                    "%d shown, newest first; %llu dropped by the log.</p>\n",
-                    base, base, n, (unsigned long long)dropped);
-    tcpi_out_str(o, "<table><tr><th>id</th><th>request</th><th>status</th>"
-                 "<th>ms</th><th>client</th><th>server</th><th>backend local"
-                 "</th><th>backend</th><th>reused</th></tr>\n");
+                    "%d shown, newest first; %llu dropped by the log",
+                    base, base, n, (unsigned long long)st->log_dropped);
+    if (st->have_join)
+        tcpi_out_printf(o, "; %llu joined to their packets, %llu waiting, "
+                        "%llu packets lost to the ring before the join, "
+                        "%llu flows evicted", (unsigned long long)st->join.joined,
+                        (unsigned long long)st->join.pending,
+                        (unsigned long long)st->join.packets_lost,
+                        (unsigned long long)st->join.evictions);
+    tcpi_out_str(o, ".</p>\n<table><tr><th>id</th><th>request</th><th>status"
+                 "</th><th>total ms</th><th>backend TTFB ms</th><th>client</th>"
+                 "<th>server</th><th>backend local</th><th>backend</th>"
+                 "<th>reused</th><th>anomalies</th></tr>\n");
     for (int i = 0; i < n; i++) {
-        tcpi_out_printf(o, "<tr%s><td><code>", r[i].status >= 500
-                        ? " class=\"e\"" : "");
+        const tcpi_reqsum_t *s = sum_of(&buf, sums, ks[i]);
+        uint32_t an = s ? leg_anomalies(&s->leg[0]) + leg_anomalies(&s->leg[1]) +
+                          s->pool_race : 0;
+        tcpi_out_printf(o, "<tr%s><td><a href=\"%s/requests/", r[i].status >= 500
+                        ? " class=\"e\"" : an ? " class=\"w\"" : "", base);
+        /* ids are checked on the way in; escape anyway */
         tcpi_out_html(o, r[i].id, strlen(r[i].id));
-        tcpi_out_str(o, "</code></td><td>");
+        tcpi_out_str(o, "\"><code>");
+        tcpi_out_html(o, r[i].id, strlen(r[i].id));
+        tcpi_out_str(o, "</code></a></td><td>");
         tcpi_out_html(o, r[i].method, strlen(r[i].method));
         tcpi_out_str(o, " ");
         tcpi_out_html(o, r[i].uri, strlen(r[i].uri));
-        tcpi_out_printf(o, "</td><td>%u</td><td class=\"r\">%.1f</td><td>",
-                        r[i].status, total_ms(&r[i]));
+        tcpi_out_printf(o, "</td><td>%u</td><td class=\"r\">%.1f</td>"
+                        "<td class=\"r\">", r[i].status, total_ms(&r[i]));
+        html_ms(o, s ? tcpi_join_phase_ns(s->t, TCPI_PH_backend_ttfb) : -1);
+        tcpi_out_str(o, "</td><td>");
         html_ep(o, &r[i].front_client);
         tcpi_out_str(o, "</td><td>");
         html_ep(o, &r[i].front_server);
@@ -146,8 +467,177 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r, int n,
         html_ep(o, &r[i].backend_local);
         tcpi_out_str(o, "</td><td>");
         html_ep(o, &r[i].backend_remote);
-        tcpi_out_printf(o, "</td><td>%s</td></tr>\n", !r[i].has_backend ? ""
-                        : r[i].backend_reused ? "yes" : "no");
+        tcpi_out_printf(o, "</td><td>%s</td><td class=\"r\">", !r[i].has_backend
+                        ? "" : r[i].backend_reused ? "yes" : "no");
+        if (s)
+            tcpi_out_printf(o, "%u", an);
+        tcpi_out_str(o, "</td></tr>\n");
     }
     tcpi_out_str(o, "</table>\n</body></html>\n");
+}
+
+/* The waterfall: one bar per phase seen, on a common time axis. */
+static void html_waterfall(tcpi_out_t *o, const tcpi_reqsum_t *s)
+{
+    const int W = 560, X0 = 200, ROW = 22;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    int rows = 0, y;
+
+    for (int p = 0; p < TCPI_JP_COUNT; p++)
+        if (s->t[p]) {
+            if (s->t[p] < lo) lo = s->t[p];
+            if (s->t[p] > hi) hi = s->t[p];
+        }
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
+        rows += tcpi_join_phase_ns(s->t, ph) >= 0;
+    if (rows == 0 || hi <= lo) {
+        tcpi_out_str(o, "<p>No wire timings for this request.</p>\n");
+        return;
+    }
+    double span = (double)(hi - lo);
+    tcpi_out_printf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                    "height=\"%d\" role=\"img\" aria-label=\"wire timings\" "
+                    "font-family=\"sans-serif\" font-size=\"12\">\n",
+                    X0 + W + 90, (rows + 1) * ROW + 10);
+    tcpi_out_printf(o, "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" "
+                    "stroke=\"#999\"/>\n", X0, X0, (rows + 1) * ROW);
+    y = 0;
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        int64_t d = tcpi_join_phase_ns(s->t, ph);
+        if (d < 0)
+            continue;
+        uint64_t from = s->t[tcpi_join_phase_from(ph)];
+        double x = X0 + (double)(from - lo) / span * W;
+        double w = (double)d / span * W;
+        y += ROW;
+        tcpi_out_printf(o, "<text x=\"4\" y=\"%d\">%s</text>"
+                        "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\" "
+                        "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\">%.2f ms</text>\n",
+                        y, tcpi_join_phase_text(ph), x, y - 11, w < 1 ? 1 : w,
+                        ph == TCPI_PH_backend_ttfb ? "#c0504d" : "#4f81bd",
+                        x + (w < 1 ? 1 : w) + 4, y, ms_of(d));
+    }
+    tcpi_out_printf(o, "<text x=\"%d\" y=\"%d\">0</text><text x=\"%d\" y=\"%d\" "
+                    "text-anchor=\"end\">%.2f ms</text>\n</svg>\n", X0,
+                    (rows + 1) * ROW + 4, X0 + W, (rows + 1) * ROW + 4,
+                    span / 1e6);
+}
+
+static void html_findings(tcpi_out_t *o, const tcpi_reqsum_t *s)
+{
+    int n = 0;
+
+    tcpi_out_str(o, "<h2>Findings</h2>\n<ul>\n");
+    for (int leg = 0; leg < TCPI_JLEGS; leg++) {
+        const tcpi_legsum_t *L = &s->leg[leg];
+        if (!L->found) {
+            tcpi_out_printf(o, "<li><b>%s</b>: %s</li>\n", leg_name[leg],
+                            NOTFOUND_TEXT);
+            n++;
+            continue;
+        }
+        if (L->partial)
+            tcpi_out_printf(o, "<li><b>%s</b>: %s</li>\n", leg_name[leg],
+                            PARTIAL_TEXT), n++;
+        for (int b = 0; b < TCPI_AN_COUNT; b++)
+            if (L->an[b])
+                tcpi_out_printf(o, "<li><b>%s</b>: %u &times; %s. %s</li>\n",
+                                leg_name[leg], L->an[b], tcpi_flow_an_text(b),
+                                an_explain[leg][b]), n++;
+        for (int by = TCPI_JBY_INIT; by <= TCPI_JBY_RESP; by++)
+            if (L->rst_by & by)
+                tcpi_out_printf(o, "<li><b>%s</b>: RST from %s. %s</li>\n",
+                                leg_name[leg], by_name(leg, by),
+                                rst_explain(leg, by)), n++;
+    }
+    if (s->pool_race)
+        tcpi_out_printf(o, "<li><b>backend</b>: %s</li>\n", RACE_TEXT), n++;
+    if (backend_no_answer(s))
+        tcpi_out_printf(o, "<li><b>backend</b>: %s</li>\n", NOANSWER_TEXT), n++;
+    if (n == 0)
+        tcpi_out_str(o, "<li>No TCP trouble on either leg.</li>\n");
+    tcpi_out_str(o, "</ul>\n");
+}
+
+static void html_packets(tcpi_out_t *o, const tcpi_reqsum_t *s)
+{
+    tcpi_out_printf(o, "<h2>Packets</h2>\n<p>Both legs interleaved in time, "
+                    "%d of %u shown (the first %d and the last %d); times from "
+                    "the request's start, sequence numbers relative.</p>\n"
+                    "<table><tr><th>ms</th><th>leg</th><th>from</th><th>flags"
+                    "</th><th>seq</th><th>ack</th><th>len</th><th>win</th>"
+                    "<th>analysis</th></tr>\n", s->npkt, s->npkt_total,
+                    TCPI_SUM_HEAD, TCPI_SUM_PKTS - TCPI_SUM_HEAD);
+    for (int i = 0; i < s->npkt; i++) {
+        const tcpi_sumpkt_t *p = &s->pkt[i];
+        int leg = p->leg_dir >> 1 & 1, dir = p->leg_dir & 1;
+        char fl[12];
+        flags_str(fl, p->flags);
+        tcpi_out_printf(o, "<tr%s><td class=\"r\">%.3f</td><td>%s</td><td>%s"
+                        "</td><td>[%s]</td><td class=\"r\">%u</td><td class=\"r\">"
+                        "%u</td><td class=\"r\">%u</td><td class=\"r\">%u</td><td>",
+                        p->an & ~TCPI_AN_keep_alive ? " class=\"w\"" :
+                        p->flags & TCPI_TH_RST ? " class=\"e\"" : "",
+                        ms_of((int64_t)(p->ts_ns - s->t0_ns)), leg_name[leg],
+                        party[leg][dir], fl, p->seq, p->ack, p->len, p->win);
+        for (int b = 0, m = 0; b < TCPI_AN_COUNT; b++)
+            if (p->an & (1u << b))
+                tcpi_out_printf(o, "%s%s", m++ ? ", " : "", tcpi_flow_an_name(b));
+        tcpi_out_str(o, "</td></tr>\n");
+    }
+    tcpi_out_str(o, "</table>\n");
+}
+
+void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
+                              const tcpi_reqsum_t *s, const char *base)
+{
+    tcpi_out_printf(o, HTML_HEAD, "request");
+    tcpi_out_str(o, "<h1>Request <code>");
+    tcpi_out_html(o, r->id, strlen(r->id));
+    tcpi_out_printf(o, "</code></h1>\n<p><a href=\"%s/requests\">all requests"
+                    "</a> &middot; <a href=\"%s/requests/", base, base);
+    tcpi_out_html(o, r->id, strlen(r->id));
+    tcpi_out_str(o, ".json\">JSON</a></p>\n<table><tr><th>request</th><td>");
+    tcpi_out_html(o, r->method, strlen(r->method));
+    tcpi_out_str(o, " ");
+    tcpi_out_html(o, r->uri, strlen(r->uri));
+    tcpi_out_printf(o, "</td></tr><tr><th>status</th><td>%u</td></tr>"
+                    "<tr><th>total</th><td>%.3f ms (httpd's clock)</td></tr>"
+                    "<tr><th>frontend</th><td>", r->status, total_ms(r));
+    html_ep(o, &r->front_client);
+    tcpi_out_str(o, " &rarr; ");
+    html_ep(o, &r->front_server);
+    tcpi_out_printf(o, " (%s connection)</td></tr><tr><th>backend</th><td>",
+                    r->conn_requests ? "kept-alive" : "new");
+    if (r->has_backend) {
+        html_ep(o, &r->backend_local);
+        tcpi_out_str(o, " &rarr; ");
+        html_ep(o, &r->backend_remote);
+        tcpi_out_printf(o, " (%s connection)", r->backend_reused ? "pooled, reused"
+                                                                 : "new");
+    } else {
+        tcpi_out_str(o, "not proxied");
+    }
+    tcpi_out_str(o, "</td></tr></table>\n");
+    if (s == NULL) {
+        tcpi_out_str(o, "<p>The capture worker has not joined this request to "
+                     "its packets (yet): it waits about half a second after the "
+                     "request ends, and needs TCPInspectEngine On.</p>\n"
+                     "</body></html>\n");
+        return;
+    }
+    tcpi_out_str(o, "<h2>Wire timings</h2>\n");
+    html_waterfall(o, s);
+    tcpi_out_str(o, "<table><tr><th>phase</th><th>ms</th></tr>\n");
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        int64_t d = tcpi_join_phase_ns(s->t, ph);
+        if (d < 0)
+            continue;
+        tcpi_out_printf(o, "<tr><td>%s</td><td class=\"r\">%.3f</td></tr>\n",
+                        tcpi_join_phase_text(ph), ms_of(d));
+    }
+    tcpi_out_str(o, "</table>\n");
+    html_findings(o, s);
+    html_packets(o, s);
+    tcpi_out_str(o, "</body></html>\n");
 }

@@ -6,6 +6,8 @@
 //                        (FIN; with rst=1 an RST via SO_LINGER 0)
 //   /app/big?kb=N        an N KiB body (0..65536)
 //   /app/status?code=N   an empty answer with status N (200..599)
+//   /app/fresh/...       the same endpoints, for the rig's second ProxyPass
+//                        (/fresh/, a worker with disablereuse=On)
 //
 // Compiled against the servlet API only: the Jetty internals /app/close
 // needs are reached by reflection, because the webapp class loader hides
@@ -32,6 +34,8 @@ public class TcpiRigServlet extends HttpServlet {
     protected void service(HttpServletRequest req, HttpServletResponse resp)
             throws IOException {
         String path = req.getPathInfo() == null ? "/" : req.getPathInfo();
+        if (path.startsWith("/fresh/"))
+            path = path.substring("/fresh".length());
         switch (path) {
             case "/echo":   echo(req, resp); break;
             case "/delay":  delay(req, resp); break;
