@@ -1,8 +1,12 @@
 /*
  * tcpi_flow.h — TCP flow tracking in the capture worker: a fixed-size
- * table of flows, each with its sequence-analysis state per direction and
- * a bounded timeline of its most recent packets, so that the request join
- * (tcpi_join.h) can look back at both legs of a request after it ended.
+ * table of flows, each with its sequence-analysis state per direction,
+ * and one shared pool of packet events in which each flow's events form a
+ * chain (newest first), so that the request join (tcpi_join.h) can look
+ * back at both legs of a request after it ended. The pool is a ring: how
+ * far back a flow can be read depends on the total packet rate, not on
+ * how busy that one flow is (a kept-alive connection carrying hundreds of
+ * requests a second keeps as much history as a quiet one).
  *
  * Keys are canonical (the lower address:port first), so both directions
  * of a connection share one entry; an event's `dir` says which way it
@@ -37,7 +41,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCPI_FLOW_EVENTS  256u     /* timeline per flow, power of two */
 #define TCPI_FLOW_PROBE   16u      /* probe window of the hash table */
 
 /* Analysis bits of one packet (tcpi_flow_ev_t.an). X(name, bit, text) */
@@ -67,9 +70,11 @@ typedef struct {
     uint16_t pa, pb;
 } tcpi_flow_key_t;
 
-/** One packet of a flow's timeline (32 bytes). */
+/** One packet of a flow's timeline (40 bytes). */
 typedef struct {
     uint64_t ts_ns;                /* capture time, ns since the epoch */
+    uint64_t prev;                 /* the flow's previous event number + 1
+                                      (0: none) */
     uint32_t seq, ack;             /* as on the wire */
     uint32_t len;                  /* TCP payload per the IP length */
     uint16_t win;                  /* as sent (unscaled) */
@@ -103,8 +108,8 @@ typedef struct {
     uint64_t first_rtt_ns;         /* SYN to the handshake's ACK; 0 unknown */
     uint8_t  syn_dir;              /* who sent the SYN */
     tcpi_flow_dir_t d[2];
-    uint64_t nev;                  /* events appended; event i in ev[i % N] */
-    tcpi_flow_ev_t ev[TCPI_FLOW_EVENTS];
+    uint64_t nev;                  /* events added to this flow */
+    uint64_t last;                 /* its newest event number + 1 (0: none) */
 } tcpi_flow_t;
 
 typedef struct {
@@ -113,12 +118,14 @@ typedef struct {
     uint64_t evictions;            /* created by replacing a live flow */
     uint64_t reincarnations;       /* new SYN on a known tuple */
     uint32_t capacity;
+    uint64_t pool;                 /* events the pool holds */
 } tcpi_flowtab_stats_t;
 
 typedef struct tcpi_flowtab tcpi_flowtab_t;
 
-/** A table of nflows entries (rounded up to a power of two, >= 16). */
-tcpi_flowtab_t *tcpi_flowtab_create(uint32_t nflows);
+/** A table of nflows entries and a pool of nevents events (each rounded
+ *  up to a power of two, at least 16). */
+tcpi_flowtab_t *tcpi_flowtab_create(uint32_t nflows, uint64_t nevents);
 void tcpi_flowtab_destroy(tcpi_flowtab_t *t);
 void tcpi_flowtab_stats(tcpi_flowtab_stats_t *st, const tcpi_flowtab_t *t);
 
@@ -140,13 +147,24 @@ const tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
                                      const tcpi_endpoint_t *y,
                                      int *dir_from_x);
 
-/** Number of events still held (min(nev, TCPI_FLOW_EVENTS)) and the
- *  number of the oldest one. */
-uint64_t tcpi_flow_oldest(const tcpi_flow_t *f);
-static inline const tcpi_flow_ev_t *tcpi_flow_ev(const tcpi_flow_t *f,
-                                                 uint64_t i)
-{
-    return &f->ev[i % TCPI_FLOW_EVENTS];
-}
+/** The newest event of a flow (NULL when none is held). */
+const tcpi_flow_ev_t *tcpi_flow_last(const tcpi_flowtab_t *t,
+                                     const tcpi_flow_t *f);
+
+/** Which of a flow's events to read: those in [anchor_ns, until_ns], and
+ *  at most `before` older ones, none older than since_ns. */
+typedef struct {
+    uint64_t until_ns;
+    uint64_t anchor_ns;
+    uint32_t before;
+    uint64_t since_ns;
+} tcpi_flow_span_t;
+
+/** A flow's events in span, oldest first, into out[max], walking its
+ *  chain back from the newest. Returns how many; *complete is 0 when the
+ *  pool had overwritten events the span wanted or max was reached. */
+uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
+                          int *complete, const tcpi_flowtab_t *t,
+                          const tcpi_flow_t *f, const tcpi_flow_span_t *span);
 
 #endif

@@ -194,6 +194,7 @@ typedef struct {
     tcpi_reqlog_t *log;
     tcpi_sumtab_t *sums;
     uint32_t       nflows;         /* flow table entries */
+    uint32_t       nevents;        /* packet events the flows share */
     uint64_t       grace_ns;       /* wait after a request's log time */
     uint32_t       budget;         /* packets per call at most */
 } tcpi_join_conf_t;

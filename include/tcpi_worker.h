@@ -21,7 +21,8 @@
 #define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
 
 #define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
-#define TCPI_JOIN_FLOWS     4096 /* flows the request join tracks */
+#define TCPI_JOIN_FLOWS     8192 /* flows the request join tracks */
+#define TCPI_JOIN_EVENTS (1u << 19) /* their packet events (40 bytes each) */
 
 /** Called once a second to fill one state-count sample; returns 0 or -1. */
 typedef int tcpi_sample_fn(void *baton,

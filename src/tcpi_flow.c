@@ -9,6 +9,9 @@
 
 struct tcpi_flowtab {
     uint32_t mask;
+    uint64_t ev_mask;
+    uint64_t ev_next;              /* number of the next event */
+    tcpi_flow_ev_t *ev;            /* the pool: event n in ev[n & ev_mask] */
     tcpi_flowtab_stats_t st;
     tcpi_flow_t flow[];
 };
@@ -29,23 +32,36 @@ const char *tcpi_flow_an_text(int bit)
     return bit >= 0 && bit < TCPI_AN_COUNT ? an_names[bit].text : "unknown";
 }
 
-tcpi_flowtab_t *tcpi_flowtab_create(uint32_t nflows)
+tcpi_flowtab_t *tcpi_flowtab_create(uint32_t nflows, uint64_t nevents)
 {
     uint32_t n = 16;
+    uint64_t e = 16;
     tcpi_flowtab_t *t;
 
     while (n < nflows && n < (1u << 24))
         n <<= 1;
+    while (e < nevents && e < (1ull << 28))
+        e <<= 1;
     t = calloc(1, sizeof(*t) + (size_t)n * sizeof(tcpi_flow_t));
     if (t == NULL)
         return NULL;
+    t->ev = calloc(e, sizeof(tcpi_flow_ev_t));
+    if (t->ev == NULL) {
+        free(t);
+        return NULL;
+    }
     t->mask = n - 1;
+    t->ev_mask = e - 1;
     t->st.capacity = n;
+    t->st.pool = e;
     return t;
 }
 
 void tcpi_flowtab_destroy(tcpi_flowtab_t *t)
 {
+    if (t == NULL)
+        return;
+    free(t->ev);
     free(t);
 }
 
@@ -199,7 +215,7 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
         f = victim;
         if (f->used)
             t->st.evictions++;
-        memset(f, 0, offsetof(tcpi_flow_t, ev));
+        memset(f, 0, sizeof(*f));
         f->key = k;
         f->used = 1;
         f->first_ns = ts;
@@ -223,8 +239,10 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
                dir == f->syn_dir && f->d[!dir].syn_seen) {
         f->first_rtt_ns = ts - f->syn_ns;   /* the handshake's third packet */
     }
-    ev = &f->ev[f->nev % TCPI_FLOW_EVENTS];
+    ev = &t->ev[t->ev_next & t->ev_mask];
     memset(ev, 0, sizeof(*ev));
+    ev->prev = f->last;
+    f->last = ++t->ev_next;
     ev->an = analyse(f, dir, p, ts);
     ev->ts_ns = ts;
     ev->seq = p->seq;
@@ -252,7 +270,46 @@ const tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
     return lookup(t, &k, NULL);
 }
 
-uint64_t tcpi_flow_oldest(const tcpi_flow_t *f)
+/* Event number n is still in the pool. */
+static const tcpi_flow_ev_t *pool_ev(const tcpi_flowtab_t *t, uint64_t n)
 {
-    return f->nev > TCPI_FLOW_EVENTS ? f->nev - TCPI_FLOW_EVENTS : 0;
+    if (n >= t->ev_next || t->ev_next - n > t->ev_mask + 1)
+        return NULL;
+    return &t->ev[n & t->ev_mask];
+}
+
+const tcpi_flow_ev_t *tcpi_flow_last(const tcpi_flowtab_t *t,
+                                     const tcpi_flow_t *f)
+{
+    return f->last ? pool_ev(t, f->last - 1) : NULL;
+}
+
+uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
+                          int *complete, const tcpi_flowtab_t *t,
+                          const tcpi_flow_t *f, const tcpi_flow_span_t *span)
+{
+    uint64_t n = 0, cur = f->last;
+    uint32_t before = 0;
+
+    *complete = 1;
+    while (cur != 0) {
+        const tcpi_flow_ev_t *e = pool_ev(t, cur - 1);
+        if (e == NULL || n == max) {
+            *complete = 0;
+            break;
+        }
+        cur = e->prev;
+        if (e->ts_ns > span->until_ns)
+            continue;
+        if (e->ts_ns < span->since_ns ||
+            (e->ts_ns < span->anchor_ns && before++ >= span->before))
+            break;
+        out[n++] = e;
+    }
+    for (uint64_t i = 0; i < n / 2; i++) {          /* oldest first */
+        const tcpi_flow_ev_t *x = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = x;
+    }
+    return n;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #define SUMTAB_MAGIC 0x54435355u           /* "TCSU" */
-#define TAIL_NS      500000000ull          /* trailing ACK/FIN after log */
+#define TAIL_NS      400000000ull          /* trailing ACK/FIN after log */
 #define RACE_NS      1000000000ull         /* FIN this close to the send */
 #define STUCK_NS     1000000000ull         /* an incomplete log record */
 #define PKT_COPY     1024                  /* headers are enough */
@@ -66,10 +66,18 @@ int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 
 /* ---- windows --------------------------------------------------------- */
 
+#define WIN_MAX       4096          /* events read per leg */
+#define FRONT_BEFORE  64            /* events before the start looked at */
+#define BACK_BEFORE   16
+#define BACK_SINCE_NS 300000000000ull   /* 5 min: a pooled connection's idle */
+
 typedef struct {
     const tcpi_flow_t *f;
     int      dinit;                 /* event dir of the initiator */
-    uint64_t from, to;              /* events [from, to) */
+    const tcpi_flow_ev_t **ev;      /* the flow's events around the request */
+    uint64_t n;
+    int      complete;              /* nothing the span wanted was lost */
+    uint64_t from, to;              /* the window: ev[from, to) */
 } win_t;
 
 #define EV_SYN(e)  (((e)->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN)
@@ -79,41 +87,35 @@ typedef struct {
  * the client starts the next request or the tail after the log time. */
 static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
 {
-    const tcpi_flow_t *f = w->f;
     uint64_t t0 = rec->start_us * 1000, end = rec->end_us * 1000;
-    uint64_t i = tcpi_flow_oldest(f), start = i, syn = UINT64_MAX;
+    uint64_t i = 0, start = 0, syn = UINT64_MAX;
     int resp = 0;
 
-    for (; i < f->nev; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+    for (; i < w->n; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
         if (e->ts_ns >= t0)
             break;
         if (e->dir == w->dinit && EV_SYN(e))
             syn = i;
         if (e->dir != w->dinit && (e->len > 0 || (e->flags & TCPI_TH_FIN)))
             start = i + 1;           /* the previous response */
-        if (e->ts_ns + TCPI_JOIN_LOOKBACK_NS < t0 && start < i + 1)
-            start = i + 1;
     }
     if (rec->conn_requests == 0 && syn != UINT64_MAX && syn + 1 >= start)
         start = syn;
     /* Skip the previous response's trailing ACKs. */
-    while (start < f->nev) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, start);
+    while (start < w->n) {
+        const tcpi_flow_ev_t *e = w->ev[start];
         if (e->ts_ns > end || (e->dir == w->dinit &&
                                (e->len > 0 || (e->flags & TCPI_TH_SYN))))
             break;
         start++;
     }
-    *partial = start == tcpi_flow_oldest(f) && f->nev > TCPI_FLOW_EVENTS;
-    if (rec->conn_requests == 0 && (start >= f->nev ||
-                                    !EV_SYN(tcpi_flow_ev(f, start))))
+    *partial = start == 0 && !w->complete;
+    if (rec->conn_requests == 0 && (start >= w->n || !EV_SYN(w->ev[start])))
         *partial = 1;
     w->from = start;
-    for (i = start; i < f->nev; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
-        if (e->ts_ns > end + TAIL_NS)
-            break;
+    for (i = start; i < w->n; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
         if (i > start && e->dir == w->dinit && EV_SYN(e))
             break;                   /* a new connection on the same tuple */
         if (e->dir == w->dinit && e->len > 0 && resp && e->ts_ns >= end)
@@ -129,24 +131,19 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
  * connection or the tail after the log time. */
 static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
 {
-    const tcpi_flow_t *f = w->f;
-    uint64_t t0 = rec->start_us * 1000, end = rec->end_us * 1000;
-    uint64_t i = tcpi_flow_oldest(f);
+    uint64_t t0 = rec->start_us * 1000;
+    uint64_t i = 0;
     int resp = 0;
 
-    for (; i < f->nev; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
-        if (e->ts_ns > end + TAIL_NS)
-            break;
+    for (; i < w->n; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
         if (e->ts_ns >= t0 && e->dir == w->dinit && (e->len > 0 || EV_SYN(e)))
             break;
     }
-    *partial = i == tcpi_flow_oldest(f) && f->nev > TCPI_FLOW_EVENTS;
+    *partial = i == 0 && !w->complete;
     w->from = i;
-    for (; i < f->nev; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
-        if (e->ts_ns > end + TAIL_NS)
-            break;
+    for (; i < w->n; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
         if (i > w->from && e->dir == w->dinit && EV_SYN(e))
             break;
         if (e->dir == w->dinit && e->len > 0 && resp)
@@ -173,7 +170,7 @@ static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
     int have_resp = 0, synack = 0;
 
     for (uint64_t i = w->from; i < w->to; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(w->f, i);
+        const tcpi_flow_ev_t *e = w->ev[i];
         int role = e->dir == w->dinit ? TCPI_JDIR_INIT : TCPI_JDIR_RESP;
 
         L->packets[role]++;
@@ -212,7 +209,8 @@ static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
                 t[front ? TCPI_JP_resp_last : TCPI_JP_be_last] = e->ts_ns;
                 if (!have_resp || tcpi_seq_lt(resp_end, e->seq + e->len)) {
                     resp_end = e->seq + e->len;
-                    t[TCPI_JP_client_ack] = front ? 0 : t[TCPI_JP_client_ack];
+                    if (front)
+                        t[TCPI_JP_client_ack] = 0;   /* more to acknowledge */
                 }
                 have_resp = 1;
             }
@@ -225,14 +223,11 @@ static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
  * race behind mod_proxy's 502s on pooled connections. */
 static void backend_reuse(tcpi_reqsum_t *s, const win_t *w)
 {
-    const tcpi_flow_t *f = w->f;
-    uint64_t oldest = tcpi_flow_oldest(f);
     uint64_t sent = s->t[TCPI_JP_fwd_first], answer = s->t[TCPI_JP_be_first];
-    uint64_t i = w->from > oldest + 8 ? w->from - 8 : oldest;
 
     /* The previous use: the last data or SYN before this window. */
-    for (uint64_t p = w->from; p > oldest; p--) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, p - 1);
+    for (uint64_t p = w->from; p > 0; p--) {
+        const tcpi_flow_ev_t *e = w->ev[p - 1];
         if (e->len > 0 || (e->flags & TCPI_TH_SYN)) {
             s->t[TCPI_JP_be_prev] = e->ts_ns;
             break;
@@ -240,8 +235,8 @@ static void backend_reuse(tcpi_reqsum_t *s, const win_t *w)
     }
     if (sent == 0)
         sent = s->t0_ns;
-    for (; i < w->to; i++) {
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, i);
+    for (uint64_t i = 0; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
         if (e->dir == w->dinit || !(e->flags & (TCPI_TH_FIN | TCPI_TH_RST)))
             continue;
         if (e->ts_ns + RACE_NS >= sent && (answer == 0 || e->ts_ns <= answer))
@@ -267,7 +262,7 @@ static void keep_packets(tcpi_reqsum_t *s, const win_t *w)
             const tcpi_flow_ev_t *c;
             if (w[l].f == NULL || idx[l] >= w[l].to)
                 continue;
-            c = tcpi_flow_ev(w[l].f, idx[l]);
+            c = w[l].ev[idx[l]];
             if (e == NULL || c->ts_ns < e->ts_ns)
                 e = c, best = l;
         }
@@ -292,10 +287,22 @@ static void keep_packets(tcpi_reqsum_t *s, const win_t *w)
     }
 }
 
+static int load_leg(win_t *w, const tcpi_flowtab_t *ft, const tcpi_endpoint_t *x,
+                    const tcpi_endpoint_t *y, const tcpi_flow_span_t *span)
+{
+    w->f = tcpi_flowtab_find(ft, x, y, &w->dinit);
+    if (w->f == NULL)
+        return 0;
+    w->n = tcpi_flow_events(w->ev, WIN_MAX, &w->complete, ft, w->f, span);
+    return 1;
+}
+
 void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
                        const tcpi_req_t *rec, uint64_t k)
 {
+    const tcpi_flow_ev_t *evs[TCPI_JLEGS][WIN_MAX];
     win_t w[TCPI_JLEGS];
+    tcpi_flow_span_t span;
 
     memset(s, 0, sizeof(*s));
     memset(w, 0, sizeof(w));
@@ -305,18 +312,22 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     s->t0_ns = rec->start_us * 1000;
     s->end_ns = rec->end_us * 1000;
 
-    w[0].f = tcpi_flowtab_find(ft, &rec->front_client, &rec->front_server,
-                               &w[0].dinit);
-    if (w[0].f) {
+    w[0].ev = evs[0];
+    span.until_ns = s->end_ns + TAIL_NS;
+    span.anchor_ns = s->t0_ns;
+    span.before = FRONT_BEFORE;
+    span.since_ns = s->t0_ns > TCPI_JOIN_LOOKBACK_NS ? s->t0_ns - TCPI_JOIN_LOOKBACK_NS : 0;
+    if (load_leg(&w[0], ft, &rec->front_client, &rec->front_server, &span)) {
         s->leg[0].found = 1;
         front_window(&w[0], rec, &s->leg[0].partial);
         scan_leg(s, TCPI_JLEG_FRONT, &w[0]);
         s->front_opened = s->t[TCPI_JP_front_syn] != 0;
     }
-    if (rec->has_backend)
-        w[1].f = tcpi_flowtab_find(ft, &rec->backend_local,
-                                   &rec->backend_remote, &w[1].dinit);
-    if (w[1].f) {
+    w[1].ev = evs[1];
+    span.before = BACK_BEFORE;
+    span.since_ns = s->t0_ns > BACK_SINCE_NS ? s->t0_ns - BACK_SINCE_NS : 0;
+    if (rec->has_backend &&
+        load_leg(&w[1], ft, &rec->backend_local, &rec->backend_remote, &span)) {
         s->leg[1].found = 1;
         backend_window(&w[1], rec, &s->leg[1].partial);
         scan_leg(s, TCPI_JLEG_BACKEND, &w[1]);
@@ -443,7 +454,8 @@ void tcpi_sumtab_hist(uint64_t bucket[TCPI_JOIN_NBUCKETS], uint64_t *count,
 
 /* ---- the worker's side ----------------------------------------------- */
 
-#define PENDING_LEN TCPI_REQLOG_LEN
+/* Records wait here for their grace period: enough for 40k requests/s. */
+#define PENDING_LEN 16384u
 
 struct tcpi_join {
     tcpi_join_conf_t c;
@@ -458,6 +470,7 @@ struct tcpi_join {
     tcpi_req_t pend[PENDING_LEN];
     uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped;
     uint8_t  buf[PKT_COPY];
+    tcpi_reqsum_t sum;            /* the one being built */
 };
 
 tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
@@ -471,7 +484,8 @@ tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
         j->c.grace_ns = TAIL_NS;
     if (j->c.budget == 0)
         j->c.budget = 16384;
-    j->ft = tcpi_flowtab_create(conf->nflows ? conf->nflows : 4096);
+    j->ft = tcpi_flowtab_create(conf->nflows ? conf->nflows : 4096,
+                                conf->nevents ? conf->nevents : 1u << 19);
     if (j->ft == NULL) {
         free(j);
         return NULL;
@@ -586,7 +600,6 @@ int tcpi_join_run(tcpi_join_t *j, uint64_t now)
     int drained = drain_ring(j), joined = 0;
     tcpi_sumtab_t *t = j->c.sums;
     tcpi_flowtab_stats_t fst;
-    static tcpi_reqsum_t sum;      /* 2 KB: off the worker's stack */
 
     read_log(j, now);
     while (j->pend_tail < j->pend_head) {
@@ -594,8 +607,8 @@ int tcpi_join_run(tcpi_join_t *j, uint64_t now)
         uint64_t ripe = r->end_us * 1000 + j->c.grace_ns;
         if (now < ripe || (!drained && j->last_ts < ripe))
             break;
-        tcpi_join_request(&sum, j->ft, r, j->pend_k[j->pend_tail % PENDING_LEN]);
-        tcpi_sumtab_put(t, &sum);
+        tcpi_join_request(&j->sum, j->ft, r, j->pend_k[j->pend_tail % PENDING_LEN]);
+        tcpi_sumtab_put(t, &j->sum);
         j->pend_tail++;
         joined++;
     }

@@ -171,6 +171,7 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
     tcpi_join_conf_t jc = {
         .ring = w->ring, .log = tcpi_shm_reqlog(conf->shm),
         .sums = tcpi_shm_sumtab(conf->shm), .nflows = TCPI_JOIN_FLOWS,
+        .nevents = TCPI_JOIN_EVENTS,
     };
     w->join = tcpi_join_create(&jc);
     if (w->join == NULL) {

@@ -65,6 +65,19 @@ static void build(frame_t *f, const step_t *s)
               s->seq, s->ack, s->win, NULL, s->len);
 }
 
+/* Event i (oldest first) of a flow. */
+static const tcpi_flow_ev_t *ev_at(const tcpi_flowtab_t *t, const tcpi_flow_t *f,
+                                   uint64_t i)
+{
+    static const tcpi_flow_ev_t *all[4096];
+    tcpi_flow_span_t span = { .until_ns = UINT64_MAX };
+    int complete;
+    uint64_t n = tcpi_flow_events(all, 4096, &complete, t, f, &span);
+    assert_true(complete);
+    assert_true(i < n);
+    return all[i];
+}
+
 static tcpi_flow_t *add(tcpi_flowtab_t *t, const frame_t *f, uint64_t ts)
 {
     tcpi_pkt_t p;
@@ -75,14 +88,14 @@ static tcpi_flow_t *add(tcpi_flowtab_t *t, const frame_t *f, uint64_t ts)
 
 static void test_script(void **state)
 {
-    tcpi_flowtab_t *t = tcpi_flowtab_create(64);
+    tcpi_flowtab_t *t = tcpi_flowtab_create(64, 1024);
     tcpi_flow_t *f = NULL;
     frame_t fr;
 
     for (size_t i = 0; i < NSTEPS; i++) {
         build(&fr, &script[i]);
         f = add(t, &fr, T0 + script[i].ts);
-        const tcpi_flow_ev_t *e = tcpi_flow_ev(f, f->nev - 1);
+        const tcpi_flow_ev_t *e = tcpi_flow_last(t, f);
         if (e->an != script[i].expect)
             fail_msg("frame %zu: analysis 0x%x, expected 0x%x", i + 1, e->an,
                      script[i].expect);
@@ -104,7 +117,7 @@ static void test_against_tshark(void **state)
     pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
     pcap_dumper_t *d;
     frame_t fr;
-    tcpi_flowtab_t *t = tcpi_flowtab_create(64);
+    tcpi_flowtab_t *t = tcpi_flowtab_create(64, 1024);
     uint16_t ours[NSTEPS];
 
     if (system("command -v tshark >/dev/null 2>&1") != 0) {
@@ -126,7 +139,7 @@ static void test_against_tshark(void **state)
         pcap_dump((u_char *)d, &h, fr.data);
         /* microsecond file: analyse what tshark sees */
         tcpi_flow_t *f = add(t, &fr, ts / 1000 * 1000);
-        ours[i] = tcpi_flow_ev(f, f->nev - 1)->an;
+        ours[i] = tcpi_flow_last(t, f)->an;
     }
     pcap_dump_close(d);
     pcap_close(dead);
@@ -172,7 +185,7 @@ static void test_key_canonical(void **state)
     assert_memory_equal(&k1, &k2, sizeof(k1));
     assert_int_not_equal(d1, d2);
 
-    tcpi_flowtab_t *t = tcpi_flowtab_create(16);
+    tcpi_flowtab_t *t = tcpi_flowtab_create(16, 1024);
     frame_t fr;
     frame_tcp(&fr, C, S, F_S, 1, 0, 1000, NULL, 0);
     tcpi_flow_t *f1 = add(t, &fr, T0);
@@ -184,9 +197,9 @@ static void test_key_canonical(void **state)
     memcpy(es.addr, S.ip, 4);
     int dir;
     assert_ptr_equal(tcpi_flowtab_find(t, &ec, &es, &dir), f1);
-    assert_int_equal(dir, tcpi_flow_ev(f1, 0)->dir);
+    assert_int_equal(dir, ev_at(t, f1, 0)->dir);
     assert_ptr_equal(tcpi_flowtab_find(t, &es, &ec, &dir), f1);
-    assert_int_equal(dir, tcpi_flow_ev(f1, 1)->dir);
+    assert_int_equal(dir, ev_at(t, f1, 1)->dir);
     es.port = 81;
     assert_null(tcpi_flowtab_find(t, &ec, &es, &dir));
     tcpi_flowtab_destroy(t);
@@ -195,7 +208,7 @@ static void test_key_canonical(void **state)
 /* More flows than entries: the oldest are replaced and counted. */
 static void test_eviction(void **state)
 {
-    tcpi_flowtab_t *t = tcpi_flowtab_create(16);
+    tcpi_flowtab_t *t = tcpi_flowtab_create(16, 1024);
     tcpi_flowtab_stats_t st;
     frame_t fr;
 
@@ -222,7 +235,7 @@ static void test_eviction(void **state)
  * retransmission of the old one's, and the old events stay. */
 static void test_port_reuse_and_wrap(void **state)
 {
-    tcpi_flowtab_t *t = tcpi_flowtab_create(16);
+    tcpi_flowtab_t *t = tcpi_flowtab_create(16, 1024);
     frame_t fr;
     tcpi_flow_t *f;
     uint32_t isn = 0xfffffff0u;   /* sequence numbers wrap inside */
@@ -231,24 +244,63 @@ static void test_port_reuse_and_wrap(void **state)
     add(t, &fr, T0);
     frame_tcp(&fr, C, S, F_PA, isn + 1, 1, 1000, NULL, 100);
     f = add(t, &fr, T0 + MS);
-    assert_int_equal(tcpi_flow_ev(f, 1)->an, 0);
+    assert_int_equal(ev_at(t, f, 1)->an, 0);
     frame_tcp(&fr, C, S, F_PA, isn + 101, 1, 1000, NULL, 100);   /* wrapped */
     f = add(t, &fr, T0 + 2 * MS);
-    assert_int_equal(tcpi_flow_ev(f, 2)->an, 0);
+    assert_int_equal(ev_at(t, f, 2)->an, 0);
     frame_tcp(&fr, C, S, F_PA, isn + 1, 1, 1000, NULL, 100);     /* again */
     f = add(t, &fr, T0 + 500 * MS);
-    assert_int_equal(tcpi_flow_ev(f, 3)->an, TCPI_AN_retransmission);
+    assert_int_equal(ev_at(t, f, 3)->an, TCPI_AN_retransmission);
 
     frame_tcp(&fr, C, S, F_S, 12345, 0, 1000, NULL, 0);
     f = add(t, &fr, T0 + 2000 * MS);
     frame_tcp(&fr, C, S, F_PA, 12346, 1, 1000, NULL, 10);
     f = add(t, &fr, T0 + 2001 * MS);
-    assert_int_equal(tcpi_flow_ev(f, 5)->an, 0);
+    assert_int_equal(ev_at(t, f, 5)->an, 0);
     assert_int_equal(f->nev, 6);
     tcpi_flowtab_stats_t st;
     tcpi_flowtab_stats(&st, t);
     assert_int_equal(st.reincarnations, 1);
     assert_int_equal(st.flows, 1);
+    tcpi_flowtab_destroy(t);
+}
+
+/* The pool is shared: a busy flow overwrites a quiet one's old events,
+ * and a read that wanted them says so. Spans select by time. */
+static void test_pool_and_span(void **state)
+{
+    tcpi_flowtab_t *t = tcpi_flowtab_create(16, 16);
+    const tcpi_flow_ev_t *out[64];
+    frame_t fr;
+    fep_t c2 = C;
+    int complete;
+    tcpi_flow_t *quiet, *busy = NULL;
+
+    c2.port = 40001;
+    frame_tcp(&fr, C, S, F_PA, 1, 1, 1000, NULL, 10);
+    quiet = add(t, &fr, T0);
+    for (int i = 0; i < 20; i++) {
+        frame_tcp(&fr, c2, S, F_PA, 1 + 10 * (uint32_t)i, 1, 1000, NULL, 10);
+        busy = add(t, &fr, T0 + (uint64_t)(i + 1) * MS);
+    }
+    tcpi_flow_span_t all = { .until_ns = UINT64_MAX };
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, quiet, &all), 0);
+    assert_false(complete);                       /* overwritten */
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &all), 16);
+    assert_false(complete);
+    assert_int_equal(out[0]->ts_ns, T0 + 5 * MS); /* oldest still held */
+    assert_int_equal(out[15]->ts_ns, T0 + 20 * MS);
+    /* [10 ms, 12 ms] and two before it, nothing before 7 ms */
+    tcpi_flow_span_t sp = { .until_ns = T0 + 12 * MS, .anchor_ns = T0 + 10 * MS,
+                            .before = 2, .since_ns = T0 + 7 * MS };
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &sp), 5);
+    assert_true(complete);
+    assert_int_equal(out[0]->ts_ns, T0 + 8 * MS);
+    assert_int_equal(out[4]->ts_ns, T0 + 12 * MS);
+    sp.before = 10;                               /* since_ns stops it */
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &sp), 6);
+    assert_int_equal(tcpi_flow_events(out, 3, &complete, t, busy, &sp), 3);
+    assert_false(complete);                       /* max reached */
     tcpi_flowtab_destroy(t);
 }
 
@@ -268,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_key_canonical),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_port_reuse_and_wrap),
+        cmocka_unit_test(test_pool_and_span),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 // The backend application of the mod_tcpinspect rig (mapped at /app/*).
 //
 //   /app/echo?...        method, URI, header count and bytes, body bytes
-//   /app/delay?ms=N      sleeps N ms (0..10000), then answers
+//   /app/delay?ms=N      sleeps N ms (0..10000), then answers; the time it
+//                        really slept in X-Tcpi-Slept-Us (a loaded host
+//                        oversleeps)
 //   /app/close[?rst=1]   closes the connection without any response
 //                        (FIN; with rst=1 an RST via SO_LINGER 0)
 //   /app/big?kb=N        an N KiB body (0..65536)
@@ -97,11 +99,13 @@ public class TcpiRigServlet extends HttpServlet {
             text(resp, 400, "ms must be 0.." + MAX_DELAY_MS + "\n");
             return;
         }
+        long t0 = System.nanoTime();
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        resp.setHeader("X-Tcpi-Slept-Us", Long.toString((System.nanoTime() - t0) / 1000));
         text(resp, 200, "slept " + ms + " ms\n");
     }
 
