@@ -9,7 +9,11 @@
 #   3. httpd throughput through mod_proxy to Jetty with wrk, engine On vs
 #      Off alternating, plus rounds with `tcpdump -w` on both ports
 #
-# BENCH_ONLY=states|decode|wrk runs one part; BENCH_ROUNDS (default 5),
+#   4. requests joined to their flows: TCPInspectCapture On for every
+#      request vs engine Off, side by side; records dropped, missed and
+#      summaries complete at that load
+#
+# BENCH_ONLY=states|decode|wrk|requests runs one part; BENCH_ROUNDS (default 5),
 # BENCH_SECONDS (default 10) bound part 3. All traffic is on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +43,7 @@ start_backend() {
     TCPI_JETTY_RUN=$WORK/jetty TCPI_JETTY_PORT=$JPORT t/jetty/jetty.sh start >/dev/null
 }
 
-# $1 = On|Off
+# $1 = On|Off, $2 = extra configuration lines (optional)
 start_httpd() {
     cat > "$WORK/httpd.conf" <<EOF
 ServerRoot $WORK
@@ -67,6 +71,7 @@ ProxyPass / http://127.0.0.1:$JPORT/
 TCPInspectEngine $1
 TCPInspectFrontend lo $PORT
 TCPInspectBackend lo $JPORT
+${2:-}
 <Location /tcp-inspect>
     SetHandler tcp-inspect
     Require local
@@ -192,10 +197,57 @@ bench_wrk() {
     echo "kernel drops per On round: ${res[drops]}"
 }
 
+# The join's counters after a run: dropped, missed, skipped, joined,
+# pending, packets lost before the join, flows evicted, and how many
+# requests got a backend TTFB (a complete summary).
+join_counters() {
+    curl -s "http://127.0.0.1:$PORT/tcp-inspect/requests.json?limit=1" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); j=d["join"]
+print(d["dropped"], j["records_missed"], j["records_skipped"], j["joined"], j["pending"], j["packets_lost"], j["flow_evictions"])'
+}
+
+bench_requests() {
+    echo "== 4. requests joined: TCPInspectCapture On for every request vs engine Off (wrk -t2 -c50, ${SECS}s, $ROUNDS rounds)"
+    start_backend
+    local r mode out
+    declare -A res
+    mkdir -p "$WORK/captures"
+    chown www-data: "$WORK/captures"
+    for r in $(seq "$ROUNDS"); do
+        for mode in Off On; do
+            if [ "$mode" = On ]; then
+                start_httpd On "TCPInspectCapture On
+TCPInspectCaptureDir $WORK/captures"
+            else
+                start_httpd Off
+            fi
+            sleep 1
+            out=$(timeout $((SECS + 20)) wrk -t2 -c50 -d"${SECS}s" "http://127.0.0.1:$PORT/hello.txt")
+            res[$mode]+="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") "
+            if [ "$mode" = On ]; then
+                local n ttfb c
+                n=$(awk '/requests in/ {print $1}' <<<"$out")
+                sleep 1.5                     # the join's grace period
+                c=$(join_counters)
+                ttfb=$(curl -s "http://127.0.0.1:$PORT/tcp-inspect/metrics" |
+                       awk -F'[ }]' '/^tcpinspect_request_phase_seconds_count\{phase="backend_ttfb"/ {print $NF}')
+                echo "round $r: wrk $n requests; dropped missed skipped joined pending lost evicted = $c; backend_ttfb observed $ttfb"
+            fi
+            stop_httpd
+        done
+    done
+    local off on
+    off=$(tr ' ' '\n' <<<"${res[Off]}" | grep . | median)
+    on=$(tr ' ' '\n' <<<"${res[On]}" | grep . | median)
+    echo "Off: ${res[Off]}req/s; On (capture every request): ${res[On]}req/s"
+    awk -v a="$on" -v b="$off" 'BEGIN {printf "medians: Off %.0f, On %.0f req/s; On/Off = %.3f\n", b, a, a/b}'
+}
+
 case $ONLY in
     states) bench_states ;;
     decode) bench_decode ;;
     wrk) bench_wrk ;;
-    all) bench_states; bench_decode; bench_wrk ;;
-    *) echo "BENCH_ONLY: states, decode or wrk" >&2; exit 2 ;;
+    requests) bench_requests ;;
+    all) bench_states; bench_decode; bench_wrk; bench_requests ;;
+    *) echo "BENCH_ONLY: states, decode, wrk or requests" >&2; exit 2 ;;
 esac

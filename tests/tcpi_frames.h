@@ -71,6 +71,17 @@ static inline void frame_tcp(frame_t *f, fep_t src, fep_t dst, uint8_t flags,
     f->len = tot;
 }
 
+/* Times and the rig's endpoints: client, httpd's front, httpd's backend
+ * side, Jetty. */
+#define T0 1700000000000000000ull
+#define MS 1000000ull
+#define US 1000ull
+
+__attribute__((unused)) static const fep_t C = { { 198, 18, 0, 2 }, 40000 };
+__attribute__((unused)) static const fep_t S = { { 198, 18, 0, 1 }, 80 };
+__attribute__((unused)) static const fep_t H = { { 127, 0, 0, 1 }, 50000 };
+__attribute__((unused)) static const fep_t J = { { 127, 0, 0, 1 }, 7001 };
+
 #define F_S  TCPI_TH_SYN
 #define F_A  TCPI_TH_ACK
 #define F_SA (TCPI_TH_SYN | TCPI_TH_ACK)

@@ -30,4 +30,23 @@ static inline uint32_t tcpi_test_frame(uint8_t *p, uint16_t sport, uint16_t dpor
         p[54 + i] = (uint8_t)('a' + i % 26);
     return 54 + payload;
 }
+#include <unistd.h>
+
+/* Check a JSON document with python3's json module, an independent
+ * parser: expr is a Python expression over the parsed document d.
+ * Returns the exit status (0: parsed and expr was true). */
+static inline int tcpi_py_json(const char *json, const char *expr)
+{
+    char path[] = "/tmp/tcpi-json-XXXXXX", cmd[128];
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    /* The document after a marker line, the check before it. */
+    fprintf(f, "import json,sys\nd=json.loads(open(sys.argv[1]).read().split('\\n#JSON\\n',1)[1])\n"
+            "sys.exit(0 if (%s) else 1)\n#JSON\n%s", expr, json);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "python3 %s %s", path, path);
+    int rc = system(cmd);
+    unlink(path);
+    return rc;
+}
 #endif

@@ -9,13 +9,6 @@
 #include <pcap/pcap.h>
 #include <unistd.h>
 
-#define T0 1700000000000000000ull
-#define MS 1000000ull
-#define US 1000ull
-
-static const fep_t C = { { 198, 18, 0, 2 }, 40000 };
-static const fep_t S = { { 198, 18, 0, 1 }, 80 };
-
 typedef struct {
     uint64_t ts;
     int      from_client;

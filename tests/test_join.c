@@ -7,15 +7,6 @@
 #include "tcpi_join.h"
 #include "tcpi_frames.h"
 
-#define T0 1700000000000000000ull
-#define MS 1000000ull
-#define US 1000ull
-
-static const fep_t C = { { 198, 18, 0, 2 }, 40000 };
-static const fep_t S = { { 198, 18, 0, 1 }, 80 };
-static const fep_t H = { { 127, 0, 0, 1 }, 50000 };
-static const fep_t J = { { 127, 0, 0, 1 }, 7001 };
-
 typedef struct {
     tcpi_join_t *j;
     uint8_t      ring_mem[1 << 20];
