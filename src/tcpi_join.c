@@ -219,11 +219,15 @@ static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
 }
 
 /* A reused backend connection: its previous use, and whether the backend
- * closed it (FIN or RST) around the time httpd sent this request -- the
- * race behind mod_proxy's 502s on pooled connections. */
+ * closed it (FIN or RST) around the time httpd sent this request without
+ * having taken the request in (its ACK does not cover it) -- the race
+ * behind mod_proxy's 502s on pooled connections. A backend that read the
+ * request and then closed is an application closing, not the race. */
 static void backend_reuse(tcpi_reqsum_t *s, const win_t *w)
 {
     uint64_t sent = s->t[TCPI_JP_fwd_first], answer = s->t[TCPI_JP_be_first];
+    uint32_t req_end = 0;
+    int have_req = 0;
 
     /* The previous use: the last data or SYN before this window. */
     for (uint64_t p = w->from; p > 0; p--) {
@@ -233,13 +237,24 @@ static void backend_reuse(tcpi_reqsum_t *s, const win_t *w)
             break;
         }
     }
+    for (uint64_t i = w->from; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
+        if (e->dir == w->dinit && e->len > 0 &&
+            (!have_req || tcpi_seq_lt(req_end, e->seq + e->len))) {
+            req_end = e->seq + e->len;
+            have_req = 1;
+        }
+    }
     if (sent == 0)
         sent = s->t0_ns;
     for (uint64_t i = 0; i < w->to; i++) {
         const tcpi_flow_ev_t *e = w->ev[i];
         if (e->dir == w->dinit || !(e->flags & (TCPI_TH_FIN | TCPI_TH_RST)))
             continue;
-        if (e->ts_ns + RACE_NS >= sent && (answer == 0 || e->ts_ns <= answer))
+        if (e->ts_ns + RACE_NS < sent || (answer != 0 && e->ts_ns > answer))
+            continue;
+        if (!have_req || !(e->flags & TCPI_TH_ACK) ||
+            tcpi_seq_lt(e->ack, req_end))
             s->pool_race = 1;
     }
 }

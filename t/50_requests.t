@@ -170,6 +170,23 @@ my @ka = grep { $_->{ns} && !$_->{close} } @sent;
 ok !(grep { my $e = $by_uri{ $_->{path} }; $e->{front}{opened} && $e->{front}{requests_before} } @ka),
     'no kept-alive request claims the connection\'s handshake';
 
+# The frontend handshake belongs to the request that opened the
+# connection: every namespace request on its own connection has one.
+my (@nohs, @hs);
+for my $s (grep { $_->{ns} } @sent) {
+    my $e = $by_uri{ $s->{path} } or next;
+    next unless $e->{joined} && $e->{front}{found};
+    if ($e->{front}{requests_before} == 0) {
+        push @nohs, $s->{path} unless $e->{front}{opened}
+            && defined $e->{timing}{front_handshake_ms};
+    } else {
+        push @hs, $s->{path} if $e->{front}{opened};
+    }
+}
+ok !@nohs, 'the first request on each namespace connection has the handshake'
+    or diag join ' ', grep { defined } @nohs[0 .. 9];
+ok !@hs, 'later requests on a kept-alive connection do not' or diag join ' ', grep { defined } @hs[0 .. 9];
+
 my $st = get_json('/requests.json?limit=1');
 is $st->{dropped}, 0, 'the request log dropped nothing';
 is $st->{join}{records_missed}, 0, 'the join missed no record';
@@ -240,6 +257,26 @@ is $st->{join}{records_missed}, 0, 'the join missed no record';
     is $h->code, 200, "/requests/$id is 200";
     like $h->content, qr/<svg[^>]*>.*<rect/s, 'detail page has the SVG waterfall';
     unlike $h->content, qr/<script|https?:\/\/(?!www\.w3\.org)/, 'no scripts, nothing external';
+}
+
+# --- a backend that closes without answering ------------------------------------
+for my $how (['', 'fin_by', 'FIN'], ['&rst=1', 'rst_by', 'RST']) {
+    my $path = "/app/close?u=$run-close$how->[0]";
+    my $out = curl_many(ns => 1, paths => [$path]);
+    is $out->[0][0], 502, "$how->[2] from Jetty: 502";
+    my $e = wait_for(sub {
+        my $j = get_json("/requests.json?uri=/app/close%3Fu=$run-close") or return undef;
+        my ($x) = grep { $_->{uri} eq $path } @{ $j->{requests} };
+        return $x && $x->{joined} ? $x : undef;
+    }, 10, 0.3);
+    like $e && $e->{backend}{$how->[1]}, qr/^(backend|both)$/,
+        "$how->[2]: $how->[1] is the backend (or both, httpd closing in turn)";
+    my $d = $e ? get_json("/requests/$e->{id}.json") : undef;
+    my @kinds = map { $_->{kind} } @{ $d ? $d->{findings} : [] };
+    # Jetty read the request and then closed: not the pooled-connection race
+    ok((grep { $_ eq 'no_answer' } @kinds) && !(grep { $_ eq 'pool_race' } @kinds),
+        "$how->[2]: explained as a backend closing without an answer (@kinds)");
+    ok !defined $e->{timing}{backend_ttfb_ms}, "$how->[2]: no backend TTFB" if $e;
 }
 
 # --- escaping and errors -------------------------------------------------------

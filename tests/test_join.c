@@ -206,7 +206,26 @@ static void test_pool_race(void **state)
     assert_int_equal(s.t[TCPI_JP_be_first], 0);
     assert_int_equal(phase_us(&s, TCPI_PH_backend_idle), 30000000 + 40 - 2000);
 
+    /* the backend read the request (its FIN acknowledges it) and closed:
+     * the application closing, not the race */
+    fep_t h2 = H;
+    h2.port = 50002;
+    pkt(r, 40000 * MS,           h2, J, F_S,  300, 0, 0);
+    pkt(r, 40000 * MS + 10 * US, J, h2, F_SA, 700, 301, 0);
+    pkt(r, 40000 * MS + 20 * US, h2, J, F_A,  301, 701, 0);
+    pkt(r, 40001 * MS,           h2, J, F_PA, 301, 701, 40);
+    pkt(r, 40002 * MS,           J, h2, F_A,  701, 341, 0);
+    pkt(r, 41000 * MS,           h2, J, F_PA, 341, 701, 40);
+    pkt(r, 41001 * MS,           J, h2, F_FA, 701, 381, 0);
+    req(&rec, "close", 41000 * MS - 100 * US, 41002 * MS, 3, 1);
+    ep(&rec.backend_local, h2);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 5);
+    assert_true(s.leg[1].found);
+    assert_false(s.pool_race);
+    assert_int_equal(s.leg[1].fin_by, TCPI_JBY_RESP);
+
     /* a normal reuse, FIN long after the answer: no race */
+    ep(&rec.backend_local, H);
     req(&rec, "fine", 900 * US, 3 * MS, 0, 0);
     tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
     assert_false(s.pool_race);
