@@ -23,8 +23,10 @@
  *    tshark does;
  *  - fast retransmission: the reverse direction sent >= 2 duplicate ACKs
  *    for exactly this seq within the last 20 ms;
- *  - out-of-order: arrived less than the first RTT (3 ms when unknown)
- *    after nextseq last advanced, and does not end at nextseq;
+ *  - out-of-order: arrived less than the first RTT (3 ms when unknown;
+ *    Wireshark's: from the most recent SYN to the first segment with ACK
+ *    and without SYN) after nextseq last advanced, and does not end at
+ *    nextseq;
  *  - spurious: all of it was already acknowledged by the other side;
  *  - duplicate ACK: no payload, no SYN/FIN/RST, non-zero window equal to
  *    the previous one, seq == nextseq, ack == the previous ack;
@@ -104,9 +106,8 @@ typedef struct {
     tcpi_flow_key_t key;
     uint8_t  used;
     uint64_t first_ns, last_ns;
-    uint64_t syn_ns;               /* first SYN of this incarnation */
-    uint64_t first_rtt_ns;         /* SYN to the handshake's ACK; 0 unknown */
-    uint8_t  syn_dir;              /* who sent the SYN */
+    uint64_t syn_ns;               /* the most recent SYN (without ACK) */
+    uint64_t first_rtt_ns;         /* from it to the first ACK; 0 unknown */
     tcpi_flow_dir_t d[2];
     uint64_t nev;                  /* events added to this flow */
     uint64_t last;                 /* its newest event number + 1 (0: none) */

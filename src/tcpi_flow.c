@@ -229,16 +229,15 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
         flow_reset(f, ts);
         t->st.reincarnations++;
     }
-    if (p->flags & TCPI_TH_SYN) {
-        if (!(p->flags & TCPI_TH_ACK) && !f->syn_ns) {
-            f->syn_ns = ts;
-            f->syn_dir = (uint8_t)dir;
-        }
+    /* Wireshark's first RTT: from the most recent SYN to the first
+     * segment with ACK and without SYN after it, once per connection. */
+    if ((p->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN)
+        f->syn_ns = ts;
+    else if ((p->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_ACK &&
+             f->syn_ns && !f->first_rtt_ns)
+        f->first_rtt_ns = ts > f->syn_ns ? ts - f->syn_ns : 1;
+    if (p->flags & TCPI_TH_SYN)
         f->d[dir].syn_seen = 1;
-    } else if ((p->flags & TCPI_TH_ACK) && f->syn_ns && !f->first_rtt_ns &&
-               dir == f->syn_dir && f->d[!dir].syn_seen) {
-        f->first_rtt_ns = ts - f->syn_ns;   /* the handshake's third packet */
-    }
     ev = &t->ev[t->ev_next & t->ev_mask];
     memset(ev, 0, sizeof(*ev));
     ev->prev = f->last;

@@ -70,6 +70,7 @@ int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 #define FRONT_BEFORE  64            /* events before the start looked at */
 #define BACK_BEFORE   16
 #define BACK_SINCE_NS 300000000000ull   /* 5 min: a pooled connection's idle */
+#define FRONT_SYN_NS   30000000000ull   /* a new connection's first SYN */
 
 typedef struct {
     const tcpi_flow_t *f;
@@ -100,8 +101,18 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
         if (e->dir != w->dinit && (e->len > 0 || (e->flags & TCPI_TH_FIN)))
             start = i + 1;           /* the previous response */
     }
-    if (rec->conn_requests == 0 && syn != UINT64_MAX && syn + 1 >= start)
+    if (rec->conn_requests == 0 && syn != UINT64_MAX && syn + 1 >= start) {
+        /* from the first SYN of this connection: a SYN sent again has
+         * the same ISN, and what came between belongs to the handshake */
         start = syn;
+        for (uint64_t k = syn; k-- > 0;) {
+            const tcpi_flow_ev_t *e = w->ev[k];
+            if (e->dir == w->dinit && EV_SYN(e) && e->seq == w->ev[syn]->seq)
+                start = k;
+            else if (e->dir == w->dinit && EV_SYN(e))
+                break;
+        }
+    }
     /* Skip the previous response's trailing ACKs. */
     while (start < w->n) {
         const tcpi_flow_ev_t *e = w->ev[start];
@@ -116,7 +127,8 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
     w->from = start;
     for (i = start; i < w->n; i++) {
         const tcpi_flow_ev_t *e = w->ev[i];
-        if (i > start && e->dir == w->dinit && EV_SYN(e))
+        if (i > start && e->dir == w->dinit && EV_SYN(e) &&
+            e->seq != w->ev[start]->seq)
             break;                   /* a new connection on the same tuple */
         if (e->dir == w->dinit && e->len > 0 && resp && e->ts_ns >= end)
             break;                   /* the next request */
@@ -144,8 +156,9 @@ static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
     w->from = i;
     for (; i < w->n; i++) {
         const tcpi_flow_ev_t *e = w->ev[i];
-        if (i > w->from && e->dir == w->dinit && EV_SYN(e))
-            break;
+        if (i > w->from && e->dir == w->dinit && EV_SYN(e) &&
+            e->seq != w->ev[w->from]->seq)
+            break;                   /* a new connection (not a SYN again) */
         if (e->dir == w->dinit && e->len > 0 && resp)
             break;                   /* the next request on this connection */
         if (e->dir != w->dinit && e->len > 0)
@@ -318,6 +331,7 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     const tcpi_flow_ev_t *evs[TCPI_JLEGS][WIN_MAX];
     win_t w[TCPI_JLEGS];
     tcpi_flow_span_t span;
+    uint64_t lookback;
 
     memset(s, 0, sizeof(*s));
     memset(w, 0, sizeof(w));
@@ -331,7 +345,10 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     span.until_ns = s->end_ns + TAIL_NS;
     span.anchor_ns = s->t0_ns;
     span.before = FRONT_BEFORE;
-    span.since_ns = s->t0_ns > TCPI_JOIN_LOOKBACK_NS ? s->t0_ns - TCPI_JOIN_LOOKBACK_NS : 0;
+    /* A new connection's handshake may be far older (SYNs sent again
+     * after 1, 3, 7 s); a kept-alive one's request is recent. */
+    lookback = rec->conn_requests == 0 ? FRONT_SYN_NS : TCPI_JOIN_LOOKBACK_NS;
+    span.since_ns = s->t0_ns > lookback ? s->t0_ns - lookback : 0;
     if (load_leg(&w[0], ft, &rec->front_client, &rec->front_server, &span)) {
         s->leg[0].found = 1;
         front_window(&w[0], rec, &s->leg[0].partial);

@@ -261,6 +261,36 @@ static void test_anomalies_and_missing(void **state)
     rig_free(r);
 }
 
+/* The client's SYN/ACK was lost: httpd sends it again, the client sends
+ * its SYN again (same ISN). The window starts at the first SYN and keeps
+ * everything of the handshake; tshark counts three retransmissions. */
+static void test_handshake_again(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    pkt(r, 0,                  C, S, F_S,  1000, 0, 0);
+    pkt(r, 20 * US,            S, C, F_SA, 5000, 1001, 0);
+    pkt(r, 1000 * MS,          S, C, F_SA, 5000, 1001, 0);
+    pkt(r, 1000 * MS + 50 * US, C, S, F_S,  1000, 0, 0);
+    pkt(r, 1000 * MS + 60 * US, S, C, F_SA, 5000, 1001, 0);
+    pkt(r, 1000 * MS + 70 * US, C, S, F_A,  1001, 5001, 0);
+    pkt(r, 1000 * MS + 80 * US, C, S, F_PA, 1001, 5001, 90);
+    pkt(r, 1002 * MS,          S, C, F_PA, 5001, 1091, 300);
+    pkt(r, 1002 * MS + 50 * US, C, S, F_A,  1091, 5301, 0);
+    req(&rec, "again", 1000 * MS + 100 * US, 1002 * MS + 10 * US, 0, 0);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
+    assert_true(s.front_opened);
+    assert_int_equal(s.t[TCPI_JP_front_syn], T0);
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_INIT], 5);
+    assert_int_equal(s.leg[0].packets[TCPI_JDIR_RESP], 4);
+    assert_int_equal(s.leg[0].an[0], 3);            /* retransmissions */
+    assert_int_equal(phase_us(&s, TCPI_PH_front_handshake), 1000070);
+    assert_int_equal(phase_us(&s, TCPI_PH_client_ack), 50);
+    rig_free(r);
+}
+
 static void test_sumtab(void **state)
 {
     tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
@@ -356,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_fresh_then_pooled),
         cmocka_unit_test(test_pool_race),
         cmocka_unit_test(test_anomalies_and_missing),
+        cmocka_unit_test(test_handshake_again),
         cmocka_unit_test(test_sumtab),
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_names),
