@@ -58,12 +58,8 @@ sub backend_ports_now {
 }
 
 my $log0 = error_log_offset();
-# Warm-up: on a worker that has just started, the first capture block of
-# the lo handle is filtered in user space where "inbound" cannot be
-# evaluated, so the first packets after start are not in the ring (see
-# tcpi_filter_build). Let one request absorb that.
-# The delay endpoint is warmed up too (Jetty's first call of a code path
-# is slow, which is Jetty's time, not the measurement's).
+# Warm-up: Jetty's first call of a code path is slow (its time, not the
+# measurement's), so the endpoints used below are called once first.
 curl_many(ns => 0, paths => ["/app/echo?warmup=$run", map { "/app/delay?ms=1&warmup=$_" } 1 .. 3]);
 sleep 0.5;
 my $known = backend_ports_now();
