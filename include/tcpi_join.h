@@ -195,7 +195,8 @@ typedef struct {
     tcpi_sumtab_t *sums;
     uint32_t       nflows;         /* flow table entries */
     uint32_t       nevents;        /* packet events the flows share */
-    uint64_t       grace_ns;       /* wait after a request's log time */
+    uint64_t       grace_ns;       /* wait after a request's log time
+                                      (0: 500 ms; at least 350 ms) */
     uint32_t       budget;         /* packets per call at most */
 } tcpi_join_conf_t;
 

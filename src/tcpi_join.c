@@ -5,7 +5,10 @@
 #include <string.h>
 
 #define SUMTAB_MAGIC 0x54435355u           /* "TCSU" */
-#define TAIL_NS      400000000ull          /* trailing ACK/FIN after log */
+#define TAIL_NS      350000000ull          /* trailing ACK/FIN after log */
+/* ... and the worker sees a packet up to one capture block timeout
+ * (100 ms, tcpi_worker.c) after it was captured: wait a little longer. */
+#define GRACE_NS     (TAIL_NS + 150000000ull)
 #define RACE_NS      1000000000ull         /* FIN this close to the send */
 #define STUCK_NS     1000000000ull         /* an incomplete log record */
 #define PKT_COPY     1024                  /* headers are enough */
@@ -512,8 +515,8 @@ tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
     if (j == NULL)
         return NULL;
     j->c = *conf;
-    if (j->c.grace_ns == 0)
-        j->c.grace_ns = TAIL_NS;
+    if (j->c.grace_ns < TAIL_NS)
+        j->c.grace_ns = GRACE_NS;
     if (j->c.budget == 0)
         j->c.budget = 16384;
     j->ft = tcpi_flowtab_create(conf->nflows ? conf->nflows : 4096,

@@ -163,9 +163,13 @@ my $text = $res->content;
     my (%help, %type, @bad);
     for (split /\n/, $text) {
         if (/^# HELP (\w+) \S/) { $help{$1} = 1 }
-        elsif (/^# TYPE (\w+) (gauge|counter)$/) { $type{$1} = 1 }
+        elsif (/^# TYPE (\w+) (gauge|counter|histogram)$/) { $type{$1} = $2 }
         elsif (/^(\w+)(\{[^}]*\})? (-?[\d.]+(e[-+]?\d+)?)$/) {
-            push @bad, "no HELP/TYPE before $1" unless $help{$1} && $type{$1};
+            my $family = $1;
+            # a histogram's samples are <family>_bucket, _sum and _count
+            $family = $1 if !$type{$family} && $family =~ /^(\w+)_(bucket|sum|count)$/
+                && ($type{$1} // '') eq 'histogram';
+            push @bad, "no HELP/TYPE before $family" unless $help{$family} && $type{$family};
         }
         else { push @bad, "bad line: $_" }
     }

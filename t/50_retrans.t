@@ -119,8 +119,9 @@ for my $p (@paths) {
         push @diff, "$p: frontend flow not found";
         next;
     }
-    # the join's window: from the connection's SYN to 0.4 s after the log
-    my $end = $e->{start_us} / 1e6 + $e->{timing}{total_ms} / 1000 + 0.4;
+    # the join's window: from the connection's SYN to 0.35 s after the log
+    # (TAIL_NS in src/tcpi_join.c)
+    my $end = $e->{start_us} / 1e6 + $e->{timing}{total_ms} / 1000 + 0.35;
     my $theirs = grep { $_ <= $end } @{ $rt{$cport} || [] };
     my $ours = $e->{front}{anomalies}{retransmission} + $e->{front}{anomalies}{out_of_order};
     $total_ours += $ours;
