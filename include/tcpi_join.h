@@ -129,6 +129,7 @@ typedef struct {
     uint8_t  pool_race;            /* backend closed a reused connection
                                       as the request was sent */
     uint8_t  npkt;                 /* entries in pkt[] */
+    uint8_t  has_backend;          /* the record names a backend flow */
     uint32_t npkt_total;           /* packets in both windows */
     tcpi_legsum_t leg[TCPI_JLEGS];
     tcpi_sumpkt_t pkt[TCPI_SUM_PKTS];
@@ -161,6 +162,9 @@ typedef struct tcpi_sumtab tcpi_sumtab_t;
 /** Counters of the join, for the pages. */
 typedef struct {
     uint64_t joined;               /* summaries written */
+    uint64_t front_found;          /* of them, with the frontend flow */
+    uint64_t backend_expected;     /* with a backend tuple */
+    uint64_t backend_found;        /* and its flow found */
     uint64_t records_missed;       /* overwritten in the log before read */
     uint64_t records_skipped;      /* never completed by their producer */
     uint64_t packets;              /* decoded into the flow table */

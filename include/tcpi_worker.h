@@ -21,8 +21,11 @@
 #define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
 
 #define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
-#define TCPI_JOIN_FLOWS     8192 /* flows the request join tracks */
-#define TCPI_JOIN_EVENTS (1u << 19) /* their packet events (40 bytes each) */
+/* The request join's flow table (184 bytes a flow) holds every flow for
+ * the join's grace period even at 30k new connections a second; the
+ * shared event pool (40 bytes an event) about 3 s at 300k packets/s. */
+#define TCPI_JOIN_FLOWS   (1u << 15)
+#define TCPI_JOIN_EVENTS  (1u << 20)
 
 /** Called once a second to fill one state-count sample; returns 0 or -1. */
 typedef int tcpi_sample_fn(void *baton,

@@ -343,6 +343,7 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     s->id[sizeof(s->id) - 1] = '\0';
     s->t0_ns = rec->start_us * 1000;
     s->end_ns = rec->end_us * 1000;
+    s->has_backend = rec->has_backend;
 
     w[0].ev = evs[0];
     span.until_ns = s->end_ns + TAIL_NS;
@@ -385,7 +386,8 @@ struct tcpi_sumtab {
     uint32_t len;
     uint32_t slot_size;
     uint32_t pad;
-    _Atomic uint64_t joined, records_missed, records_skipped, packets,
+    _Atomic uint64_t joined, front_found, backend_expected, backend_found,
+                     records_missed, records_skipped, packets,
                      packets_lost, not_tcp, dup_skipped, flows, evictions,
                      pending, lag_ms;
     tcpi_join_hist_t hist[TCPI_PH_COUNT];
@@ -440,6 +442,11 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
             hist_add(&t->hist[ph], ns);
     }
     atomic_fetch_add_explicit(&t->joined, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->front_found, s->leg[0].found, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->backend_expected, s->has_backend,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->backend_found, s->leg[1].found,
+                              memory_order_relaxed);
 }
 
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
@@ -464,6 +471,9 @@ void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *ct)
     tcpi_sumtab_t *t = (tcpi_sumtab_t *)ct;
 
     st->joined = atomic_load(&t->joined);
+    st->front_found = atomic_load(&t->front_found);
+    st->backend_expected = atomic_load(&t->backend_expected);
+    st->backend_found = atomic_load(&t->backend_found);
     st->records_missed = atomic_load(&t->records_missed);
     st->records_skipped = atomic_load(&t->records_skipped);
     st->packets = atomic_load(&t->packets);

@@ -362,12 +362,17 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
 
     tcpi_out_printf(o, "{\"dropped\":%llu", (unsigned long long)st->log_dropped);
     if (st->have_join)
-        tcpi_out_printf(o, ",\"join\":{\"joined\":%llu,\"pending\":%llu,"
-                        "\"lag_ms\":%llu,\"records_missed\":%llu,"
+        tcpi_out_printf(o, ",\"join\":{\"joined\":%llu,\"front_found\":%llu,"
+                        "\"backend_expected\":%llu,\"backend_found\":%llu,"
+                        "\"pending\":%llu,\"lag_ms\":%llu,\"records_missed\":%llu,"
                         "\"records_skipped\":%llu,\"packets\":%llu,"
                         "\"packets_lost\":%llu,\"flows\":%llu,"
                         "\"flow_evictions\":%llu}",
-                        (unsigned long long)j->joined, (unsigned long long)j->pending,
+                        (unsigned long long)j->joined,
+                        (unsigned long long)j->front_found,
+                        (unsigned long long)j->backend_expected,
+                        (unsigned long long)j->backend_found,
+                        (unsigned long long)j->pending,
                         (unsigned long long)j->lag_ms,
                         (unsigned long long)j->records_missed,
                         (unsigned long long)j->records_skipped,

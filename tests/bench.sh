@@ -197,13 +197,13 @@ bench_wrk() {
     echo "kernel drops per On round: ${res[drops]}"
 }
 
-# The join's counters after a run: dropped, missed, skipped, joined,
-# pending, packets lost before the join, flows evicted, and how many
-# requests got a backend TTFB (a complete summary).
+# The join's counters after a run: log dropped, records missed, skipped,
+# joined, of them with the frontend flow found, with a backend tuple, with
+# its flow found, pending, packets lost before the join, flows evicted.
 join_counters() {
     curl -s "http://127.0.0.1:$PORT/tcp-inspect/requests.json?limit=1" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); j=d["join"]
-print(d["dropped"], j["records_missed"], j["records_skipped"], j["joined"], j["pending"], j["packets_lost"], j["flow_evictions"])'
+print(d["dropped"], j["records_missed"], j["records_skipped"], j["joined"], j["front_found"], j["backend_expected"], j["backend_found"], j["pending"], j["packets_lost"], j["flow_evictions"])'
 }
 
 bench_requests() {
@@ -231,7 +231,12 @@ TCPInspectCaptureDir $WORK/captures"
                 c=$(join_counters)
                 ttfb=$(curl -s "http://127.0.0.1:$PORT/tcp-inspect/metrics" |
                        awk -F'[ }]' '/^tcpinspect_request_phase_seconds_count\{phase="backend_ttfb"/ {print $NF}')
-                echo "round $r: wrk $n requests; dropped missed skipped joined pending lost evicted = $c; backend_ttfb observed $ttfb"
+                echo "round $r: wrk $n requests (kept alive); dropped missed skipped joined front_found backend_expected backend_found pending lost evicted = $c; backend_ttfb observed $ttfb"
+                # connection churn: a new client connection per request
+                timeout $((SECS + 30)) ab -q -n 20000 -c 50 "http://127.0.0.1:$PORT/hello.txt" |
+                    awk '/^(Complete|Failed) requests|^Requests per second/'
+                sleep 1.5
+                echo "round $r: after ab (new connections): $(join_counters)"
             fi
             stop_httpd
         done
