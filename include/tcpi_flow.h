@@ -72,11 +72,11 @@ typedef struct {
     uint16_t pa, pb;
 } tcpi_flow_key_t;
 
-/** One packet of a flow's timeline (40 bytes). */
+/** One packet of a flow's timeline (48 bytes). Links are event
+ *  numbers + 1 (0: none); a linked event may have been overwritten. */
 typedef struct {
     uint64_t ts_ns;                /* capture time, ns since the epoch */
-    uint64_t prev;                 /* the flow's previous event number + 1
-                                      (0: none) */
+    uint64_t prev, next;           /* the flow's neighbouring events */
     uint32_t seq, ack;             /* as on the wire */
     uint32_t len;                  /* TCP payload per the IP length */
     uint16_t win;                  /* as sent (unscaled) */
@@ -110,7 +110,10 @@ typedef struct {
     uint64_t first_rtt_ns;         /* from it to the first ACK; 0 unknown */
     tcpi_flow_dir_t d[2];
     uint64_t nev;                  /* events added to this flow */
-    uint64_t last;                 /* its newest event number + 1 (0: none) */
+    uint64_t last;                 /* link to its newest event */
+    uint64_t hint;                 /* link to where the last read started:
+                                      reads in about time order walk only
+                                      the events in between */
 } tcpi_flow_t;
 
 typedef struct {
@@ -143,7 +146,7 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
 
 /** The flow between two endpoints, or NULL. *dir_from_x is the event dir
  *  of packets sent by x. */
-const tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
+tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
                                      const tcpi_endpoint_t *x,
                                      const tcpi_endpoint_t *y,
                                      int *dir_from_x);
@@ -166,6 +169,8 @@ typedef struct {
  *  pool had overwritten events the span wanted or max was reached. */
 uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
                           int *complete, const tcpi_flowtab_t *t,
-                          const tcpi_flow_t *f, const tcpi_flow_span_t *span);
+                          tcpi_flow_t *f, const tcpi_flow_span_t *span);
+
+#define TCPI_FLOW_BEFORE_MAX 256   /* span.before is capped to this */
 
 #endif

@@ -238,6 +238,8 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
         f->first_rtt_ns = ts > f->syn_ns ? ts - f->syn_ns : 1;
     if (p->flags & TCPI_TH_SYN)
         f->d[dir].syn_seen = 1;
+    if (f->last && t->ev_next - (f->last - 1) <= t->ev_mask)
+        t->ev[(f->last - 1) & t->ev_mask].next = t->ev_next + 1;
     ev = &t->ev[t->ev_next & t->ev_mask];
     memset(ev, 0, sizeof(*ev));
     ev->prev = f->last;
@@ -255,7 +257,7 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
     return f;
 }
 
-const tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
+tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
                                      const tcpi_endpoint_t *x,
                                      const tcpi_endpoint_t *y,
                                      int *dir_from_x)
@@ -283,32 +285,67 @@ const tcpi_flow_ev_t *tcpi_flow_last(const tcpi_flowtab_t *t,
     return f->last ? pool_ev(t, f->last - 1) : NULL;
 }
 
+/* The event a link names, NULL when the link is 0 or it was overwritten
+ * (*lost set then). */
+static const tcpi_flow_ev_t *link_ev(const tcpi_flowtab_t *t, uint64_t link,
+                                     int *lost)
+{
+    const tcpi_flow_ev_t *e;
+
+    if (link == 0)
+        return NULL;
+    if ((e = pool_ev(t, link - 1)) == NULL && lost)
+        *lost = 1;
+    return e;
+}
+
 uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
                           int *complete, const tcpi_flowtab_t *t,
-                          const tcpi_flow_t *f, const tcpi_flow_span_t *span)
+                          tcpi_flow_t *f, const tcpi_flow_span_t *span)
 {
-    uint64_t n = 0, cur = f->last;
-    uint32_t before = 0;
+    uint64_t cur = link_ev(t, f->hint, NULL) ? f->hint : f->last;
+    uint64_t back[TCPI_FLOW_BEFORE_MAX], n = 0, nb = 0, b;
+    uint32_t before = span->before < TCPI_FLOW_BEFORE_MAX ? span->before
+                                                          : TCPI_FLOW_BEFORE_MAX;
+    const tcpi_flow_ev_t *e = link_ev(t, cur, NULL), *x;
+    int lost = 0;
 
-    *complete = 1;
-    while (cur != 0) {
-        const tcpi_flow_ev_t *e = pool_ev(t, cur - 1);
-        if (e == NULL || n == max) {
-            *complete = 0;
+    /* cur: the first event at or after the anchor (0: none), found from
+     * the hint forwards or backwards */
+    if (e != NULL && e->ts_ns >= span->anchor_ns) {
+        while ((x = link_ev(t, e->prev, &lost)) != NULL &&
+               x->ts_ns >= span->anchor_ns)
+            cur = e->prev, e = x;
+    } else {
+        while (e != NULL && e->ts_ns < span->anchor_ns) {
+            cur = e->next;
+            e = link_ev(t, cur, &lost);
+        }
+        if (e == NULL)
+            cur = 0;
+    }
+    if (f->last && cur == 0 && link_ev(t, f->last, NULL) == NULL)
+        lost = 1;                                 /* all overwritten */
+    if (cur)
+        f->hint = cur;
+    /* up to `before` older ones, none older than since */
+    b = cur ? link_ev(t, cur, NULL)->prev : f->last;
+    while (nb < before && (x = link_ev(t, b, &lost)) != NULL &&
+           x->ts_ns >= span->since_ns && x->ts_ns < span->anchor_ns) {
+        back[nb++] = b;
+        b = x->prev;
+    }
+    while (nb > 0 && n < max)
+        out[n++] = link_ev(t, back[--nb], NULL);
+    /* then forwards to until */
+    for (e = link_ev(t, cur, &lost); e != NULL && e->ts_ns <= span->until_ns;
+         e = link_ev(t, e->next, &lost)) {
+        if (n == max) {
+            lost = 1;
             break;
         }
-        cur = e->prev;
-        if (e->ts_ns > span->until_ns)
-            continue;
-        if (e->ts_ns < span->since_ns ||
-            (e->ts_ns < span->anchor_ns && before++ >= span->before))
-            break;
         out[n++] = e;
     }
-    for (uint64_t i = 0; i < n / 2; i++) {          /* oldest first */
-        const tcpi_flow_ev_t *x = out[i];
-        out[i] = out[n - 1 - i];
-        out[n - 1 - i] = x;
-    }
+    *complete = !lost;
     return n;
 }

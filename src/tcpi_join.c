@@ -76,7 +76,7 @@ int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 #define FRONT_SYN_NS   30000000000ull   /* a new connection's first SYN */
 
 typedef struct {
-    const tcpi_flow_t *f;
+    tcpi_flow_t *f;                 /* reading moves its hint */
     int      dinit;                 /* event dir of the initiator */
     const tcpi_flow_ev_t **ev;      /* the flow's events around the request */
     uint64_t n;

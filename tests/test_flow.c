@@ -59,7 +59,7 @@ static void build(frame_t *f, const step_t *s)
 }
 
 /* Event i (oldest first) of a flow. */
-static const tcpi_flow_ev_t *ev_at(const tcpi_flowtab_t *t, const tcpi_flow_t *f,
+static const tcpi_flow_ev_t *ev_at(const tcpi_flowtab_t *t, tcpi_flow_t *f,
                                    uint64_t i)
 {
     static const tcpi_flow_ev_t *all[4096];
@@ -294,6 +294,21 @@ static void test_pool_and_span(void **state)
     assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &sp), 6);
     assert_int_equal(tcpi_flow_events(out, 3, &complete, t, busy, &sp), 3);
     assert_false(complete);                       /* max reached */
+    /* reads start from where the last one did, forwards or backwards */
+    tcpi_flow_span_t later = { .until_ns = T0 + 16 * MS, .anchor_ns = T0 + 15 * MS,
+                               .before = 1, .since_ns = 0 };
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &later), 3);
+    assert_int_equal(out[0]->ts_ns, T0 + 14 * MS);
+    assert_int_equal(out[2]->ts_ns, T0 + 16 * MS);
+    tcpi_flow_span_t earlier = { .until_ns = T0 + 10 * MS, .anchor_ns = T0 + 9 * MS,
+                                 .before = 0, .since_ns = 0 };
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &earlier), 2);
+    assert_int_equal(out[0]->ts_ns, T0 + 9 * MS);
+    assert_true(complete);
+    tcpi_flow_span_t none = { .until_ns = UINT64_MAX, .anchor_ns = T0 + 99 * MS,
+                              .before = 2, .since_ns = 0 };
+    assert_int_equal(tcpi_flow_events(out, 64, &complete, t, busy, &none), 2);
+    assert_int_equal(out[1]->ts_ns, T0 + 20 * MS);   /* only the "before" */
     tcpi_flowtab_destroy(t);
 }
 
