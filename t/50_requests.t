@@ -99,7 +99,7 @@ my $all = wait_for(sub {
 ok $all, 'all ' . scalar(@sent) . ' requests are in requests.json'
     or diag 'missing: ' . join ' ', map { $_->{path} } grep { !$by_uri{ $_->{path} } } @sent;
 
-my (%bad, %seen_port);
+my (%bad, %seen_port, %open_port);
 # In the order they were sent: a backend connection is reused when it
 # existed before the run or an earlier request of this run used it.
 for my $s (@sent) {
@@ -121,8 +121,12 @@ for my $s (@sent) {
     push @{ $bad{reused} }, "$s->{path}: reused=" . ($b->{reused} ? 1 : 0)
         . " expected $expect (port $port)"
         unless !!$b->{reused} == !!$expect;
-    push @{ $bad{fresh_port} }, "$s->{path}: port $port used twice"
-        if !$s->{pooled} && $seen_port{$port};
+    # disablereuse: never a connection an earlier request of this run left
+    # open. (A port may come again once its connection closed: with
+    # tcp_tw_reuse the kernel hands out a loopback port still in TIME_WAIT.)
+    push @{ $bad{fresh_port} }, "$s->{path}: port $port still open from an earlier request"
+        if !$s->{pooled} && $seen_port{$port} && $open_port{$port};
+    $open_port{$port} = $s->{pooled};
     $seen_port{$port}++;
 }
 for my $k (qw(client server id backend reused fresh_port)) {
