@@ -18,6 +18,7 @@
 #ifndef TCPI_PACKETS_H
 #define TCPI_PACKETS_H
 
+#include "tcpi_decode.h"
 #include "tcpi_out.h"
 #include "tcpi_query.h"
 #include "tcpi_redact.h"
@@ -45,6 +46,8 @@ typedef struct {
     uint64_t scanned;            /* packets read from the ring */
     uint64_t next;               /* since= for what follows */
     uint64_t gone;               /* overwritten while we read */
+    tcpi_decode_stats_t reasons; /* decode result of every packet read
+                                    (HTML: per pass, so once per leg) */
 } tcpi_packets_stats_t;
 
 /** Find the window and set st->next; call before sending headers.

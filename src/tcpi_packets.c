@@ -135,8 +135,9 @@ static int pass(tcpi_packets_stats_t *st, tcpi_out_t *o, tcpi_query_t *q,
         if (leg >= 0 && tcpi_packets_leg(q->shm, &rec, buf, opt->front_ports,
                                          opt->backend_ports) != leg)
             continue;
-        ok = tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen) ==
-             TCPI_DR_ok && pkt.payload_caplen > 0;
+        int why = tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen);
+        st->reasons.n[why]++;
+        ok = why == TCPI_DR_ok && pkt.payload_caplen > 0;
         if (ok && rd) {
             memcpy(copy, buf, rec.caplen);
             tcpi_redact_payload(rd, &pkt, copy + pkt.payload_off,
@@ -282,6 +283,19 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
         if (st->shown == before)
             tcpi_out_str(o, "(no packets)\n");
         tcpi_out_str(o, "</pre>\n");
+    }
+    /* Frames the decoder could not take to a TCP header, by reason. */
+    for (int i = 1; i < TCPI_DR_COUNT; i++) {
+        if (!st->reasons.n[i])
+            continue;
+        tcpi_out_str(o, "<p class=\"undecoded\">");
+        tcpi_out_u64(o, st->reasons.n[i]);
+        tcpi_out_str(o, " ");
+        tcpi_out_str(o, tcpi_decode_reason_name(i));
+        tcpi_out_str(o, ": ");
+        const char *t = tcpi_decode_reason_text(i);
+        tcpi_out_html(o, t, strlen(t));
+        tcpi_out_str(o, "</p>\n");
     }
     tcpi_out_str(o, "<p>");
     tcpi_out_u64(o, st->shown);

@@ -173,6 +173,10 @@ static void test_html(void **state)
     assert_null(strstr(h, "c2Vj"));
     assert_null(strstr(h, "id=42"));
     assert_non_null(strstr(h, "since=40"));
+    /* Frames that are not TCP segments are counted by reason. */
+    assert_non_null(strstr(h, "<p class=\"undecoded\">1 not_ip: "));
+    assert_non_null(strstr(h, "<p class=\"undecoded\">1 not_tcp: not TCP</p>"));
+    assert_non_null(strstr(h, " ip_fragment: "));
     /* Nothing from the wire reaches the page unescaped: the only tags are
      * ours. */
     for (char *p = strchr(h, '<'); p; p = strchr(p + 1, '<'))
@@ -180,7 +184,8 @@ static void test_html(void **state)
                     !strncmp(p, "<b ", 3) || !strncmp(p, "</b>", 4) ||
                     !strncmp(p, "<pre", 4) || !strncmp(p, "</pre", 5) ||
                     !strncmp(p, "<h", 2) || !strncmp(p, "</h", 3) ||
-                    !strncmp(p, "<p>", 3) || !strncmp(p, "</p>", 4) ||
+                    !strncmp(p, "<p>", 3) || !strncmp(p, "<p class=", 9) ||
+                    !strncmp(p, "</p>", 4) ||
                     !strncmp(p, "<a ", 3) || !strncmp(p, "</a>", 4) ||
                     !strncmp(p, "<!DOCTYPE", 9) || !strncmp(p, "<meta", 5) ||
                     !strncmp(p, "<title", 6) || !strncmp(p, "</title", 7) ||
