@@ -14,7 +14,7 @@
  *   +---------------------------+
  *   | tcpi_sumtab header        |  magic, sizes, counters, histograms
  *   +---------------------------+
- *   | slot[TCPI_REQLOG_LEN]     |  the summary of request-log record k
+ *   | slot[TCPI_SUMTAB_LEN]     |  the summary of request-log record k
  *   |                           |  lives in slot k % LEN under a seqlock
  *   +---------------------------+  (2k+1 writing, 2k+2 complete)
  *
@@ -145,6 +145,8 @@ void tcpi_join_request(tcpi_reqsum_t *out, const tcpi_flowtab_t *ft,
                        const tcpi_req_t *rec, uint64_t k);
 
 /* ---- the shared summary table ---------------------------------------- */
+
+#define TCPI_SUMTAB_LEN 4096u      /* the newest summaries kept */
 
 /* Histogram bucket bounds in ms (le); +Inf is the last bucket. */
 #define TCPI_JOIN_BUCKETS_MS { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, \

@@ -12,8 +12,8 @@
  *   +-----------------------+
  *
  * A producer never waits: when the slot it claimed is still being written
- * by a producer that was lapped (4096 records ago), the new record is
- * dropped and counted.
+ * by a producer that was lapped (TCPI_REQLOG_LEN records ago), the new
+ * record is dropped and counted.
  */
 #ifndef TCPI_REQLOG_H
 #define TCPI_REQLOG_H
@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TCPI_REQLOG_LEN 4096u      /* power of two */
+/* Power of two. Also how far the capture worker may fall behind before
+ * it misses records: about 1 s at 16k requests/s. */
+#define TCPI_REQLOG_LEN 16384u
 #define TCPI_REQ_ID_MAX 40
 #define TCPI_REQ_URI_MAX 256
 #define TCPI_REQ_METHOD_MAX 16

@@ -391,7 +391,7 @@ struct tcpi_sumtab {
                      packets_lost, not_tcp, dup_skipped, flows, evictions,
                      pending, lag_ms;
     tcpi_join_hist_t hist[TCPI_PH_COUNT];
-    sumslot_t slot[TCPI_REQLOG_LEN];
+    sumslot_t slot[TCPI_SUMTAB_LEN];
 };
 
 static const double bucket_ms[TCPI_JOIN_NBUCKETS - 1] = TCPI_JOIN_BUCKETS_MS;
@@ -412,7 +412,7 @@ tcpi_sumtab_t *tcpi_sumtab_init(void *mem)
 
     memset(t, 0, sizeof(*t));
     t->magic = SUMTAB_MAGIC;
-    t->len = TCPI_REQLOG_LEN;
+    t->len = TCPI_SUMTAB_LEN;
     t->slot_size = sizeof(sumslot_t);
     return t;
 }
@@ -430,7 +430,7 @@ static void hist_add(tcpi_join_hist_t *h, int64_t ns)
 
 void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
 {
-    sumslot_t *sl = &t->slot[s->k % TCPI_REQLOG_LEN];
+    sumslot_t *sl = &t->slot[s->k % TCPI_SUMTAB_LEN];
 
     atomic_store_explicit(&sl->seq, 2 * s->k + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
@@ -451,7 +451,7 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
 
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
 {
-    sumslot_t *sl = (sumslot_t *)&t->slot[k % TCPI_REQLOG_LEN];
+    sumslot_t *sl = (sumslot_t *)&t->slot[k % TCPI_SUMTAB_LEN];
     uint64_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
 
     if (s1 != 2 * k + 2)

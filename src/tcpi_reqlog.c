@@ -44,7 +44,7 @@ int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec)
     slot_t *s = &log->slot[k % TCPI_REQLOG_LEN];
 
     /* Held only for the copy below; a producer finding it held (lapped
-     * by 4096 records while preempted) drops rather than waits. */
+     * by TCPI_REQLOG_LEN records while preempted) drops rather than waits. */
     if (atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire)) {
         atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
         return -1;

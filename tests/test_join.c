@@ -306,7 +306,7 @@ static void test_sumtab(void **state)
     tcpi_sumtab_put(t, &s);
     assert_int_equal(tcpi_sumtab_get(&out, t, 5), 0);
     assert_string_equal(out.id, "five");
-    assert_int_equal(tcpi_sumtab_get(&out, t, 5 + TCPI_REQLOG_LEN), -1);
+    assert_int_equal(tcpi_sumtab_get(&out, t, 5 + TCPI_SUMTAB_LEN), -1);
     tcpi_sumtab_hist(b, &count, &sum, t, TCPI_PH_backend_ttfb);
     assert_int_equal(count, 1);
     assert_int_equal(sum, 3 * MS);
@@ -314,7 +314,7 @@ static void test_sumtab(void **state)
     assert_true(tcpi_join_bucket_ms()[5] == 5.0);
     tcpi_sumtab_hist(b, &count, &sum, t, TCPI_PH_front_handshake);
     assert_int_equal(count, 0);
-    s.k = 5 + TCPI_REQLOG_LEN;                       /* the slot is reused */
+    s.k = 5 + TCPI_SUMTAB_LEN;                       /* the slot is reused */
     tcpi_sumtab_put(t, &s);
     assert_int_equal(tcpi_sumtab_get(&out, t, 5), -1);
     tcpi_join_stats_t st;
