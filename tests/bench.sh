@@ -231,7 +231,7 @@ TCPInspectCaptureDir $WORK/captures"
                 c=$(join_counters)
                 ttfb=$(curl -s "http://127.0.0.1:$PORT/tcp-inspect/metrics" |
                        awk -F'[ }]' '/^tcpinspect_request_phase_seconds_count\{phase="backend_ttfb"/ {print $NF}')
-                echo "round $r: wrk $n requests (kept alive); dropped missed skipped joined front_found backend_expected backend_found pending lost evicted = $c; backend_ttfb observed $ttfb"
+                echo "round $r: wrk $n requests (kept alive); dropped missed skipped joined front_found backend_expected backend_found pending lost evicted = $c; backend_ttfb observed $ttfb; kernel capture drops $(kernel_drops)"
                 # connection churn: a new client connection per request
                 timeout $((SECS + 30)) ab -q -n 20000 -c 50 "http://127.0.0.1:$PORT/hello.txt" |
                     awk '/^(Complete|Failed) requests|^Requests per second/'
