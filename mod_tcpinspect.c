@@ -694,9 +694,11 @@ typedef struct {
 
 /* Per frontend connection (the master under HTTP/2), in c->conn_config:
  * the event MPM moves a connection between threads, so nothing of this
- * lives in a thread-local. */
+ * lives in a thread-local. Allocated in pre_connection, on the
+ * connection's own thread: HTTP/2 streams run on other threads and must
+ * not allocate from the master's pool; they only count, atomically. */
 typedef struct {
-    unsigned long requests;           /* read so far */
+    apr_uint32_t requests;            /* read so far */
 } tcpi_conn_state_t;
 
 static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
@@ -743,15 +745,12 @@ static req_state_t *req_state(request_rec *r)
     if (st == NULL) {
         conn_rec *c = front_conn(r->connection);
         tcpi_conn_state_t *cs = ap_get_module_config(c->conn_config,
-                                                &tcpinspect_module);
+                                                     &tcpinspect_module);
         const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
 
-        if (cs == NULL) {
-            cs = apr_pcalloc(c->pool, sizeof(*cs));
-            ap_set_module_config(c->conn_config, &tcpinspect_module, cs);
-        }
         st = apr_pcalloc(r->pool, sizeof(*st));
-        st->conn_requests = cs->requests++;
+        if (cs != NULL)
+            st->conn_requests = apr_atomic_inc32(&cs->requests);
         /* mod_unique_id's id when it is loaded, else our own: time, pid
          * and a per-process counter (atomic: threaded MPMs) make it
          * unique on this host. */
@@ -763,6 +762,14 @@ static req_state_t *req_state(request_rec *r)
         apr_table_setn(r->notes, "tcpinspect-id", st->id);
     }
     return st;
+}
+
+static int tcpi_pre_connection(conn_rec *c, void *csd)
+{
+    if (c->master == NULL && csd != NULL)
+        ap_set_module_config(c->conn_config, &tcpinspect_module,
+                             apr_pcalloc(c->pool, sizeof(tcpi_conn_state_t)));
+    return OK;
 }
 
 /* After mod_unique_id (APR_HOOK_MIDDLE) so its id is used when present. */
@@ -1547,6 +1554,7 @@ static int tcpi_status_hook(request_rec *r, int flags)
 
 static void tcpi_register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_connection(tcpi_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(tcpi_post_read_request, NULL, NULL,
                               APR_HOOK_LAST);
     /* Before mod_log_config, so %{tcpinspect-id}n is set when it logs. */

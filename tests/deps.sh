@@ -18,6 +18,8 @@ PKGS=(
     python3-scapy chromium
     # independent parser of the /metrics exposition format (t/31_thresholds.t)
     python3-prometheus-client
+    # an HTTP/2 client that multiplexes streams over h2c (t/50_h2.t)
+    nghttp2-client
 )
 
 installed() {
