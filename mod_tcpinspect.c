@@ -971,6 +971,7 @@ static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
     tcpi_snapshot_history(snap, g.shm, TCPI_HIST_LEN);
     count_states(snap, c);
     tcpi_snapshot_sysctl(snap, "/proc/sys");
+    tcpi_snapshot_requests(snap, g.shm);
     snap->engine = c->engine == 1;
     snap->snaplen = (uint32_t)c->snaplen;
     snap->ports[TCPI_SCOPE_FRONT] = g.front_ports;

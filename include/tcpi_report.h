@@ -13,6 +13,7 @@
 #include "tcpi_threshold.h"
 
 #define TCPI_HIST_POINTS 360
+#define TCPI_SNAP_REQUESTS 10
 
 typedef struct {
     char     name[TCPI_IFNAMSIZ];
@@ -69,11 +70,20 @@ typedef struct {
     uint64_t phase_bucket[TCPI_PH_COUNT][TCPI_JOIN_NBUCKETS];
     uint64_t phase_count[TCPI_PH_COUNT];
     uint64_t phase_sum_ns[TCPI_PH_COUNT];
+    /* the newest requests (overview and status.json) */
+    int      nrecent;
+    tcpi_req_t recent[TCPI_SNAP_REQUESTS];
+    uint8_t  recent_joined[TCPI_SNAP_REQUESTS];
+    tcpi_reqsum_t recent_sum[TCPI_SNAP_REQUESTS];
 } tcpi_snapshot_t;
 
 /** Fill the capture part of a snapshot from the shared region (may be
  *  NULL when the module has no region, e.g. in a config test). */
 void tcpi_snapshot_capture(tcpi_snapshot_t *snap, const tcpi_shm_t *shm);
+
+/** Fill the recent-requests part: the newest TCPI_SNAP_REQUESTS records
+ *  of the request log with their wire summaries where joined. */
+void tcpi_snapshot_requests(tcpi_snapshot_t *snap, const tcpi_shm_t *shm);
 
 /** Fill the history part: the last `window_s` seconds of samples. */
 void tcpi_snapshot_history(tcpi_snapshot_t *snap, const tcpi_shm_t *shm,

@@ -44,6 +44,12 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
                                const uint64_t *ks, int n,
                                const tcpi_sumtab_t *sums,
                                const tcpi_req_status_t *st);
+/** The requests table's header row (opens the <table>) and one row; the
+ *  caller closes the table. Shared by /requests and the overview. s may
+ *  be NULL (not joined yet). base is HTML-safe. */
+void tcpi_render_requests_thead(tcpi_out_t *o);
+void tcpi_render_request_row(tcpi_out_t *o, const tcpi_req_t *r,
+                             const tcpi_reqsum_t *s, const char *base);
 void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
                                const uint64_t *ks, int n,
                                const tcpi_sumtab_t *sums,

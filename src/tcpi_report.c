@@ -1,5 +1,6 @@
 /* tcpi_report.c — snapshot and renderers (see tcpi_report.h). */
 #include "tcpi_report.h"
+#include "tcpi_reqview.h"
 
 #include <pcap/pcap.h>
 #include <string.h>
@@ -54,6 +55,22 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
         tcpi_sumtab_hist(s->phase_bucket[ph], &s->phase_count[ph],
                          &s->phase_sum_ns[ph], tcpi_shm_sumtab(shm), ph);
+}
+
+void tcpi_snapshot_requests(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
+{
+    uint64_t ks[TCPI_SNAP_REQUESTS];
+    tcpi_req_filter_t all;
+
+    s->nrecent = 0;
+    if (shm == NULL)
+        return;
+    memset(&all, 0, sizeof(all));
+    s->nrecent = tcpi_req_collect(s->recent, ks, TCPI_SNAP_REQUESTS,
+                                  tcpi_shm_reqlog(shm), &all);
+    for (int i = 0; i < s->nrecent; i++)
+        s->recent_joined[i] = tcpi_sumtab_get(&s->recent_sum[i],
+                                              tcpi_shm_sumtab(shm), ks[i]) == 0;
 }
 
 void tcpi_snapshot_counts(tcpi_snapshot_t *s,
@@ -336,7 +353,14 @@ void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
     json_sysctl(o, s);
     json_history(o, s);
     json_capture(o, s);
-    tcpi_out_str(o, "}\n");
+    tcpi_out_str(o, ",\"recent_requests\":[");
+    for (int i = 0; i < s->nrecent; i++) {
+        if (i)
+            tcpi_out_str(o, ",");
+        tcpi_render_request_json(o, &s->recent[i], s->recent_joined[i]
+                                 ? &s->recent_sum[i] : NULL, 0);
+    }
+    tcpi_out_str(o, "]}\n");
 }
 
 void tcpi_render_nagios(tcpi_out_t *o, const tcpi_snapshot_t *s)
@@ -590,7 +614,9 @@ static const char html_head[] =
     "th{background:#f4f4f4}td.l,th.l{text-align:left}"
     ".ok{background:#d9f2d9}.warning{background:#fff0b3}"
     ".critical{background:#f7c1c1}.error{color:#a00}"
-    "code{font-size:.95em}nav a{margin-right:1em}\n"
+    "code{font-size:.95em}nav a{margin-right:1em}th{font-size:.85em}"
+    ".req td{text-align:left}.req td.r{text-align:right}"
+    ".req tr.e{background:#f7c1c1}.req tr.w{background:#fbe7b5}\n"
     "</style></head><body>\n";
 
 static const char *const state_colour[TCPI_NSTATES] = {
@@ -806,14 +832,34 @@ static void html_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_str(o, "</table>\n");
 }
 
+static void html_requests(tcpi_out_t *o, const tcpi_snapshot_t *s,
+                          const char *base)
+{
+    tcpi_out_printf(o, "<h2>Recent requests</h2>\n<p>The newest %d; all of "
+                    "them, filtered, on <a href=\"%s/requests\">requests</a>."
+                    "</p>\n", s->nrecent, base);
+    if (s->nrecent == 0)
+        return;
+    tcpi_render_requests_thead(o);
+    for (int i = 0; i < s->nrecent; i++)
+        tcpi_render_request_row(o, &s->recent[i], s->recent_joined[i]
+                                ? &s->recent_sum[i] : NULL, base);
+    tcpi_out_str(o, "</table>\n");
+}
+
 void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
                       const char *base)
 {
     tcpi_out_str(o, html_head);
     tcpi_out_str(o, "<h1>mod_tcpinspect</h1>\n<nav>");
-    tcpi_out_printf(o, "<a href=\"%s/status.json\">status.json</a>"
+    tcpi_out_printf(o, "<a href=\"%s/packets\">packets</a>"
+                    "<a href=\"%s/requests\">requests</a>"
+                    "<a href=\"%s/capture.pcapng\">capture.pcapng</a>"
+                    "<a href=\"%s/status.json\">status.json</a>"
                     "<a href=\"%s/?auto\">?auto</a>"
-                    "<a href=\"%s/metrics\">metrics</a>", base, base, base);
+                    "<a href=\"%s/?nagios\">nagios</a>"
+                    "<a href=\"%s/metrics\">metrics</a>",
+                    base, base, base, base, base, base, base);
     tcpi_out_str(o, "</nav>\n");
     const char *lvl = tcpi_level_name(s->counts_ok
                                       ? tcpi_threshold_worst(s->results, s->nresults)
@@ -824,5 +870,6 @@ void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
     html_history(o, s);
     html_capture(o, s);
     html_sysctl(o, s);
+    html_requests(o, s, base);
     tcpi_out_str(o, "</body></html>\n");
 }

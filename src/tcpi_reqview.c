@@ -424,6 +424,48 @@ static uint32_t leg_anomalies(const tcpi_legsum_t *L)
     return n + (L->rst_by ? 1 : 0);
 }
 
+void tcpi_render_requests_thead(tcpi_out_t *o)
+{
+    tcpi_out_str(o, "<table class=\"req\"><tr><th>id</th><th>request</th><th>status"
+                 "</th><th>total ms</th><th>backend TTFB ms</th><th>client</th>"
+                 "<th>server</th><th>backend local</th><th>backend</th>"
+                 "<th>reused</th><th>anomalies</th></tr>\n");
+}
+
+void tcpi_render_request_row(tcpi_out_t *o, const tcpi_req_t *r,
+                             const tcpi_reqsum_t *s, const char *base)
+{
+    uint32_t an = s ? leg_anomalies(&s->leg[0]) + leg_anomalies(&s->leg[1]) +
+                      s->pool_race : 0;
+
+    tcpi_out_printf(o, "<tr%s><td><a href=\"%s/requests/", r->status >= 500
+                    ? " class=\"e\"" : an ? " class=\"w\"" : "", base);
+    /* ids are checked on the way in; escape anyway */
+    tcpi_out_html(o, r->id, strlen(r->id));
+    tcpi_out_str(o, "\"><code>");
+    tcpi_out_html(o, r->id, strlen(r->id));
+    tcpi_out_str(o, "</code></a></td><td>");
+    tcpi_out_html(o, r->method, strlen(r->method));
+    tcpi_out_str(o, " ");
+    tcpi_out_html(o, r->uri, strlen(r->uri));
+    tcpi_out_printf(o, "</td><td>%u</td><td class=\"r\">%.1f</td>"
+                    "<td class=\"r\">", r->status, total_ms(r));
+    html_ms(o, s ? tcpi_join_phase_ns(s->t, TCPI_PH_backend_ttfb) : -1);
+    tcpi_out_str(o, "</td><td>");
+    html_ep(o, &r->front_client);
+    tcpi_out_str(o, "</td><td>");
+    html_ep(o, &r->front_server);
+    tcpi_out_str(o, "</td><td>");
+    html_ep(o, &r->backend_local);
+    tcpi_out_str(o, "</td><td>");
+    html_ep(o, &r->backend_remote);
+    tcpi_out_printf(o, "</td><td>%s</td><td class=\"r\">", !r->has_backend
+                    ? "" : r->backend_reused ? "yes" : "no");
+    if (s)
+        tcpi_out_printf(o, "%u", an);
+    tcpi_out_str(o, "</td></tr>\n");
+}
+
 void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
                                const uint64_t *ks, int n,
                                const tcpi_sumtab_t *sums,
@@ -443,41 +485,10 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
                         (unsigned long long)st->join.pending,
                         (unsigned long long)st->join.packets_lost,
                         (unsigned long long)st->join.evictions);
-    tcpi_out_str(o, ".</p>\n<table><tr><th>id</th><th>request</th><th>status"
-                 "</th><th>total ms</th><th>backend TTFB ms</th><th>client</th>"
-                 "<th>server</th><th>backend local</th><th>backend</th>"
-                 "<th>reused</th><th>anomalies</th></tr>\n");
-    for (int i = 0; i < n; i++) {
-        const tcpi_reqsum_t *s = sum_of(&buf, sums, ks[i]);
-        uint32_t an = s ? leg_anomalies(&s->leg[0]) + leg_anomalies(&s->leg[1]) +
-                          s->pool_race : 0;
-        tcpi_out_printf(o, "<tr%s><td><a href=\"%s/requests/", r[i].status >= 500
-                        ? " class=\"e\"" : an ? " class=\"w\"" : "", base);
-        /* ids are checked on the way in; escape anyway */
-        tcpi_out_html(o, r[i].id, strlen(r[i].id));
-        tcpi_out_str(o, "\"><code>");
-        tcpi_out_html(o, r[i].id, strlen(r[i].id));
-        tcpi_out_str(o, "</code></a></td><td>");
-        tcpi_out_html(o, r[i].method, strlen(r[i].method));
-        tcpi_out_str(o, " ");
-        tcpi_out_html(o, r[i].uri, strlen(r[i].uri));
-        tcpi_out_printf(o, "</td><td>%u</td><td class=\"r\">%.1f</td>"
-                        "<td class=\"r\">", r[i].status, total_ms(&r[i]));
-        html_ms(o, s ? tcpi_join_phase_ns(s->t, TCPI_PH_backend_ttfb) : -1);
-        tcpi_out_str(o, "</td><td>");
-        html_ep(o, &r[i].front_client);
-        tcpi_out_str(o, "</td><td>");
-        html_ep(o, &r[i].front_server);
-        tcpi_out_str(o, "</td><td>");
-        html_ep(o, &r[i].backend_local);
-        tcpi_out_str(o, "</td><td>");
-        html_ep(o, &r[i].backend_remote);
-        tcpi_out_printf(o, "</td><td>%s</td><td class=\"r\">", !r[i].has_backend
-                        ? "" : r[i].backend_reused ? "yes" : "no");
-        if (s)
-            tcpi_out_printf(o, "%u", an);
-        tcpi_out_str(o, "</td></tr>\n");
-    }
+    tcpi_out_str(o, ".</p>\n");
+    tcpi_render_requests_thead(o);
+    for (int i = 0; i < n; i++)
+        tcpi_render_request_row(o, &r[i], sum_of(&buf, sums, ks[i]), base);
     tcpi_out_str(o, "</table>\n</body></html>\n");
 }
 

@@ -1,0 +1,65 @@
+# The overview page and status.json carry the newest requests (PRODUCT.md:
+# "recent requests"), tied to the access log by %{tcpinspect-id}n, and the
+# overview links every page of the handler; each link answers.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test ();
+use Test::More;
+use JSON::PP ();
+use TCPI::Rig qw(rig have_module http_get status_json wait_for);
+
+my $r = rig();
+plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
+
+# A few proxied requests with a recognisable URI; the last one is newest.
+my $tag = "ov$$" . time;
+for my $i (1 .. 3) {
+    is http_get("/app/echo?$tag=$i")->code, 200, "request $i proxied";
+}
+
+# The access log names each request's id (written at log time).
+my %id_of;
+wait_for(sub {
+    open my $fh, '<', "$r->{t_logs}/tcpi_access_log" or return 0;
+    while (my $l = <$fh>) {
+        $id_of{$1} = $2 if $l =~ m{"GET /app/echo\?\Q$tag\E=(\d) [^"]*" .* (\S+)$};
+    }
+    return keys(%id_of) == 3;
+}, 5);
+is scalar(keys %id_of), 3, 'the access log names the three ids';
+
+my $s = status_json();
+ok $s && ref $s->{recent_requests} eq 'ARRAY', 'status.json has recent_requests'
+    or diag explain $s;
+my @mine = grep { ($_->{uri} // '') =~ /\Q$tag\E=/ } @{ $s->{recent_requests} || [] };
+is scalar(@mine), 3, 'the three requests are among them';
+is_deeply [map { $_->{uri} } @mine], [map { "/app/echo?$tag=$_" } 3, 2, 1],
+    'newest first';
+for my $e (@mine) {
+    my ($n) = $e->{uri} =~ /=(\d)$/;
+    is $e->{id}, $id_of{$n}, "request $n: id as in the access log";
+    is $e->{status}, 200, "request $n: status";
+    like $e->{backend}{remote} // '', qr/^127\.0\.0\.1:$r->{jetty_port}$/,
+        "request $n: backend tuple";
+}
+
+my $res = http_get('/tcp-inspect/');
+is $res->code, 200, 'overview';
+my $html = $res->content;
+like $html, qr/<h2>Recent requests<\/h2>/, 'overview has a recent requests section';
+for my $n (1 .. 3) {
+    my $id = $id_of{$n} // 'none';
+    like $html, qr{href="/tcp-inspect/requests/\Q$id\E"}, "overview links request $n";
+}
+my @links = $html =~ m{<nav>(.*?)</nav>}s ? ($1 =~ m{href="([^"]+)"}g) : ();
+cmp_ok scalar(@links), '>=', 7, 'the overview links the other pages';
+for my $l (@links) {
+    $l =~ s/&amp;/&/g;
+    my $c = http_get($l)->code;
+    ok $c == 200 || ($c == 403 && $l =~ /capture/), "$l answers ($c)";
+}
+like $html, qr{href="/tcp-inspect/packets"}, 'links /packets';
+like $html, qr{href="/tcp-inspect/requests"}, 'links /requests';
+
+done_testing;
