@@ -1,0 +1,87 @@
+/*
+ * tcpi_reqcap.h — one request's packets: the frontend flow (client ->
+ * httpd) and the backend flow (httpd -> backend) of a request record,
+ * selected from the packet ring and written as one pcapng.
+ *
+ * Selection, per leg, over the packets whose 4-tuple is the leg's in
+ * either direction (time order; "c" is the client of the leg: the browser
+ * on the front, httpd on the backend; "s" its server):
+ *
+ *   candidates  [start - SLACK, end + GRACE]; a fresh front connection
+ *               (keepalives == 0) looks back LOOKBACK for its SYN
+ *   first       the later of: the last c->s SYN at or before start (the
+ *               handshake of a connection opened for this request), and
+ *               the packet after the last s->c payload before start (the
+ *               previous response on a kept-alive connection); a backend
+ *               connection opened for the request starts at start
+ *   last        before the first c->s payload after end (the next
+ *               request on the connection) and at most end + GRACE (the
+ *               trailing ACK, FIN or RST)
+ *
+ * Times in request records are wall-clock microseconds, packet times
+ * wall-clock nanoseconds (the same clock).
+ */
+#ifndef TCPI_REQCAP_H
+#define TCPI_REQCAP_H
+
+#include "tcpi_decode.h"
+#include "tcpi_out.h"
+#include "tcpi_reqlog.h"
+#include "tcpi_shm.h"
+
+#define TCPI_REQCAP_SLACK_US    200000ull    /* request bytes before start */
+#define TCPI_REQCAP_LOOKBACK_US 10000000ull  /* SYN of a fresh connection */
+#define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
+#define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
+
+/** One selected packet. */
+typedef struct {
+    uint64_t n;            /* ring packet number */
+    uint64_t ts_ns;
+    uint32_t payload_len;
+    uint16_t iface;        /* index into the shared interface table */
+    uint8_t  leg;          /* TCPI_LEG_FRONT or TCPI_LEG_BACKEND */
+    uint8_t  to_server;    /* c->s */
+    uint8_t  flags;        /* TCPI_TH_* */
+} tcpi_reqcap_pkt_t;
+
+/** A growable list of packets (malloc'd; tcpi_reqcap_free). */
+typedef struct {
+    tcpi_reqcap_pkt_t *pkt;
+    size_t   n, cap;
+    int      truncated;    /* more than TCPI_REQCAP_MAX_PKTS */
+    int32_t  if_linktype[TCPI_MAX_IFACES];  /* as seen; -1 unknown */
+    uint64_t looked_at;    /* ring packets examined */
+    uint64_t nleg[3];      /* selected per leg (index TCPI_LEG_*) */
+} tcpi_reqcap_t;
+
+/** The leg of req a decoded packet belongs to (TCPI_LEG_FRONT,
+ *  TCPI_LEG_BACKEND) with *to_server set, or 0. */
+int tcpi_reqcap_classify(int *to_server, const tcpi_req_t *req,
+                         const tcpi_pkt_t *pkt);
+
+/** Trim one leg's candidates c[0..n) (time order) to the request, per
+ *  the rules above: the selection is c[*lo..*hi). */
+void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
+                      size_t n, const tcpi_req_t *req, int leg);
+
+/** Select req's packets from the ring by scanning its time window: both
+ *  legs, merged in time order. 0, or -1 when out of memory. */
+int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
+                       const tcpi_req_t *req);
+
+/** Write the selection as pcapng: one interface block per leg and
+ *  interface ("front"/"backend" in if_description, the interface's name
+ *  in if_name), each packet commented "tcpinspect-id=<id> leg=<leg>".
+ *  Packets overwritten in the ring since the selection are left out.
+ *  Returns the packets written, or -1 when the output failed. */
+long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
+                       const tcpi_shm_t *shm, const tcpi_req_t *req,
+                       uint32_t snaplen);
+
+void tcpi_reqcap_free(tcpi_reqcap_t *sel);
+
+/** "front", "backend" ("?" otherwise). */
+const char *tcpi_reqcap_leg_name(int leg);
+
+#endif

@@ -1,0 +1,315 @@
+/* tcpi_reqcap.c — one request's packets from the ring (tcpi_reqcap.h). */
+#include "tcpi_reqcap.h"
+#include "tcpi_pcapfile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Two handles' batches interleave in the ring by up to a block timeout:
+ * keep scanning this far past the window before stopping. */
+#define SCAN_SLOP_NS 1000000000ull
+/* Enough of a frame for every header up to TCP with options. */
+#define HDR_BYTES 384
+
+const char *tcpi_reqcap_leg_name(int leg)
+{
+    return leg == TCPI_LEG_FRONT ? "front"
+         : leg == TCPI_LEG_BACKEND ? "backend" : "?";
+}
+
+static int ep_is(const tcpi_endpoint_t *ep, int family, const uint8_t *addr,
+                 uint16_t port)
+{
+    return ep->family == family && ep->port == port &&
+           memcmp(ep->addr, addr, family == 4 ? 4 : 16) == 0;
+}
+
+static int flow_dir(const tcpi_endpoint_t *c, const tcpi_endpoint_t *s,
+                    const tcpi_pkt_t *p)
+{
+    if (c->family == 0 || c->family != p->family)
+        return -1;
+    if (ep_is(c, p->family, p->src, p->sport) &&
+        ep_is(s, p->family, p->dst, p->dport))
+        return 1;
+    if (ep_is(s, p->family, p->src, p->sport) &&
+        ep_is(c, p->family, p->dst, p->dport))
+        return 0;
+    return -1;
+}
+
+int tcpi_reqcap_classify(int *to_server, const tcpi_req_t *req,
+                         const tcpi_pkt_t *pkt)
+{
+    int d = flow_dir(&req->front_client, &req->front_server, pkt);
+
+    if (d >= 0) {
+        *to_server = d;
+        return TCPI_LEG_FRONT;
+    }
+    if (req->has_backend &&
+        (d = flow_dir(&req->backend_local, &req->backend_remote, pkt)) >= 0) {
+        *to_server = d;
+        return TCPI_LEG_BACKEND;
+    }
+    return 0;
+}
+
+static int is_syn(const tcpi_reqcap_pkt_t *p)
+{
+    return p->to_server && (p->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN;
+}
+
+void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
+                      size_t n, const tcpi_req_t *req, int leg)
+{
+    uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
+    uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
+    uint64_t from = start > TCPI_REQCAP_SLACK_US * 1000
+                    ? start - TCPI_REQCAP_SLACK_US * 1000 : 0;
+    int fresh_backend = leg == TCPI_LEG_BACKEND && !req->backend_reused;
+    size_t i, first = n;
+
+    if (fresh_backend)
+        from = start;        /* connected for this request: nothing before */
+    for (i = 0; i < n; i++)
+        if (c[i].ts_ns >= from) {
+            first = i;
+            break;
+        }
+    /* Before start, whichever comes later: the handshake, or the end of
+     * the previous response on the connection. */
+    for (i = 0; i < n && c[i].ts_ns <= start; i++) {
+        if (is_syn(&c[i]) && !fresh_backend)
+            first = i;
+        else if (!c[i].to_server && c[i].payload_len > 0 && i + 1 > first)
+            first = i + 1;
+    }
+    *lo = first;
+    for (i = first; i < n; i++) {
+        if (c[i].ts_ns > grace_end)
+            break;
+        if (c[i].ts_ns > end && c[i].to_server &&
+            (c[i].payload_len > 0 || is_syn(&c[i])))
+            break;           /* the next request (or connection) */
+    }
+    *hi = i < first ? first : i;
+}
+
+void tcpi_reqcap_free(tcpi_reqcap_t *sel)
+{
+    free(sel->pkt);
+    sel->pkt = NULL;
+    sel->n = sel->cap = 0;
+}
+
+static int push(tcpi_reqcap_t *v, const tcpi_reqcap_pkt_t *p)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        tcpi_reqcap_pkt_t *np;
+        if (cap > TCPI_REQCAP_MAX_PKTS)
+            cap = TCPI_REQCAP_MAX_PKTS;
+        if (v->n >= cap) {
+            v->truncated = 1;
+            return 0;
+        }
+        np = realloc(v->pkt, cap * sizeof(*np));
+        if (np == NULL)
+            return -1;
+        v->pkt = np;
+        v->cap = cap;
+    }
+    v->pkt[v->n++] = *p;
+    return 0;
+}
+
+int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
+                       const tcpi_req_t *req)
+{
+    const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
+    tcpi_reqcap_t leg[2];
+    uint64_t back, lower, upper, tail, head, n;
+    size_t lo[2], hi[2], a, b;
+    uint8_t buf[HDR_BYTES];
+    int rc = -1;
+
+    memset(sel, 0, sizeof(*sel));
+    memset(leg, 0, sizeof(leg));
+    for (int i = 0; i < TCPI_MAX_IFACES; i++)
+        sel->if_linktype[i] = -1;
+    if (ring == NULL)
+        return 0;
+    back = req->keepalives == 0 ? TCPI_REQCAP_LOOKBACK_US : TCPI_REQCAP_SLACK_US;
+    lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
+    upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
+    tcpi_ring_bounds(&tail, &head, ring);
+    for (n = tcpi_ring_seek_time(ring, lower); n < head; n++) {
+        tcpi_ring_rec_t rec;
+        tcpi_pkt_t pkt;
+        tcpi_reqcap_pkt_t c;
+        int to_server, l;
+
+        if (tcpi_ring_read(&rec, buf, sizeof(buf), ring, n) != 0)
+            continue;                      /* overwritten under us */
+        sel->looked_at++;
+        if (rec.ts_ns > upper + SCAN_SLOP_NS)
+            break;
+        if (rec.ts_ns < lower || rec.ts_ns > upper)
+            continue;
+        if (tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
+            != TCPI_DR_ok)
+            continue;
+        if ((l = tcpi_reqcap_classify(&to_server, req, &pkt)) == 0)
+            continue;
+        c.n = n;
+        c.ts_ns = rec.ts_ns;
+        c.payload_len = pkt.payload_len;
+        c.iface = rec.iface;
+        c.leg = (uint8_t)l;
+        c.to_server = (uint8_t)to_server;
+        c.flags = pkt.flags;
+        if (rec.iface < TCPI_MAX_IFACES)
+            sel->if_linktype[rec.iface] = rec.linktype;
+        if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0)
+            goto out;
+    }
+    for (int i = 0; i < 2; i++)
+        tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
+                         i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND);
+    /* Merge the two legs in time order (ring order breaks ties). */
+    a = lo[0];
+    b = lo[1];
+    while (a < hi[0] || b < hi[1]) {
+        const tcpi_reqcap_pkt_t *p;
+        if (b >= hi[1] ||
+            (a < hi[0] && (leg[0].pkt[a].ts_ns < leg[1].pkt[b].ts_ns ||
+                           (leg[0].pkt[a].ts_ns == leg[1].pkt[b].ts_ns &&
+                            leg[0].pkt[a].n < leg[1].pkt[b].n))))
+            p = &leg[0].pkt[a++];
+        else
+            p = &leg[1].pkt[b++];
+        if (push(sel, p) != 0)
+            goto out;
+        sel->nleg[p->leg]++;
+    }
+    sel->truncated |= leg[0].truncated | leg[1].truncated;
+    rc = 0;
+out:
+    tcpi_reqcap_free(&leg[0]);
+    tcpi_reqcap_free(&leg[1]);
+    if (rc != 0)
+        tcpi_reqcap_free(sel);
+    return rc;
+}
+
+/* Interface block ids: one per (leg, interface) pair, front first. */
+typedef struct {
+    int      n;
+    uint8_t  leg[2 * TCPI_MAX_IFACES];
+    uint16_t iface[2 * TCPI_MAX_IFACES];
+} ifmap_t;
+
+static int ifmap_find(const ifmap_t *m, int leg, int iface)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->leg[i] == leg && m->iface[i] == iface)
+            return i;
+    return -1;
+}
+
+static void ifmap_add(ifmap_t *m, int leg, int iface)
+{
+    if (ifmap_find(m, leg, iface) >= 0 || m->n >= 2 * TCPI_MAX_IFACES)
+        return;
+    m->leg[m->n] = (uint8_t)leg;
+    m->iface[m->n++] = (uint16_t)iface;
+}
+
+static int32_t iface_linktype(const tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
+                              int iface)
+{
+    if (sel->if_linktype[iface] >= 0)
+        return sel->if_linktype[iface];
+    return atomic_load(&((tcpi_shm_t *)shm)->iface[iface].linktype);
+}
+
+static void build_ifmap(ifmap_t *m, const tcpi_reqcap_t *sel,
+                        const tcpi_shm_t *shm, const tcpi_req_t *req)
+{
+    static const int legs[2] = { TCPI_LEG_FRONT, TCPI_LEG_BACKEND };
+
+    m->n = 0;
+    for (int k = 0; k < 2; k++) {
+        int found = 0;
+        for (size_t i = 0; i < sel->n; i++)
+            if (sel->pkt[i].leg == legs[k] && sel->pkt[i].iface < shm->niface) {
+                ifmap_add(m, legs[k], sel->pkt[i].iface);
+                found = 1;
+            }
+        if (found || (legs[k] == TCPI_LEG_BACKEND && !req->has_backend))
+            continue;
+        /* No packets on this leg: still name the interface it is
+         * captured on, so the file says where nothing was seen. */
+        for (uint32_t i = 0; i < shm->niface && i < TCPI_MAX_IFACES; i++)
+            if ((shm->iface[i].legs & (uint32_t)legs[k]) &&
+                iface_linktype(sel, shm, (int)i) >= 0) {
+                ifmap_add(m, legs[k], (int)i);
+                break;
+            }
+    }
+}
+
+long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
+                       const tcpi_shm_t *shm, const tcpi_req_t *req,
+                       uint32_t snaplen)
+{
+    const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
+    tcpi_ring_stats_t st;
+    char comment[2][TCPI_REQ_ID_MAX + 64];
+    uint8_t *buf;
+    ifmap_t m;
+    long written = 0;
+
+    if (ring == NULL)
+        return -1;
+    build_ifmap(&m, sel, shm, req);
+    tcpi_pcapng_write_shb(o, "mod_tcpinspect");
+    for (int i = 0; i < m.n; i++) {
+        tcpi_pcapng_if_t ifc;
+        char name[TCPI_IFNAMSIZ];
+        tcpi_shm_copy_str(name, sizeof(name), shm->iface[m.iface[i]].name,
+                          sizeof(shm->iface[m.iface[i]].name));
+        memset(&ifc, 0, sizeof(ifc));
+        ifc.name = name;
+        ifc.description = tcpi_reqcap_leg_name(m.leg[i]);
+        ifc.linktype = iface_linktype(sel, shm, m.iface[i]);
+        ifc.snaplen = snaplen ? snaplen : 262144;
+        tcpi_pcapng_write_idb(o, &ifc);
+    }
+    for (int k = 0; k < 2; k++)
+        snprintf(comment[k], sizeof(comment[k]), "tcpinspect-id=%s leg=%s",
+                 req->id, tcpi_reqcap_leg_name(k ? TCPI_LEG_BACKEND
+                                                   : TCPI_LEG_FRONT));
+    tcpi_ring_stats(&st, ring);
+    buf = malloc(st.max_caplen ? st.max_caplen : 1);
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < sel->n && !o->failed; i++) {
+        const tcpi_reqcap_pkt_t *p = &sel->pkt[i];
+        tcpi_ring_rec_t rec;
+        int ifid = ifmap_find(&m, p->leg, p->iface);
+
+        if (ifid < 0 ||
+            tcpi_ring_read(&rec, buf, st.max_caplen, ring, p->n) != 0)
+            continue;                      /* gone since the selection */
+        tcpi_pcapng_write_epb(o, (uint32_t)ifid, rec.ts_ns, rec.caplen,
+                              rec.wirelen, buf,
+                              comment[p->leg == TCPI_LEG_BACKEND]);
+        written++;
+    }
+    free(buf);
+    tcpi_out_flush(o);
+    return o->failed ? -1 : written;
+}

@@ -1,0 +1,310 @@
+/* Unit tests for per-request packet selection and the pcapng it writes:
+ * a real ring filled with hand-built frames, read back with the capfile
+ * reader and with tshark. */
+#include "tcpi_test.h"
+#include "tcpi_reqcap_frames.h"
+#include "tcpi_pcapfile.h"
+#include "tcpi_reqcap.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T0 1700000000000000ull           /* a wall-clock start, in µs */
+
+static void test_classify(void **state)
+{
+    tcpi_req_t r;
+    tcpi_pkt_t p;
+    uint8_t b[256];
+    tcpi_endpoint_t c = ep("198.18.0.2", 40000), s = ep("198.18.0.1", 80);
+    tcpi_endpoint_t l = ep("127.0.0.1", 50000), bk = ep("127.0.0.1", 7001);
+    tcpi_endpoint_t other = ep("198.18.0.2", 40001);
+    int to_server = -1;
+    uint32_t n;
+
+    memset(&r, 0, sizeof(r));
+    r.front_client = c;
+    r.front_server = s;
+    r.backend_local = l;
+    r.backend_remote = bk;
+    n = frame(b, &c, &s, A_, 1, NULL);
+    assert_int_equal(tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n), TCPI_DR_ok);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_FRONT);
+    assert_int_equal(to_server, 1);
+    n = frame(b, &s, &c, A_, 1, NULL);
+    tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_FRONT);
+    assert_int_equal(to_server, 0);
+    /* The backend tuple only counts when the record has a backend. */
+    n = frame(b, &bk, &l, A_, 1, NULL);
+    tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), 0);
+    r.has_backend = 1;
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_BACKEND);
+    assert_int_equal(to_server, 0);
+    /* Another port, a half-matching tuple, another family: not ours. */
+    n = frame(b, &other, &s, A_, 1, NULL);
+    tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), 0);
+    n = frame(b, &c, &c, A_, 1, NULL);
+    tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), 0);
+    tcpi_endpoint_t c6 = ep("::1", 40000), s6 = ep("::1", 80);
+    n = frame(b, &c6, &s6, A_, 1, NULL);
+    tcpi_decode(&p, TCPI_LINKTYPE_EN10MB, b, n, n);
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), 0);
+    r.front_client = c6;
+    r.front_server = s6;
+    assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_FRONT);
+}
+
+/* Two interleaved requests on fresh connections plus a late packet. */
+static tcpi_req_t two_requests(tcpi_ring_t *ring, tcpi_req_t *other)
+{
+    tcpi_endpoint_t s = ep("198.18.0.1", 80), bk = ep("127.0.0.1", 7001);
+    tcpi_req_t r;
+
+    *other = proxied_request(ring, "other", T0 + 2000, ep("198.18.0.2", 40001),
+                             s, ep("127.0.0.1", 50001), bk, "/other");
+    r = proxied_request(ring, "Yxz@-1", T0, ep("198.18.0.2", 40000), s,
+                        ep("127.0.0.1", 50000), bk, "/app/echo?u=1");
+    /* A packet of the same front flow long after the grace period. */
+    tcpi_endpoint_t c = ep("198.18.0.2", 40000);
+    emit(ring, 0, r.end_us + TCPI_REQCAP_GRACE_US + 1000, &c, &s, A_, NULL);
+    return r;
+}
+
+static void test_select_fresh(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_req_t other, r = two_requests(tcpi_shm_ring(shm), &other);
+    tcpi_reqcap_t sel;
+
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    assert_int_equal(sel.n, 15);
+    assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 9);
+    assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 6);
+    /* The handshake from before the request is in, in time order. */
+    assert_int_equal(sel.pkt[0].flags, S_);
+    assert_int_equal(sel.pkt[0].leg, TCPI_LEG_FRONT);
+    assert_int_equal(sel.pkt[0].ts_ns, (T0 - 3000) * 1000);
+    for (size_t i = 1; i < sel.n; i++)
+        assert_true(sel.pkt[i - 1].ts_ns <= sel.pkt[i].ts_ns);
+    assert_int_equal(sel.pkt[sel.n - 1].ts_ns, (T0 + 9200) * 1000);
+    tcpi_reqcap_free(&sel);
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &other), 0);
+    assert_int_equal(sel.n, 15);
+    tcpi_reqcap_free(&sel);
+    free(shm);
+}
+
+/* A kept-alive front connection and a reused backend connection, with
+ * the previous and the next request on both. */
+static void test_select_keepalive(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_endpoint_t c = ep("127.0.0.1", 40000), s = ep("127.0.0.1", 80);
+    tcpi_endpoint_t l = ep("127.0.0.1", 50000), bk = ep("127.0.0.1", 7001);
+    tcpi_reqcap_t sel;
+    tcpi_req_t r;
+
+    emit(ring, 0, T0 - 50000, &c, &s, PA_, "GET /prev HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 - 48000, &l, &bk, PA_, "GET /prev HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 - 45000, &bk, &l, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 1, T0 - 44000, &l, &bk, A_, NULL);                 /* in */
+    emit(ring, 0, T0 - 40000, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 0, T0 - 39000, &c, &s, A_, NULL);                  /* in */
+    emit(ring, 0, T0 - 100, &c, &s, PA_, "GET /this HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 + 1200, &l, &bk, PA_, "GET /this HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 + 5000, &bk, &l, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 1, T0 + 5100, &l, &bk, A_, NULL);
+    emit(ring, 0, T0 + 5300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 0, T0 + 5400, &c, &s, A_, NULL);
+    emit(ring, 0, T0 + 8000, &c, &s, PA_, "GET /next HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 + 8100, &l, &bk, PA_, "GET /next HTTP/1.1\r\n\r\n");
+    emit(ring, 0, T0 + 8200, &s, &c, A_, NULL);
+    r = record("ka", c, s, l, bk, T0, T0 + 5350);
+    r.backend_reused = 1;
+    r.keepalives = 1;
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 4);
+    assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 4);
+    assert_int_equal(sel.pkt[0].ts_ns, (T0 - 44000) * 1000);
+    assert_int_equal(sel.pkt[sel.n - 1].ts_ns, (T0 + 5400) * 1000);
+    tcpi_reqcap_free(&sel);
+
+    /* The same connection seen as fresh for the backend: nothing before
+     * start belongs to it. */
+    r.backend_reused = 0;
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 3);
+    tcpi_reqcap_free(&sel);
+    free(shm);
+}
+
+static int has_bytes(const uint8_t *p, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, s, k) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_write_readback(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_req_t other, r = two_requests(tcpi_shm_ring(shm), &other);
+    tcpi_membuf_t mb = { 0 };
+    tcpi_out_t o;
+    tcpi_reqcap_t sel;
+    tcpi_capfile_t rd;
+    tcpi_capfile_pkt_t p;
+    int count[2] = { 0, 0 }, uri[2] = { 0, 0 }, rc;
+
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+    assert_int_equal(tcpi_reqcap_write(&o, &sel, shm, &r, 65535), 15);
+    assert_int_equal(tcpi_capfile_open(&rd, (uint8_t *)mb.data, mb.len), 0);
+    while ((rc = tcpi_capfile_next(&rd, &p)) == 1) {
+        char want[64];
+        assert_true(p.ifid < 2);
+        snprintf(want, sizeof(want), "tcpinspect-id=Yxz@-1 leg=%s",
+                 p.ifid == 0 ? "front" : "backend");
+        assert_int_equal(p.comment_len, strlen(want));
+        assert_memory_equal(p.comment, want, p.comment_len);
+        count[p.ifid]++;
+        uri[p.ifid] += has_bytes(p.data, p.caplen, "GET /app/echo?u=1 ");
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(rd.nif, 2);
+    assert_string_equal(rd.ifc[0].name, "tcpih0");
+    assert_string_equal(rd.ifc[1].name, "lo");
+    assert_int_equal(count[0], 9);
+    assert_int_equal(count[1], 6);
+    assert_int_equal(uri[0], 1);
+    assert_int_equal(uri[1], 1);
+
+    /* tshark, an oracle we did not write, reads the same file. */
+    char path[] = "/tmp/tcpi-reqcap-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, mb.data, mb.len), (ssize_t)mb.len);
+    close(fd);
+    if (system("command -v tshark >/dev/null 2>&1") == 0) {
+        char cmd[512], line[512];
+        int lines = 0, front = 0, backend = 0;
+        snprintf(cmd, sizeof(cmd), "tshark -r %s -T fields -E separator='|' "
+                 "-e frame.interface_name -e frame.interface_description "
+                 "-e frame.comment 2>/dev/null", path);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+            lines++;
+            front += strcmp(line, "tcpih0|front|tcpinspect-id=Yxz@-1 leg=front\n") == 0;
+            backend += strcmp(line, "lo|backend|tcpinspect-id=Yxz@-1 leg=backend\n") == 0;
+        }
+        assert_int_equal(pclose(f), 0);
+        assert_int_equal(lines, 15);
+        assert_int_equal(front, 9);
+        assert_int_equal(backend, 6);
+        snprintf(cmd, sizeof(cmd), "tshark -r %s -Y 'http.request.uri == "
+                 "\"/app/echo?u=1\"' -T fields -e frame.interface_description "
+                 "2>/dev/null | sort | tr '\\n' ' '", path);
+        f = popen(cmd, "r");
+        assert_non_null(fgets(line, sizeof(line), f));
+        pclose(f);
+        assert_string_equal(line, "backend front ");
+    } else {
+        print_message("tshark not installed: its check is skipped\n");
+    }
+    unlink(path);
+    tcpi_reqcap_free(&sel);
+    free(mb.data);
+    free(shm);
+}
+
+/* Packets that left the ring are not there to select, and packets
+ * overwritten between selection and writing are left out. */
+static void test_gone(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_req_t other, r = two_requests(ring, &other);
+    tcpi_endpoint_t x = ep("10.0.0.1", 1), y = ep("10.0.0.2", 2);
+    char big[1201];
+    tcpi_membuf_t mb = { 0 };
+    tcpi_out_t o;
+    tcpi_reqcap_t sel;
+
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    assert_int_equal(sel.n, 15);
+    for (int i = 0; i < 2000; i++)
+        emit(ring, 0, r.end_us + 2000000 + (uint64_t)i, &x, &y, PA_, big);
+    tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+    assert_int_equal(tcpi_reqcap_write(&o, &sel, shm, &r, 0), 0);
+    tcpi_reqcap_free(&sel);
+    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    assert_int_equal(sel.n, 0);
+    tcpi_reqcap_free(&sel);
+    free(mb.data);
+    free(shm);
+}
+
+/* A leg without packets still gets its interface block; a request
+ * without a backend gets none for the backend. */
+static void test_interfaces_without_packets(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_endpoint_t c = ep("::1", 40000), s = ep("::1", 80);
+    tcpi_membuf_t mb = { 0 };
+    tcpi_out_t o;
+    tcpi_reqcap_t sel;
+    tcpi_capfile_t rd;
+    tcpi_capfile_pkt_t p;
+    tcpi_req_t r;
+
+    emit(ring, 0, T0 - 10, &c, &s, PA_, "GET /tcp-inspect/ HTTP/1.1\r\n\r\n");
+    emit(ring, 0, T0 + 10, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    memset(&r, 0, sizeof(r));
+    strcpy(r.id, "v6");
+    r.front_client = c;
+    r.front_server = s;
+    r.keepalives = 3;
+    r.start_us = T0;
+    r.end_us = T0 + 20;
+    for (int with_backend = 0; with_backend < 2; with_backend++) {
+        r.has_backend = (uint8_t)with_backend;
+        r.backend_local = ep("::1", 50000);
+        r.backend_remote = ep("::1", 7001);
+        assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+        assert_int_equal(sel.n, 2);
+        mb.len = 0;
+        tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+        assert_int_equal(tcpi_reqcap_write(&o, &sel, shm, &r, 0), 2);
+        assert_int_equal(tcpi_capfile_open(&rd, (uint8_t *)mb.data, mb.len), 0);
+        while (tcpi_capfile_next(&rd, &p) == 1)
+            assert_int_equal(p.ifid, 0);
+        assert_int_equal(rd.nif, 1 + with_backend);
+        tcpi_reqcap_free(&sel);
+    }
+    free(mb.data);
+    free(shm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_select_fresh),
+        cmocka_unit_test(test_select_keepalive),
+        cmocka_unit_test(test_write_readback),
+        cmocka_unit_test(test_gone),
+        cmocka_unit_test(test_interfaces_without_packets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
