@@ -61,6 +61,28 @@ typedef struct {
     uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
 } tcpi_hist_sample_t;
 
+/* Triggered per-request captures (tcpi_trigger.h): the parent writes the
+ * configuration before forking; afterwards only the worker writes. */
+#define TCPI_PATH_MAX 512
+typedef struct {
+    char     dir[TCPI_PATH_MAX];        /* "": no files, the ring only */
+    uint64_t max_files;
+    uint64_t max_bytes;
+    uint32_t snaplen;
+    _Atomic uint32_t error;             /* 1 while the last attempt failed */
+    _Atomic uint64_t files;             /* kept in dir */
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t matched;           /* records whose rule matched */
+    _Atomic uint64_t written;           /* files written */
+    _Atomic uint64_t failed;            /* could not be written */
+    _Atomic uint64_t skipped;           /* worker busy, packets gone */
+    _Atomic uint64_t removed;           /* oldest removed for the limit */
+    _Atomic uint64_t records_missed;    /* request records not read in time */
+    _Atomic uint64_t last_error_ns;     /* wall clock */
+    _Atomic uint64_t error_seq;         /* seqlock over last_error */
+    char     last_error[256];
+} tcpi_shm_trigger_t;
+
 typedef struct {
     uint32_t magic;
     uint32_t version;
@@ -84,6 +106,7 @@ typedef struct {
     _Atomic uint64_t hist_count;        /* samples written */
     _Atomic uint64_t sample_errors;
     tcpi_shm_iface_t iface[TCPI_MAX_IFACES];
+    tcpi_shm_trigger_t trigger;
 } tcpi_shm_t;
 
 /** Bytes needed for a region holding a ring of ring_size bytes. */

@@ -1,5 +1,6 @@
 /* tcpi_worker.c — libpcap handles and the capture loop (tcpi_worker.h). */
 #include "tcpi_worker.h"
+#include "tcpi_trigger.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -29,6 +30,7 @@ struct tcpi_worker {
     handle_t           h[TCPI_MAX_IFACES];
     int                nh;
     tcpi_join_t       *join;       /* requests joined to their flows */
+    tcpi_trigger_t    *trigger;    /* triggered captures, on first use */
 };
 
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
@@ -269,6 +271,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         if (tcpi_worker_run_once(w) < 0)
             return -1;
         tcpi_join_run(w->join, tcpi_now_wall_ns());
+        tcpi_trigger_run(&w->trigger, shm, tcpi_now_wall_ns());
     }
     return 0;
 }
@@ -301,5 +304,6 @@ void tcpi_worker_close(tcpi_worker_t *w)
     for (int i = 0; i < w->nh; i++)
         pcap_close(w->h[i].p);
     tcpi_join_destroy(w->join);
+    tcpi_trigger_close(w->trigger);
     free(w);
 }

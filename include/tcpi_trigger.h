@@ -1,0 +1,77 @@
+/*
+ * tcpi_trigger.h — triggered per-request captures (TCPInspectCapture):
+ * the capture worker reads the request log, keeps the records whose rule
+ * matched, and once a record's grace period has passed writes its packets
+ * (tcpi_reqcap.h) as <dir>/<id>.pcapng:
+ *
+ *   <dir>/.<id>.pcapng.tmp   O_EXCL, mode 0600, owned by the worker's
+ *        | rename(2)         user (httpd's User)
+ *   <dir>/<id>.pcapng
+ *
+ * The directory is bounded by TCPInspectCaptureLimit (files and bytes;
+ * the oldest files go first). A failing directory (not writable, full)
+ * is logged once, shown on the status page, and retried with the next
+ * capture. The work is paced by a time budget so that capturing every
+ * request never takes more than a small share of a CPU from httpd: what
+ * cannot be written before its packets leave the ring is counted as
+ * skipped.
+ */
+#ifndef TCPI_TRIGGER_H
+#define TCPI_TRIGGER_H
+
+#include "tcpi_reqcap.h"
+#include "tcpi_shm.h"
+
+#include <sys/types.h>
+
+#define TCPI_TRIGGER_MAX_FILES_DEFAULT 1000u
+#define TCPI_TRIGGER_MAX_BYTES_DEFAULT (1ull << 30)     /* 1G */
+/* A record is written this long after the request ended: the grace for
+ * trailing packets plus the time packets take to reach the ring. */
+#define TCPI_TRIGGER_DELAY_US  (TCPI_REQCAP_GRACE_US + 300000ull)
+/* Worker time spent on captures: at most this many ns per second, with
+ * bursts up to TCPI_TRIGGER_BURST_NS. */
+#define TCPI_TRIGGER_BUDGET_NS_PER_S 50000000ull
+#define TCPI_TRIGGER_BURST_NS        250000000ull
+#define TCPI_TRIGGER_PENDING 8192u      /* matched records waiting */
+
+typedef struct tcpi_trigger tcpi_trigger_t;
+
+/** Parent, before the fork: record the directory ("" or NULL: none) and
+ *  the limits (0: the defaults) in the shared region. */
+void tcpi_trigger_configure(tcpi_shm_t *shm, const char *dir,
+                            uint64_t max_files, uint64_t max_bytes,
+                            uint32_t snaplen);
+
+/** Parent, as root: create dir (mode 0700) when it is missing and give
+ *  it to uid/gid. An existing directory is left as it is. 0, or -1 with
+ *  the reason in err. */
+int tcpi_trigger_prepare_dir(char *err, size_t errlen, const char *dir,
+                             uid_t uid, gid_t gid);
+
+/** Show a setup problem (e.g. the directory cannot be created) on the
+ *  status page until a capture is written. */
+void tcpi_trigger_set_error(tcpi_shm_t *shm, const char *msg);
+
+/** Worker: one call per loop. Creates *t on the first call. */
+void tcpi_trigger_run(tcpi_trigger_t **t, tcpi_shm_t *shm,
+                      uint64_t now_wall_ns);
+void tcpi_trigger_close(tcpi_trigger_t *t);
+
+/** "<id>.pcapng" into buf; -1 when the id is empty, too long, or has a
+ *  byte outside [A-Za-z0-9@_-] (such a request gets no file). */
+int tcpi_trigger_filename(char *buf, size_t len, const char *id);
+
+/** A consistent copy of the status block for the pages. */
+typedef struct {
+    char     dir[TCPI_PATH_MAX];
+    uint64_t max_files, max_bytes;
+    int      error;
+    uint64_t files, bytes, matched, written, failed, skipped, removed;
+    uint64_t records_missed;
+    uint64_t last_error_ns;
+    char     last_error[256];
+} tcpi_trigger_status_t;
+void tcpi_trigger_status(tcpi_trigger_status_t *st, const tcpi_shm_t *shm);
+
+#endif

@@ -1,0 +1,303 @@
+/* Unit tests for triggered captures: the worker's per-loop call reads the
+ * request log, writes <dir>/<id>.pcapng (0600, via a temporary name),
+ * keeps the directory within its limit, and reports a failing directory
+ * once while going on. */
+#include "tcpi_test.h"
+#include "tcpi_reqcap_frames.h"
+#include "tcpi_pcapfile.h"
+#include "tcpi_trigger.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int logged_errors;
+static char last_log[512];
+
+static void count_log(void *baton, int level, const char *tag, const char *msg)
+{
+    if (level == TCPI_LOG_ERR)
+        logged_errors++;
+    snprintf(last_log, sizeof(last_log), "%s %s", tag, msg);
+}
+
+static void test_filename(void **state)
+{
+    char b[64];
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), "ZXyz@AAAB-x_9"), 0);
+    assert_string_equal(b, "ZXyz@AAAB-x_9.pcapng");
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), ""), -1);
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), "../etc"), -1);
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), "a/b"), -1);
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), "a.b"), -1);
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), "a b"), -1);
+    char long_id[TCPI_REQ_ID_MAX + 1];
+    memset(long_id, 'a', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    assert_int_equal(tcpi_trigger_filename(b, sizeof(b), long_id), -1);
+    assert_int_equal(tcpi_trigger_filename(b, 8, "abcdefgh"), -1);
+}
+
+static void test_prepare_dir(void **state)
+{
+    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[64], file[64], err[256];
+    struct stat sb;
+
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/caps", base);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              getuid(), getgid()), 0);
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    /* An existing directory is fine and left alone. */
+    chmod(dir, 0750);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              getuid(), getgid()), 0);
+    stat(dir, &sb);
+    assert_int_equal(sb.st_mode & 0777, 0750);
+    /* A file in the way, a missing parent: clear errors. */
+    snprintf(file, sizeof(file), "%s/file", base);
+    close(open(file, O_CREAT | O_WRONLY, 0600));
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), file,
+                                              getuid(), getgid()), -1);
+    assert_non_null(strstr(err, "not a directory"));
+    snprintf(dir, sizeof(dir), "%s/no/such", base);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              getuid(), getgid()), -1);
+    assert_non_null(strstr(err, "cannot create"));
+    snprintf(dir, sizeof(dir), "rm -rf %s", base);
+    assert_int_equal(system(dir), 0);
+}
+
+/* n requests with capture set, ended 2 s ago, their packets in the ring. */
+static void log_requests(tcpi_shm_t *shm, int first, int n, int capture)
+{
+    uint64_t now_us = tcpi_now_wall_ns() / 1000;
+    tcpi_endpoint_t s = ep("198.18.0.1", 80), bk = ep("127.0.0.1", 7001);
+
+    for (int i = first; i < first + n; i++) {
+        char id[32], uri[64];
+        snprintf(id, sizeof(id), "req-%d", i);
+        snprintf(uri, sizeof(uri), "/u/%d", i);
+        tcpi_req_t r = proxied_request(tcpi_shm_ring(shm), id,
+                                       now_us - 3000000 + (uint64_t)i * 20000,
+                                       ep("198.18.0.2", (uint16_t)(30000 + i)), s,
+                                       ep("127.0.0.1", (uint16_t)(40000 + i)),
+                                       bk, uri);
+        r.capture = (uint8_t)capture;
+        assert_int_equal(tcpi_reqlog_put(tcpi_shm_reqlog(shm), &r), 0);
+    }
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        size_t k = strlen(e->d_name), m = strlen(suffix);
+        n += k > m && strcmp(e->d_name + k - m, suffix) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_write_and_limit(void **state)
+{
+    char dir[] = "/tmp/tcpi-trig-XXXXXX", path[128];
+    tcpi_shm_t *shm = test_shm(4 << 20);
+    tcpi_trigger_t *t = NULL;
+    tcpi_trigger_status_t st;
+    struct stat sb;
+
+    assert_non_null(mkdtemp(dir));
+    /* Left over from an earlier run: one capture (counts against the
+     * limit) and a temporary file of a crashed write (removed). */
+    snprintf(path, sizeof(path), "%s/old.pcapng", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    utimensat(AT_FDCWD, path, (struct timespec[]){ { 1, 0 }, { 1, 0 } }, 0);
+    snprintf(path, sizeof(path), "%s/.crashed.pcapng.tmp", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    tcpi_trigger_configure(shm, dir, 3, 1 << 20, 65535);
+
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());     /* opens, scans */
+    assert_non_null(t);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.files, 1);
+    assert_int_equal(count_files(dir, ".tmp"), 0);
+
+    log_requests(shm, 0, 2, 0);                         /* not matched */
+    log_requests(shm, 2, 4, 1);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.matched, 4);
+    assert_int_equal(st.written, 4);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.error, 0);
+    /* Limit 3: the old file and the first new one went, oldest first. */
+    assert_int_equal(st.files, 3);
+    assert_int_equal(st.removed, 2);
+    assert_int_equal(count_files(dir, ".pcapng"), 3);
+    snprintf(path, sizeof(path), "%s/old.pcapng", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/req-2.pcapng", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/req-0.pcapng", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/req-5.pcapng", dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sb.st_uid, geteuid());
+    assert_int_equal(st.bytes, (uint64_t)sb.st_size * 3);
+
+    /* The file is the request's two legs, every packet commented. */
+    uint8_t *buf = malloc((size_t)sb.st_size);
+    int fd = open(path, O_RDONLY);
+    assert_int_equal(read(fd, buf, (size_t)sb.st_size), sb.st_size);
+    close(fd);
+    tcpi_capfile_t rd;
+    tcpi_capfile_pkt_t p;
+    int n = 0;
+    assert_int_equal(tcpi_capfile_open(&rd, buf, (size_t)sb.st_size), 0);
+    while (tcpi_capfile_next(&rd, &p) == 1) {
+        assert_true(p.comment_len > 0);
+        assert_memory_equal(p.comment, "tcpinspect-id=req-5 leg=", 24);
+        n++;
+    }
+    assert_int_equal(rd.nif, 2);
+    assert_int_equal(n, 15);
+    free(buf);
+
+    /* Not due yet: a request that just ended waits for its grace. */
+    uint64_t now_us = tcpi_now_wall_ns() / 1000;
+    tcpi_req_t r = proxied_request(tcpi_shm_ring(shm), "fresh", now_us - 6000,
+                                   ep("198.18.0.2", 29999), ep("198.18.0.1", 80),
+                                   ep("127.0.0.1", 39999), ep("127.0.0.1", 7001),
+                                   "/fresh");
+    r.capture = 1;
+    tcpi_reqlog_put(tcpi_shm_reqlog(shm), &r);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.written, 4);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns() + TCPI_TRIGGER_DELAY_US * 1000);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.written, 5);
+
+    tcpi_trigger_close(t);
+    snprintf(path, sizeof(path), "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+    free(shm);
+}
+
+/* A directory that cannot be written: counted, shown, logged once, and
+ * capture goes on; once it works again the error clears. */
+static void test_unwritable(void **state)
+{
+    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[64], cmd[128];
+    tcpi_shm_t *shm = test_shm(4 << 20);
+    tcpi_trigger_t *t = NULL;
+    tcpi_trigger_status_t st;
+
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/missing", base);
+    tcpi_log_set(count_log, NULL);
+    logged_errors = 0;
+    tcpi_trigger_configure(shm, dir, 0, 0, 0);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.max_files, TCPI_TRIGGER_MAX_FILES_DEFAULT);
+    assert_int_equal(st.max_bytes, TCPI_TRIGGER_MAX_BYTES_DEFAULT);
+    /* The worker starts first: what was logged before is not its. */
+    log_requests(shm, 0, 1, 1);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    log_requests(shm, 1, 3, 1);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.matched, 3);
+    assert_int_equal(st.written, 0);
+    assert_true(st.failed >= 3);
+    assert_int_equal(st.error, 1);
+    assert_non_null(strstr(st.last_error, dir));
+    assert_non_null(strstr(st.last_error, "No such file or directory"));
+    assert_int_equal(logged_errors, 1);
+    assert_non_null(strstr(last_log, "TCPI0601"));
+
+    assert_int_equal(mkdir(dir, 0700), 0);
+    log_requests(shm, 4, 2, 1);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(st.error, 0);
+    assert_int_equal(st.files, 2);
+    assert_non_null(strstr(last_log, "TCPI0602"));
+    assert_int_equal(logged_errors, 1);
+
+    tcpi_trigger_close(t);
+    tcpi_log_set(NULL, NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+    assert_int_equal(system(cmd), 0);
+    free(shm);
+}
+
+/* Without a directory nothing is queued or written; matches are counted. */
+static void test_no_dir(void **state)
+{
+    tcpi_shm_t *shm = test_shm(4 << 20);
+    tcpi_trigger_t *t = NULL;
+    tcpi_trigger_status_t st;
+
+    tcpi_trigger_configure(shm, NULL, 0, 0, 0);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    log_requests(shm, 0, 2, 1);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_string_equal(st.dir, "");
+    assert_int_equal(st.matched, 2);
+    assert_int_equal(st.written + st.failed + st.skipped, 0);
+    tcpi_trigger_close(t);
+    free(shm);
+}
+
+/* Packets already gone from the ring: skipped, not failed. */
+static void test_gone_is_skipped(void **state)
+{
+    char dir[] = "/tmp/tcpi-trig-XXXXXX", cmd[64];
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_trigger_t *t = NULL;
+    tcpi_trigger_status_t st;
+    tcpi_endpoint_t x = ep("10.0.0.1", 1), y = ep("10.0.0.2", 2);
+    char big[1201];
+
+    assert_non_null(mkdtemp(dir));
+    tcpi_trigger_configure(shm, dir, 10, 1 << 20, 0);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    log_requests(shm, 0, 2, 1);
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 2000; i++)
+        emit(tcpi_shm_ring(shm), 0, tcpi_now_wall_ns() / 1000, &x, &y, PA_, big);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.skipped, 2);
+    assert_int_equal(st.written + st.failed, 0);
+    tcpi_trigger_close(t);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(shm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filename),
+        cmocka_unit_test(test_prepare_dir),
+        cmocka_unit_test(test_write_and_limit),
+        cmocka_unit_test(test_unwritable),
+        cmocka_unit_test(test_no_dir),
+        cmocka_unit_test(test_gone_is_skipped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
