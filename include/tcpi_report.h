@@ -11,6 +11,7 @@
 #include "tcpi_shm.h"
 #include "tcpi_sysctl.h"
 #include "tcpi_threshold.h"
+#include "tcpi_trigger.h"
 
 #define TCPI_HIST_POINTS 360
 #define TCPI_SNAP_REQUESTS 10
@@ -42,6 +43,7 @@ typedef struct {
     tcpi_snap_iface_t iface[TCPI_MAX_IFACES];
     int      have_ring;
     tcpi_ring_stats_t ring;
+    tcpi_trigger_status_t trigger;   /* triggered per-request captures */
     uint32_t snaplen;
     tcpi_ports_t ports[TCPI_NSCOPES];
     /* live state counts (counted in the serving process) */

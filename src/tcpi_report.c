@@ -44,6 +44,7 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
         d->packets = atomic_load(&fw->packets);
         d->bytes = atomic_load(&fw->bytes);
     }
+    tcpi_trigger_status(&s->trigger, shm);
     tcpi_ring_t *ring = tcpi_shm_ring(w);
     if (ring != NULL) {
         tcpi_ring_stats(&s->ring, ring);
@@ -185,6 +186,33 @@ static void json_strf(tcpi_out_t *o, const char *k, const char *v, int comma)
         tcpi_out_mem(o, ",", 1);
 }
 
+/* capture.triggered: the TCPInspectCapture files. */
+static void json_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t,
+                         uint64_t now_ns)
+{
+    json_key(o, "triggered");
+    tcpi_out_str(o, "{\"dir\":");
+    if (t->dir[0])
+        tcpi_out_json_str(o, t->dir, strlen(t->dir));
+    else
+        tcpi_out_str(o, "null");
+    tcpi_out_printf(o, ",\"ok\":%s,", t->error ? "false" : "true");
+    json_u64(o, "max_files", t->max_files, 1);
+    json_u64(o, "max_bytes", t->max_bytes, 1);
+    json_u64(o, "files", t->files, 1);
+    json_u64(o, "bytes", t->bytes, 1);
+    json_u64(o, "matched", t->matched, 1);
+    json_u64(o, "written", t->written, 1);
+    json_u64(o, "failed", t->failed, 1);
+    json_u64(o, "skipped", t->skipped, 1);
+    json_u64(o, "removed", t->removed, 1);
+    json_u64(o, "records_missed", t->records_missed, 1);
+    json_strf(o, "last_error", t->last_error, 1);
+    json_u64(o, "last_error_age_s", t->last_error_ns && now_ns > t->last_error_ns
+             ? (now_ns - t->last_error_ns) / 1000000000ull : 0, 0);
+    tcpi_out_mem(o, "}", 1);
+}
+
 static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     json_key(o, "capture");
@@ -229,7 +257,9 @@ static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
     json_u64(o, "fill_percent", s->ring.data_size
              ? s->ring.used_bytes * 100 / s->ring.data_size : 0, 1);
     json_u64(o, "oldest_age_ms", oldest_age_ms(s), 0);
-    tcpi_out_str(o, "}}");
+    tcpi_out_str(o, "},");
+    json_trigger(o, &s->trigger, s->now_wall_ns);
+    tcpi_out_str(o, "}");
 }
 
 static void json_ports(tcpi_out_t *o, const tcpi_ports_t *p)
@@ -434,6 +464,15 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
                                          s->ring.data_size : 0));
     tcpi_out_printf(o, "RingOldestAgeMs: %llu\n",
                     (unsigned long long)oldest_age_ms(s));
+    tcpi_out_printf(o, "TriggeredOK: %d\n", !s->trigger.error);
+    tcpi_out_printf(o, "TriggeredFiles: %llu\n",
+                    (unsigned long long)s->trigger.files);
+    tcpi_out_printf(o, "TriggeredWritten: %llu\n",
+                    (unsigned long long)s->trigger.written);
+    tcpi_out_printf(o, "TriggeredFailed: %llu\n",
+                    (unsigned long long)s->trigger.failed);
+    tcpi_out_printf(o, "TriggeredSkipped: %llu\n",
+                    (unsigned long long)s->trigger.skipped);
 }
 
 /* ---- Prometheus ------------------------------------------------------ */
@@ -583,6 +622,24 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
         { "tcpinspect_ring_overwritten_total", "counter",
           "Packets overwritten in the ring before anyone read them.",
           s->ring.overwritten },
+        { "tcpinspect_triggered_matched_total", "counter",
+          "Requests whose TCPInspectCapture rule matched.",
+          s->trigger.matched },
+        { "tcpinspect_triggered_written_total", "counter",
+          "Per-request capture files written.", s->trigger.written },
+        { "tcpinspect_triggered_failed_total", "counter",
+          "Per-request captures that could not be written (see status.json).",
+          s->trigger.failed },
+        { "tcpinspect_triggered_skipped_total", "counter",
+          "Per-request captures skipped: packets gone or worker over budget.",
+          s->trigger.skipped },
+        { "tcpinspect_triggered_removed_total", "counter",
+          "Oldest capture files removed for TCPInspectCaptureLimit.",
+          s->trigger.removed },
+        { "tcpinspect_triggered_files", "gauge",
+          "Capture files in TCPInspectCaptureDir.", s->trigger.files },
+        { "tcpinspect_triggered_bytes", "gauge",
+          "Bytes of capture files in TCPInspectCaptureDir.", s->trigger.bytes },
     };
     for (size_t m = 0; m < TCPI_ARRAY_LEN(ringm); m++) {
         prom_head(o, ringm[m].name, ringm[m].type, ringm[m].help);
@@ -748,6 +805,37 @@ static void html_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
     }
 }
 
+static void html_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t)
+{
+    tcpi_out_str(o, "<p>Triggered captures (TCPInspectCapture): ");
+    if (!t->dir[0]) {
+        tcpi_out_printf(o, "%llu matched; no TCPInspectCaptureDir, so their "
+                        "packets are only in the ring.</p>\n",
+                        (unsigned long long)t->matched);
+        return;
+    }
+    tcpi_out_str(o, "<code>");
+    tcpi_out_html(o, t->dir, strlen(t->dir));
+    tcpi_out_printf(o, "</code> holds %llu file(s), %llu bytes (limit %llu "
+                    "files, %llu bytes); %llu matched, %llu written, %llu "
+                    "failed, %llu skipped, %llu removed for the limit.",
+                    (unsigned long long)t->files, (unsigned long long)t->bytes,
+                    (unsigned long long)t->max_files,
+                    (unsigned long long)t->max_bytes,
+                    (unsigned long long)t->matched,
+                    (unsigned long long)t->written,
+                    (unsigned long long)t->failed,
+                    (unsigned long long)t->skipped,
+                    (unsigned long long)t->removed);
+    if (t->error) {
+        tcpi_out_str(o, " <span class=\"critical\">Not writing: ");
+        tcpi_out_html(o, t->last_error, strlen(t->last_error));
+        tcpi_out_str(o, "</span> (requests are served; capture goes on in "
+                     "the ring)");
+    }
+    tcpi_out_str(o, "</p>\n");
+}
+
 static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_str(o, "<h2 id=\"capture\">Capture health</h2>\n<p>");
@@ -798,6 +886,7 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         (unsigned long long)(s->ring.data_size ? s->ring.used_bytes
                                              * 100 / s->ring.data_size : 0),
                         (double)oldest_age_ms(s) / 1000.0);
+    html_trigger(o, &s->trigger);
 }
 
 static void html_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
