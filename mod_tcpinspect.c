@@ -15,6 +15,7 @@
 #include "ap_expr.h"
 #include "mpm_common.h"
 #include "util_script.h"
+#include "unixd.h"
 #include "mod_proxy.h"
 #include "mod_status.h"
 
@@ -38,9 +39,11 @@
 #include "tcpi_export.h"
 #include "tcpi_packets.h"
 #include "tcpi_report.h"
+#include "tcpi_reqcap.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
 #include "tcpi_sockdiag.h"
+#include "tcpi_trigger.h"
 #include "tcpi_worker.h"
 
 module AP_MODULE_DECLARE_DATA tcpinspect_module;
@@ -273,10 +276,17 @@ static const char *set_allow_download(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+/* A TCPInspectCapture rule other than Off was configured (this
+ * generation): post_config warns when there is no directory for it. */
+static int capture_rules_seen;
+
 static const char *set_capture(cmd_parms *cmd, void *d, const char *arg)
 {
     tcpi_dir_conf_t *c = d;
     const char *err = NULL;
+
+    if (strcasecmp(arg, "off") != 0)
+        capture_rules_seen = 1;
 
     if (strcasecmp(arg, "on") == 0) {
         c->capture = CAPTURE_ON;
@@ -604,6 +614,46 @@ static void plan_add(plan_iface_t *plan, int *n, const char *name,
         tcpi_ports_add(&plan[i].ports, ports->port[k]);
 }
 
+/* Triggered captures: the parent (still root) creates the directory and
+ * gives it to User, so that the worker can write there after dropping
+ * privileges. A directory that cannot be set up is reported, not fatal:
+ * httpd serves, and the status page says why no files are written. */
+static void setup_capture_dir(tcpi_srv_conf_t *c, server_rec *s)
+{
+    char err[TCPI_PATH_MAX + 128];
+    int too_long = c->capture_dir && strlen(c->capture_dir) >= TCPI_PATH_MAX;
+
+    tcpi_trigger_configure(g.shm, too_long ? NULL : c->capture_dir,
+                           c->capture_count, c->capture_size,
+                           (uint32_t)c->snaplen);
+    if (c->capture_dir == NULL) {
+        if (capture_rules_seen)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, TCPILOG(0603)
+                         "TCPInspectCapture rules are configured but "
+                         "TCPInspectCaptureDir is not: matching requests' "
+                         "packets are only kept in the ring");
+        capture_rules_seen = 0;
+        return;
+    }
+    capture_rules_seen = 0;
+    if (too_long) {
+        tcpi_trigger_set_error(g.shm, "TCPInspectCaptureDir is too long");
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0604)
+                     "TCPInspectCaptureDir %s is longer than %d bytes: no "
+                     "captures are saved", c->capture_dir, TCPI_PATH_MAX - 1);
+        return;
+    }
+    if (geteuid() == 0 &&
+        tcpi_trigger_prepare_dir(err, sizeof(err), c->capture_dir,
+                                 ap_unixd_config.user_id,
+                                 ap_unixd_config.group_id) != 0) {
+        tcpi_trigger_set_error(g.shm, err);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0605)
+                     "TCPInspectCaptureDir: %s; requests keep being served "
+                     "and their packets stay in the ring", err);
+    }
+}
+
 static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
@@ -674,6 +724,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         tcpi_shm_add_iface(g.shm, plan[i].name, plan[i].legs, filter);
     }
+    setup_capture_dir(c, s);
     apr_pool_cleanup_register(pconf, NULL, worker_cleanup,
                               apr_pool_cleanup_null);
     if (c->engine == 1 && nplan > 0)
@@ -921,6 +972,12 @@ static int tcpi_log_transaction(request_rec *r)
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
     rec.conn_requests = (uint32_t)st->conn_requests;
+    /* ap_expr has no duration: TCPInspectCapture rules read it as
+     * %{note:tcpinspect-duration-ms}. */
+    apr_table_setn(r->notes, "tcpinspect-duration-ms",
+                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
+                                (apr_uint64_t)(rec.end_us > rec.start_us
+                                    ? (rec.end_us - rec.start_us) / 1000 : 0)));
     rec.capture = (uint8_t)capture_matches(r);
     tcpi_reqlog_put(tcpi_shm_reqlog(g.shm), &rec);
     return DECLINED;
@@ -977,6 +1034,17 @@ static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
     snap->ports[TCPI_SCOPE_FRONT] = g.front_ports;
     snap->ports[TCPI_SCOPE_BACKEND] = g.backend_ports;
     snap->ports[TCPI_SCOPE_BACKEND_LOCAL] = g.backend_ports;
+}
+
+/* An error page in plain text: the message may quote the client's
+ * input, so it is never HTML. */
+static int plain_error(request_rec *r, int status, const char *msg)
+{
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    apr_table_unset(r->headers_out, "Content-Disposition");
+    r->status = status;
+    ap_rprintf(r, "%s: %s\n", ap_get_status_line(status), msg);
+    return OK;
 }
 
 static int bad_request(request_rec *r, const char *msg)
@@ -1387,6 +1455,80 @@ static int page_request_json(page_t *pg, const char *id)
     return page_request(pg, id, 1);
 }
 
+static int send_saved_capture(request_rec *r, const char *path)
+{
+    apr_finfo_t fi;
+    apr_file_t *fd;
+    apr_size_t sent;
+
+    if (apr_stat(&fi, path, APR_FINFO_LINK | APR_FINFO_TYPE | APR_FINFO_SIZE,
+                 r->pool) != APR_SUCCESS || fi.filetype != APR_REG ||
+        apr_file_open(&fd, path, APR_READ | APR_BINARY, 0, r->pool)
+        != APR_SUCCESS)
+        return DECLINED;
+    ap_set_content_type(r, "application/x-pcapng");
+    ap_set_content_length(r, fi.size);
+    if (!r->header_only)
+        ap_send_fd(fd, r, 0, (apr_size_t)fi.size, &sent);
+    return OK;
+}
+
+static apr_status_t free_reqcap(void *sel)
+{
+    tcpi_reqcap_free(sel);
+    return APR_SUCCESS;
+}
+
+/* /requests/<id>.pcapng: the saved file of a triggered request, else the
+ * request's packets from the ring while they are still there. */
+static int page_request_pcapng(page_t *pg, const char *id)
+{
+    request_rec *r = pg->r;
+    tcpi_srv_conf_t *c = srv_conf(r->server);
+    char name[TCPI_REQ_ID_MAX + 16];
+    tcpi_req_filter_t f;
+    tcpi_req_t rec;
+    tcpi_reqcap_t *sel;
+    tcpi_out_t *o;
+    uint64_t k;
+
+    if (pg->dc == NULL || pg->dc->allow_download != 1)
+        return download_refused(r);
+    if (tcpi_trigger_filename(name, sizeof(name), id) != 0)
+        return plain_error(r, HTTP_NOT_FOUND, "no such request id");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "attachment; filename=\"%s\"", name));
+    if (g.shm != NULL && g.shm->trigger.dir[0] &&
+        send_saved_capture(r, apr_pstrcat(r->pool, g.shm->trigger.dir, "/",
+                                          name, NULL)) == OK)
+        return OK;
+    memset(&f, 0, sizeof(f));
+    f.id = id;
+    if (g.shm == NULL ||
+        tcpi_req_collect(&rec, &k, 1, tcpi_shm_reqlog(g.shm), &f) != 1)
+        return plain_error(r, HTTP_NOT_FOUND, apr_psprintf(r->pool,
+                           "request %s is not in the recent-request log and "
+                           "has no saved capture", id));
+    sel = apr_pcalloc(r->pool, sizeof(*sel));
+    apr_pool_cleanup_register(r->pool, sel, free_reqcap, apr_pool_cleanup_null);
+    if (tcpi_reqcap_select(sel, g.shm, &rec) != 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (sel->n == 0)
+        return plain_error(r, HTTP_NOT_FOUND, apr_psprintf(r->pool,
+                           "the packets of request %s are no longer in the "
+                           "ring (TCPInspectRingSize), and it has no saved "
+                           "capture", id));
+    ap_set_content_type(r, "application/x-pcapng");
+    if (r->header_only)
+        return OK;
+    o = apr_palloc(r->pool, sizeof(*o));
+    tcpi_out_init(o, out_sink, r);
+    tcpi_reqcap_write(o, sel, g.shm, &rec, (uint32_t)c->snaplen);
+    return OK;
+}
+
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
     const char *path;
@@ -1419,7 +1561,7 @@ static const struct {
     const char *params[4];
 } id_pages[] = {
     { "/requests/", ".json", page_request_json, { NULL } },
-    /* /requests/<id>.pcapng goes here */
+    { "/requests/", ".pcapng", page_request_pcapng, { NULL } },
     { "/requests/", "",      page_request_html, { NULL } },
 };
 
