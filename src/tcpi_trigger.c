@@ -30,7 +30,8 @@ struct tcpi_trigger {
     size_t     fhead, fn, fcap;
     uint64_t   bytes;
     int        need_scan;
-    uint64_t   tokens_ns, last_mono_ns;
+    int64_t    tokens_ns;          /* budget left; negative: in debt */
+    uint64_t   last_mono_ns;
     int        logged_errno;       /* errno of the failure last logged */
     tcpi_out_t out;
 };
@@ -402,7 +403,7 @@ static tcpi_trigger_t *trigger_new(tcpi_shm_t *shm, uint64_t now_us)
             break;
     }
     t->need_scan = 1;
-    t->tokens_ns = TCPI_TRIGGER_BURST_NS;
+    t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = tcpi_now_mono_ns();
     if (shm->trigger.dir[0])
         scan_dir(t, &shm->trigger);
@@ -464,10 +465,10 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
 
     if (t == NULL && (t = *tp = trigger_new(shm, now_us)) == NULL)
         return;
-    t->tokens_ns += (mono - t->last_mono_ns) * TCPI_TRIGGER_BUDGET_NS_PER_S /
-                    1000000000ull;
-    if (t->tokens_ns > TCPI_TRIGGER_BURST_NS)
-        t->tokens_ns = TCPI_TRIGGER_BURST_NS;
+    t->tokens_ns += (int64_t)((mono - t->last_mono_ns) *
+                              TCPI_TRIGGER_BUDGET_NS_PER_S / 1000000000ull);
+    if (t->tokens_ns > (int64_t)TCPI_TRIGGER_BURST_NS)
+        t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = mono;
     read_log(t, shm);
     if (t->pn == 0)
@@ -481,14 +482,14 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
             break;                     /* the oldest is not due yet */
         if (r->end_us * 1000 < st.oldest_ts_ns) {
             atomic_fetch_add(&tr->skipped, 1);   /* too late: gone */
-        } else if (t->tokens_ns == 0) {
+        } else if (t->tokens_ns <= 0) {
             break;                     /* out of budget: next time */
         } else {
+            /* The whole cost is charged, so one expensive capture is
+             * paid back before the next one starts. */
             t0 = tcpi_now_mono_ns();
             write_one(t, shm, r);
-            mono = tcpi_now_mono_ns();
-            t->tokens_ns = mono - t0 >= t->tokens_ns ? 0
-                         : t->tokens_ns - (mono - t0);
+            t->tokens_ns -= (int64_t)(tcpi_now_mono_ns() - t0);
         }
         t->phead = (t->phead + 1) % TCPI_TRIGGER_PENDING;
         t->pn--;
