@@ -70,6 +70,28 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
 int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
                        const tcpi_req_t *req);
 
+/** The capture worker's flow index over the ring: each packet is decoded
+ *  once as it arrives and chained to the newest earlier packet of its
+ *  flow (a hash of the canonical 4-tuple), so a request's packets are
+ *  found by walking its two flows instead of scanning its time window.
+ *  It holds as many packets as the ring has slots; private to one
+ *  process. */
+typedef struct tcpi_reqcap_index tcpi_reqcap_index_t;
+
+/** An empty index sized to the ring (NULL when out of memory). */
+tcpi_reqcap_index_t *tcpi_reqcap_index_create(const tcpi_ring_t *ring);
+void tcpi_reqcap_index_destroy(tcpi_reqcap_index_t *ix);
+/** Index the packets written since the last call; returns how many. */
+uint64_t tcpi_reqcap_index_update(tcpi_reqcap_index_t *ix,
+                                  const tcpi_ring_t *ring);
+/** Packets overwritten in the ring before they were indexed. */
+uint64_t tcpi_reqcap_index_skipped(const tcpi_reqcap_index_t *ix);
+/** tcpi_reqcap_select from the index: the same selection, found by
+ *  walking the request's flows. */
+int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
+                               const tcpi_reqcap_index_t *ix,
+                               const tcpi_shm_t *shm, const tcpi_req_t *req);
+
 /** Write the selection as pcapng: one interface block per leg and
  *  interface ("front"/"backend" in if_description, the interface's name
  *  in if_name), each packet commented "tcpinspect-id=<id> leg=<leg>".

@@ -125,25 +125,72 @@ static int push(tcpi_reqcap_t *v, const tcpi_reqcap_pkt_t *p)
     return 0;
 }
 
+static void sel_init(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2])
+{
+    memset(sel, 0, sizeof(*sel));
+    memset(leg, 0, 2 * sizeof(*leg));
+    for (int i = 0; i < TCPI_MAX_IFACES; i++)
+        sel->if_linktype[i] = -1;
+}
+
+/* The request's time window: [*lower, *upper] in ns. */
+static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
+{
+    uint64_t back = req->keepalives == 0 ? TCPI_REQCAP_LOOKBACK_US
+                                         : TCPI_REQCAP_SLACK_US;
+
+    *lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
+    *upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
+}
+
+/* Trim both legs' candidates and merge them into sel in time order (ring
+ * order breaks ties). Frees the candidates. */
+static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
+                      const tcpi_req_t *req)
+{
+    size_t lo[2], hi[2], a, b;
+    int rc = -1;
+
+    for (int i = 0; i < 2; i++)
+        tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
+                         i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND);
+    a = lo[0];
+    b = lo[1];
+    while (a < hi[0] || b < hi[1]) {
+        const tcpi_reqcap_pkt_t *p;
+        if (b >= hi[1] ||
+            (a < hi[0] && (leg[0].pkt[a].ts_ns < leg[1].pkt[b].ts_ns ||
+                           (leg[0].pkt[a].ts_ns == leg[1].pkt[b].ts_ns &&
+                            leg[0].pkt[a].n < leg[1].pkt[b].n))))
+            p = &leg[0].pkt[a++];
+        else
+            p = &leg[1].pkt[b++];
+        if (push(sel, p) != 0)
+            goto out;
+        sel->nleg[p->leg]++;
+    }
+    sel->truncated |= leg[0].truncated | leg[1].truncated;
+    rc = 0;
+out:
+    tcpi_reqcap_free(&leg[0]);
+    tcpi_reqcap_free(&leg[1]);
+    if (rc != 0)
+        tcpi_reqcap_free(sel);
+    return rc;
+}
+
 int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
                        const tcpi_req_t *req)
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
-    uint64_t back, lower, upper, tail, head, n;
-    size_t lo[2], hi[2], a, b;
+    uint64_t lower, upper, tail, head, n;
     uint8_t buf[HDR_BYTES];
-    int rc = -1;
 
-    memset(sel, 0, sizeof(*sel));
-    memset(leg, 0, sizeof(leg));
-    for (int i = 0; i < TCPI_MAX_IFACES; i++)
-        sel->if_linktype[i] = -1;
+    sel_init(sel, leg);
     if (ring == NULL)
         return 0;
-    back = req->keepalives == 0 ? TCPI_REQCAP_LOOKBACK_US : TCPI_REQCAP_SLACK_US;
-    lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
-    upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
+    req_window(&lower, &upper, req);
     tcpi_ring_bounds(&tail, &head, ring);
     for (n = tcpi_ring_seek_time(ring, lower); n < head; n++) {
         tcpi_ring_rec_t rec;
@@ -172,36 +219,224 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         c.flags = pkt.flags;
         if (rec.iface < TCPI_MAX_IFACES)
             sel->if_linktype[rec.iface] = rec.linktype;
-        if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0)
-            goto out;
+        if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0) {
+            sel_finish(sel, leg, req);
+            tcpi_reqcap_free(sel);
+            return -1;
+        }
     }
-    for (int i = 0; i < 2; i++)
-        tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
-                         i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND);
-    /* Merge the two legs in time order (ring order breaks ties). */
-    a = lo[0];
-    b = lo[1];
-    while (a < hi[0] || b < hi[1]) {
-        const tcpi_reqcap_pkt_t *p;
-        if (b >= hi[1] ||
-            (a < hi[0] && (leg[0].pkt[a].ts_ns < leg[1].pkt[b].ts_ns ||
-                           (leg[0].pkt[a].ts_ns == leg[1].pkt[b].ts_ns &&
-                            leg[0].pkt[a].n < leg[1].pkt[b].n))))
-            p = &leg[0].pkt[a++];
-        else
-            p = &leg[1].pkt[b++];
-        if (push(sel, p) != 0)
-            goto out;
-        sel->nleg[p->leg]++;
+    return sel_finish(sel, leg, req);
+}
+
+/* ---- the flow index --------------------------------------------------- */
+
+#define IX_NONE UINT64_MAX
+
+typedef struct {
+    uint64_t n;            /* packet number; IX_NONE: empty */
+    uint64_t ts_ns;
+    uint64_t prev;         /* previous packet in the same bucket */
+    uint64_t key;          /* hash of the canonical 4-tuple; 0: not TCP */
+    uint32_t payload_len;
+    uint16_t iface;
+    uint8_t  flags;
+    uint8_t  from_low;     /* sent by the canonical "low" endpoint */
+} ix_entry_t;
+
+struct tcpi_reqcap_index {
+    uint64_t    size;      /* entries and buckets, a power of two */
+    uint64_t    next;      /* next packet number to index */
+    uint64_t    skipped;   /* packets overwritten before they were indexed */
+    int32_t     if_linktype[TCPI_MAX_IFACES];
+    ix_entry_t *e;
+    uint64_t   *bucket;    /* newest packet number per bucket */
+};
+
+/* (addr, port) of a against b: <0, 0, >0. */
+static int ep_cmp(const uint8_t *aa, uint16_t ap, const uint8_t *ba,
+                  uint16_t bp, size_t alen)
+{
+    int c = memcmp(aa, ba, alen);
+    return c ? c : (int)ap - (int)bp;
+}
+
+/* FNV-1a over the canonical tuple, never 0. */
+static uint64_t tuple_key(int family, const uint8_t *a, uint16_t ap,
+                          const uint8_t *b, uint16_t bp, int *from_low)
+{
+    size_t alen = family == 4 ? 4 : 16;
+    const uint8_t *lo = a, *hi = b;
+    uint16_t lop = ap, hip = bp;
+    uint64_t h = 1469598103934665603ull;
+    uint8_t ports[4];
+
+    *from_low = ep_cmp(a, ap, b, bp, alen) <= 0;
+    if (!*from_low) {
+        lo = b; lop = bp; hi = a; hip = ap;
     }
-    sel->truncated |= leg[0].truncated | leg[1].truncated;
-    rc = 0;
-out:
-    tcpi_reqcap_free(&leg[0]);
-    tcpi_reqcap_free(&leg[1]);
-    if (rc != 0)
+    ports[0] = (uint8_t)(lop >> 8); ports[1] = (uint8_t)lop;
+    ports[2] = (uint8_t)(hip >> 8); ports[3] = (uint8_t)hip;
+    h = (h ^ (uint64_t)family) * 1099511628211ull;
+    for (size_t i = 0; i < alen; i++)
+        h = (h ^ lo[i]) * 1099511628211ull;
+    for (size_t i = 0; i < alen; i++)
+        h = (h ^ hi[i]) * 1099511628211ull;
+    for (size_t i = 0; i < 4; i++)
+        h = (h ^ ports[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+tcpi_reqcap_index_t *tcpi_reqcap_index_create(const tcpi_ring_t *ring)
+{
+    tcpi_reqcap_index_t *ix;
+    tcpi_ring_stats_t st;
+    uint64_t tail, head;
+
+    if (ring == NULL || (ix = calloc(1, sizeof(*ix))) == NULL)
+        return NULL;
+    tcpi_ring_stats(&st, ring);
+    ix->size = st.ndesc ? st.ndesc : 1;    /* ndesc is a power of two */
+    ix->e = malloc(ix->size * sizeof(*ix->e));
+    ix->bucket = malloc(ix->size * sizeof(*ix->bucket));
+    if (ix->e == NULL || ix->bucket == NULL) {
+        tcpi_reqcap_index_destroy(ix);
+        return NULL;
+    }
+    for (uint64_t i = 0; i < ix->size; i++) {
+        ix->e[i].n = IX_NONE;
+        ix->bucket[i] = IX_NONE;
+    }
+    for (int i = 0; i < TCPI_MAX_IFACES; i++)
+        ix->if_linktype[i] = -1;
+    tcpi_ring_bounds(&tail, &head, ring);
+    ix->next = tail;
+    return ix;
+}
+
+void tcpi_reqcap_index_destroy(tcpi_reqcap_index_t *ix)
+{
+    if (ix == NULL)
+        return;
+    free(ix->e);
+    free(ix->bucket);
+    free(ix);
+}
+
+uint64_t tcpi_reqcap_index_skipped(const tcpi_reqcap_index_t *ix)
+{
+    return ix->skipped;
+}
+
+uint64_t tcpi_reqcap_index_update(tcpi_reqcap_index_t *ix,
+                                  const tcpi_ring_t *ring)
+{
+    uint64_t tail, head, done = 0;
+    uint8_t buf[HDR_BYTES];
+
+    tcpi_ring_bounds(&tail, &head, ring);
+    if (ix->next < tail) {
+        ix->skipped += tail - ix->next;
+        ix->next = tail;
+    }
+    for (; ix->next < head; ix->next++, done++) {
+        uint64_t n = ix->next;
+        ix_entry_t *e = &ix->e[n & (ix->size - 1)];
+        tcpi_ring_rec_t rec;
+        tcpi_pkt_t pkt;
+        int from_low;
+
+        e->n = IX_NONE;
+        if (tcpi_ring_read(&rec, buf, sizeof(buf), ring, n) != 0) {
+            ix->skipped++;
+            continue;
+        }
+        e->n = n;
+        e->ts_ns = rec.ts_ns;
+        e->key = 0;
+        e->prev = IX_NONE;
+        if (tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
+            != TCPI_DR_ok)
+            continue;
+        e->key = tuple_key(pkt.family, pkt.src, pkt.sport, pkt.dst,
+                           pkt.dport, &from_low);
+        e->from_low = (uint8_t)from_low;
+        e->payload_len = pkt.payload_len;
+        e->flags = pkt.flags;
+        e->iface = rec.iface;
+        if (rec.iface < TCPI_MAX_IFACES)
+            ix->if_linktype[rec.iface] = rec.linktype;
+        e->prev = ix->bucket[e->key & (ix->size - 1)];
+        ix->bucket[e->key & (ix->size - 1)] = n;
+    }
+    return done;
+}
+
+/* One leg's packets in [lower, upper] from the index, oldest first. */
+static int walk_leg(tcpi_reqcap_t *v, const tcpi_reqcap_index_t *ix,
+                    uint64_t tail, const tcpi_endpoint_t *c,
+                    const tcpi_endpoint_t *s, int leg, uint64_t lower,
+                    uint64_t upper)
+{
+    int c_low;
+    uint64_t key, n;
+
+    if (c->family == 0)
+        return 0;
+    key = tuple_key(c->family, c->addr, c->port, s->addr, s->port, &c_low);
+    for (n = ix->bucket[key & (ix->size - 1)]; n != IX_NONE && n >= tail;) {
+        const ix_entry_t *e = &ix->e[n & (ix->size - 1)];
+        tcpi_reqcap_pkt_t p;
+
+        if (e->n != n)
+            break;                         /* the chain went out of the index */
+        if (e->ts_ns + SCAN_SLOP_NS < lower)
+            break;
+        if (e->key == key && e->ts_ns >= lower && e->ts_ns <= upper) {
+            p.n = n;
+            p.ts_ns = e->ts_ns;
+            p.payload_len = e->payload_len;
+            p.iface = e->iface;
+            p.leg = (uint8_t)leg;
+            p.to_server = (uint8_t)(e->from_low == c_low);
+            p.flags = e->flags;
+            if (push(v, &p) != 0)
+                return -1;
+        }
+        n = e->prev;
+    }
+    /* Collected newest first. */
+    for (size_t i = 0, j = v->n; i + 1 < j; i++, j--) {
+        tcpi_reqcap_pkt_t t = v->pkt[i];
+        v->pkt[i] = v->pkt[j - 1];
+        v->pkt[j - 1] = t;
+    }
+    return 0;
+}
+
+int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
+                               const tcpi_reqcap_index_t *ix,
+                               const tcpi_shm_t *shm, const tcpi_req_t *req)
+{
+    const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
+    tcpi_reqcap_t leg[2];
+    uint64_t lower, upper, tail, head;
+
+    sel_init(sel, leg);
+    if (ring == NULL)
+        return 0;
+    req_window(&lower, &upper, req);
+    tcpi_ring_bounds(&tail, &head, ring);
+    memcpy(sel->if_linktype, ix->if_linktype, sizeof(sel->if_linktype));
+    if (walk_leg(&leg[0], ix, tail, &req->front_client, &req->front_server,
+                 TCPI_LEG_FRONT, lower, upper) != 0 ||
+        (req->has_backend &&
+         walk_leg(&leg[1], ix, tail, &req->backend_local,
+                  &req->backend_remote, TCPI_LEG_BACKEND, lower, upper) != 0)) {
+        sel_finish(sel, leg, req);
         tcpi_reqcap_free(sel);
-    return rc;
+        return -1;
+    }
+    return sel_finish(sel, leg, req);
 }
 
 /* Interface block ids: one per (leg, interface) pair, front first. */

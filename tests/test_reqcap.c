@@ -58,6 +58,31 @@ static void test_classify(void **state)
     assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_FRONT);
 }
 
+/* Select by scanning the ring and through the worker's flow index: the
+ * two must agree packet for packet. */
+static void select_both(tcpi_reqcap_t *sel, tcpi_shm_t *shm, const tcpi_req_t *r)
+{
+    tcpi_reqcap_index_t *ix = tcpi_reqcap_index_create(tcpi_shm_ring(shm));
+    tcpi_reqcap_t other;
+
+    assert_non_null(ix);
+    assert_true(tcpi_reqcap_index_update(ix, tcpi_shm_ring(shm)) > 0);
+    assert_int_equal(tcpi_reqcap_index_update(ix, tcpi_shm_ring(shm)), 0);
+    assert_int_equal(tcpi_reqcap_select(sel, shm, r), 0);
+    assert_int_equal(tcpi_reqcap_select_indexed(&other, ix, shm, r), 0);
+    assert_int_equal(other.n, sel->n);
+    for (size_t i = 0; i < sel->n; i++) {
+        assert_int_equal(other.pkt[i].n, sel->pkt[i].n);
+        assert_int_equal(other.pkt[i].leg, sel->pkt[i].leg);
+        assert_int_equal(other.pkt[i].to_server, sel->pkt[i].to_server);
+        assert_int_equal(other.pkt[i].flags, sel->pkt[i].flags);
+        assert_int_equal(other.pkt[i].payload_len, sel->pkt[i].payload_len);
+    }
+    assert_memory_equal(other.if_linktype, sel->if_linktype, sizeof(sel->if_linktype));
+    tcpi_reqcap_free(&other);
+    tcpi_reqcap_index_destroy(ix);
+}
+
 /* Two interleaved requests on fresh connections plus a late packet. */
 static tcpi_req_t two_requests(tcpi_ring_t *ring, tcpi_req_t *other)
 {
@@ -80,7 +105,7 @@ static void test_select_fresh(void **state)
     tcpi_req_t other, r = two_requests(tcpi_shm_ring(shm), &other);
     tcpi_reqcap_t sel;
 
-    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    select_both(&sel, shm, &r);
     assert_int_equal(sel.n, 15);
     assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 9);
     assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 6);
@@ -92,7 +117,7 @@ static void test_select_fresh(void **state)
         assert_true(sel.pkt[i - 1].ts_ns <= sel.pkt[i].ts_ns);
     assert_int_equal(sel.pkt[sel.n - 1].ts_ns, (T0 + 9200) * 1000);
     tcpi_reqcap_free(&sel);
-    assert_int_equal(tcpi_reqcap_select(&sel, shm, &other), 0);
+    select_both(&sel, shm, &other);
     assert_int_equal(sel.n, 15);
     tcpi_reqcap_free(&sel);
     free(shm);
@@ -127,7 +152,7 @@ static void test_select_keepalive(void **state)
     r = record("ka", c, s, l, bk, T0, T0 + 5350);
     r.backend_reused = 1;
     r.keepalives = 1;
-    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    select_both(&sel, shm, &r);
     assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 4);
     assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 4);
     assert_int_equal(sel.pkt[0].ts_ns, (T0 - 44000) * 1000);
@@ -137,7 +162,7 @@ static void test_select_keepalive(void **state)
     /* The same connection seen as fresh for the backend: nothing before
      * start belongs to it. */
     r.backend_reused = 0;
-    assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
+    select_both(&sel, shm, &r);
     assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 3);
     tcpi_reqcap_free(&sel);
     free(shm);
@@ -238,8 +263,11 @@ static void test_gone(void **state)
     tcpi_out_t o;
     tcpi_reqcap_t sel;
 
+    tcpi_reqcap_index_t *ix = tcpi_reqcap_index_create(ring);
+
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
+    tcpi_reqcap_index_update(ix, ring);
     assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
     assert_int_equal(sel.n, 15);
     for (int i = 0; i < 2000; i++)
@@ -250,6 +278,16 @@ static void test_gone(void **state)
     assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
     assert_int_equal(sel.n, 0);
     tcpi_reqcap_free(&sel);
+    assert_int_equal(tcpi_reqcap_index_skipped(ix), 0);
+    assert_int_equal(tcpi_reqcap_select_indexed(&sel, ix, shm, &r), 0);
+    assert_int_equal(sel.n, 0);
+    tcpi_reqcap_free(&sel);
+    /* Packets overwritten before the index saw them are counted. */
+    for (int i = 0; i < 2000; i++)
+        emit(ring, 0, r.end_us + 4000000 + (uint64_t)i, &x, &y, PA_, big);
+    tcpi_reqcap_index_update(ix, ring);
+    assert_true(tcpi_reqcap_index_skipped(ix) > 0);
+    tcpi_reqcap_index_destroy(ix);
     free(mb.data);
     free(shm);
 }
