@@ -11,7 +11,7 @@
 #
 #   4. requests joined to their flows: TCPInspectCapture On for every
 #      request vs engine Off, side by side; records dropped, missed and
-#      summaries complete at that load
+#      summaries complete at that load; capture files written/skipped
 #
 # BENCH_ONLY=states|decode|wrk|requests runs one part; BENCH_ROUNDS (default 5),
 # BENCH_SECONDS (default 10) bound part 3. All traffic is on loopback.
@@ -206,6 +206,13 @@ join_counters() {
 print(d["dropped"], j["records_missed"], j["records_skipped"], j["joined"], j["front_found"], j["backend_expected"], j["backend_found"], j["pending"], j["packets_lost"], j["flow_evictions"])'
 }
 
+# status.json's capture.triggered (the per-request capture files), one line.
+capture_counts() {
+    curl -s "http://127.0.0.1:$PORT/tcp-inspect/status.json" |
+        python3 -c 'import json,sys; t=json.load(sys.stdin)["capture"]["triggered"]
+print("matched=%d written=%d skipped=%d failed=%d files=%d" % (t["matched"], t["written"], t["skipped"], t["failed"], t["files"]))'
+}
+
 bench_requests() {
     echo "== 4. requests joined: TCPInspectCapture On for every request vs engine Off (wrk -t2 -c50, ${SECS}s, $ROUNDS rounds)"
     start_backend
@@ -232,6 +239,7 @@ TCPInspectCaptureDir $WORK/captures"
                 ttfb=$(curl -s "http://127.0.0.1:$PORT/tcp-inspect/metrics" |
                        awk -F'[ }]' '/^tcpinspect_request_phase_seconds_count\{phase="backend_ttfb"/ {print $NF}')
                 echo "round $r: wrk $n requests (kept alive); dropped missed skipped joined front_found backend_expected backend_found pending lost evicted = $c; backend_ttfb observed $ttfb; kernel capture drops $(kernel_drops)"
+                echo "round $r: triggered capture files: $(capture_counts)"
                 # connection churn: a new client connection per request
                 timeout $((SECS + 30)) ab -q -n 20000 -c 50 "http://127.0.0.1:$PORT/hello.txt" |
                     awk '/^(Complete|Failed) requests|^Requests per second/'
