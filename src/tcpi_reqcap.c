@@ -136,7 +136,9 @@ static void sel_init(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2])
 /* The request's time window: [*lower, *upper] in ns. */
 static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
 {
-    uint64_t back = req->keepalives == 0 ? TCPI_REQCAP_LOOKBACK_US
+    /* httpd counts a kept-alive response in c->keepalives before the
+     * request is logged: at most 1 means the connection's first request. */
+    uint64_t back = req->keepalives <= 1 ? TCPI_REQCAP_LOOKBACK_US
                                          : TCPI_REQCAP_SLACK_US;
 
     *lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
@@ -371,11 +373,16 @@ uint64_t tcpi_reqcap_index_update(tcpi_reqcap_index_t *ix,
     return done;
 }
 
-/* One leg's packets in [lower, upper] from the index, oldest first. */
+/* One leg's packets in [lower, upper] from the index, oldest first.
+ * Walking back from the newest, the walk ends where tcpi_reqcap_trim
+ * would cut anyway: at the handshake (kept), at the previous response
+ * before start, or at start for a backend connection opened for the
+ * request; so a long-lived connection costs no more than its last
+ * request. */
 static int walk_leg(tcpi_reqcap_t *v, const tcpi_reqcap_index_t *ix,
                     uint64_t tail, const tcpi_endpoint_t *c,
-                    const tcpi_endpoint_t *s, int leg, uint64_t lower,
-                    uint64_t upper)
+                    const tcpi_endpoint_t *s, int leg, int fresh_backend,
+                    uint64_t start, uint64_t lower, uint64_t upper)
 {
     int c_low;
     uint64_t key, n;
@@ -391,18 +398,26 @@ static int walk_leg(tcpi_reqcap_t *v, const tcpi_reqcap_index_t *ix,
             break;                         /* the chain went out of the index */
         if (e->ts_ns + SCAN_SLOP_NS < lower)
             break;
-        if (e->key == key && e->ts_ns >= lower && e->ts_ns <= upper) {
-            p.n = n;
-            p.ts_ns = e->ts_ns;
-            p.payload_len = e->payload_len;
-            p.iface = e->iface;
-            p.leg = (uint8_t)leg;
-            p.to_server = (uint8_t)(e->from_low == c_low);
-            p.flags = e->flags;
-            if (push(v, &p) != 0)
-                return -1;
-        }
         n = e->prev;
+        if (e->key != key || e->ts_ns < lower || e->ts_ns > upper)
+            continue;
+        p.n = e->n;
+        p.ts_ns = e->ts_ns;
+        p.payload_len = e->payload_len;
+        p.iface = e->iface;
+        p.leg = (uint8_t)leg;
+        p.to_server = (uint8_t)(e->from_low == c_low);
+        p.flags = e->flags;
+        if (p.ts_ns <= start) {
+            if (fresh_backend && p.ts_ns < start)
+                break;
+            if (!p.to_server && p.payload_len > 0)
+                break;                     /* the previous response */
+        }
+        if (push(v, &p) != 0)
+            return -1;
+        if (p.ts_ns <= start && is_syn(&p) && !fresh_backend)
+            break;                         /* the handshake */
     }
     /* Collected newest first. */
     for (size_t i = 0, j = v->n; i + 1 < j; i++, j--) {
@@ -419,7 +434,7 @@ int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
-    uint64_t lower, upper, tail, head;
+    uint64_t lower, upper, tail, head, start = req->start_us * 1000;
 
     sel_init(sel, leg);
     if (ring == NULL)
@@ -427,11 +442,16 @@ int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
     req_window(&lower, &upper, req);
     tcpi_ring_bounds(&tail, &head, ring);
     memcpy(sel->if_linktype, ix->if_linktype, sizeof(sel->if_linktype));
+    /* The walk stops at the connection's own boundaries: look back as
+     * far as a fresh connection's handshake may be. */
+    lower = req->start_us > TCPI_REQCAP_LOOKBACK_US
+            ? (req->start_us - TCPI_REQCAP_LOOKBACK_US) * 1000 : 0;
     if (walk_leg(&leg[0], ix, tail, &req->front_client, &req->front_server,
-                 TCPI_LEG_FRONT, lower, upper) != 0 ||
+                 TCPI_LEG_FRONT, 0, start, lower, upper) != 0 ||
         (req->has_backend &&
          walk_leg(&leg[1], ix, tail, &req->backend_local,
-                  &req->backend_remote, TCPI_LEG_BACKEND, lower, upper) != 0)) {
+                  &req->backend_remote, TCPI_LEG_BACKEND,
+                  !req->backend_reused, start, lower, upper) != 0)) {
         sel_finish(sel, leg, req);
         tcpi_reqcap_free(sel);
         return -1;

@@ -168,6 +168,42 @@ static void test_select_keepalive(void **state)
     free(shm);
 }
 
+/* A connection opened seconds before its first request (a browser's
+ * preconnect): the handshake is still found. */
+static void test_select_preconnect(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_endpoint_t c = ep("198.18.0.2", 41000), s = ep("198.18.0.1", 80);
+    tcpi_reqcap_t sel;
+    tcpi_req_t r;
+
+    emit(ring, 0, T0 - 3000000, &c, &s, S_, NULL);
+    emit(ring, 0, T0 - 2999900, &s, &c, SA_, NULL);
+    emit(ring, 0, T0 - 2999800, &c, &s, A_, NULL);
+    emit(ring, 0, T0 - 100, &c, &s, PA_, "GET / HTTP/1.1\r\n\r\n");
+    emit(ring, 0, T0 + 300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    r = record("pre", c, s, ep("127.0.0.1", 1), ep("127.0.0.1", 2), T0, T0 + 200);
+    r.has_backend = 0;
+    r.keepalives = 1;              /* httpd's count for a first request */
+    select_both(&sel, shm, &r);
+    assert_int_equal(sel.n, 5);
+    assert_int_equal(sel.pkt[0].flags, S_);
+    tcpi_reqcap_free(&sel);
+    /* The second request on it: from the end of the first response. */
+    emit(ring, 0, T0 + 400, &c, &s, A_, NULL);
+    emit(ring, 0, T0 + 900, &c, &s, PA_, "GET /2 HTTP/1.1\r\n\r\n");
+    emit(ring, 0, T0 + 1300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    r.keepalives = 2;
+    r.start_us = T0 + 1000;
+    r.end_us = T0 + 1200;
+    select_both(&sel, shm, &r);
+    assert_int_equal(sel.n, 3);
+    assert_int_equal(sel.pkt[0].ts_ns, (T0 + 400) * 1000);
+    tcpi_reqcap_free(&sel);
+    free(shm);
+}
+
 static int has_bytes(const uint8_t *p, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -340,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_select_fresh),
         cmocka_unit_test(test_select_keepalive),
+        cmocka_unit_test(test_select_preconnect),
         cmocka_unit_test(test_write_readback),
         cmocka_unit_test(test_gone),
         cmocka_unit_test(test_interfaces_without_packets),
