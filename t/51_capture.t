@@ -212,11 +212,6 @@ sub check_saved {
     return $id;
 }
 
-# The lo handle's first block after the worker set its filter is lost
-# (tcpi_filter_build): warm it up before the packets matter.
-get("/app/echo?warmup=$_") for 1 .. 3;
-sleep 0.5;
-
 # --- triggers ----------------------------------------------------------------
 my $res = get("/app/close?t=502-$run");
 is $res->code, 502, 'a backend closing without an answer gives 502';
