@@ -33,6 +33,8 @@
 #define TCPI_REQCAP_LOOKBACK_US 10000000ull  /* SYN of a fresh connection */
 #define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
 #define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
+#define TCPI_REQCAP_INDEX_MAX   (1u << 20)   /* packets in the flow index
+                                                (48 MB) */
 
 /** One selected packet. */
 typedef struct {
@@ -74,8 +76,8 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
  *  once as it arrives and chained to the newest earlier packet of its
  *  flow (a hash of the canonical 4-tuple), so a request's packets are
  *  found by walking its two flows instead of scanning its time window.
- *  It holds as many packets as the ring has slots; private to one
- *  process. */
+ *  It holds as many packets as the ring has slots, at most
+ *  TCPI_REQCAP_INDEX_MAX; private to one process. */
 typedef struct tcpi_reqcap_index tcpi_reqcap_index_t;
 
 /** An empty index sized to the ring (NULL when out of memory). */

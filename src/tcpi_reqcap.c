@@ -297,7 +297,12 @@ tcpi_reqcap_index_t *tcpi_reqcap_index_create(const tcpi_ring_t *ring)
     if (ring == NULL || (ix = calloc(1, sizeof(*ix))) == NULL)
         return NULL;
     tcpi_ring_stats(&st, ring);
-    ix->size = st.ndesc ? st.ndesc : 1;    /* ndesc is a power of two */
+    /* As many as the ring has slots (a power of two), at most
+     * TCPI_REQCAP_INDEX_MAX: a huge ring's oldest packets are then found
+     * by the page's scan only. */
+    ix->size = st.ndesc ? st.ndesc : 1;
+    if (ix->size > TCPI_REQCAP_INDEX_MAX)
+        ix->size = TCPI_REQCAP_INDEX_MAX;
     ix->e = malloc(ix->size * sizeof(*ix->e));
     ix->bucket = malloc(ix->size * sizeof(*ix->bucket));
     if (ix->e == NULL || ix->bucket == NULL) {
