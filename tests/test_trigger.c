@@ -289,6 +289,49 @@ static void test_gone_is_skipped(void **state)
     free(shm);
 }
 
+/* A restarted worker picks up the requests that ended just before it
+ * started, and does not write again what its predecessor saved. */
+static void test_restart(void **state)
+{
+    char dir[] = "/tmp/tcpi-trig-XXXXXX", cmd[64];
+    tcpi_shm_t *shm = test_shm(4 << 20);
+    tcpi_trigger_t *t = NULL;
+    tcpi_trigger_status_t st;
+    uint64_t now_us = tcpi_now_wall_ns() / 1000;
+    tcpi_endpoint_t s = ep("198.18.0.1", 80), bk = ep("127.0.0.1", 7001);
+
+    assert_non_null(mkdtemp(dir));
+    tcpi_trigger_configure(shm, dir, 10, 1 << 20, 0);
+    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%d", i);
+        tcpi_req_t r = proxied_request(tcpi_shm_ring(shm), id,
+                                       now_us - 10000 + (uint64_t)i * 1000,
+                                       ep("198.18.0.2", (uint16_t)(20000 + i)), s,
+                                       ep("127.0.0.1", (uint16_t)(21000 + i)),
+                                       bk, "/r");
+        r.capture = 1;
+        tcpi_reqlog_put(tcpi_shm_reqlog(shm), &r);
+    }
+    /* The first worker writes r0 only, then dies. */
+    tcpi_trigger_run(&t, shm, (now_us - 4150 + TCPI_TRIGGER_DELAY_US) * 1000);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.written, 1);
+    tcpi_trigger_close(t);
+    t = NULL;
+    /* Its successor starts right away: r1 is still due, r0 is on disk. */
+    tcpi_trigger_run(&t, shm, (now_us + TCPI_TRIGGER_DELAY_US) * 1000);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(st.files, 2);
+    assert_int_equal(st.failed, 0);
+    tcpi_trigger_close(t);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(shm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_no_dir),
         cmocka_unit_test(test_gone_is_skipped),
+        cmocka_unit_test(test_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
