@@ -447,10 +447,6 @@ int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
     req_window(&lower, &upper, req);
     tcpi_ring_bounds(&tail, &head, ring);
     memcpy(sel->if_linktype, ix->if_linktype, sizeof(sel->if_linktype));
-    /* The walk stops at the connection's own boundaries: look back as
-     * far as a fresh connection's handshake may be. */
-    lower = req->start_us > TCPI_REQCAP_LOOKBACK_US
-            ? (req->start_us - TCPI_REQCAP_LOOKBACK_US) * 1000 : 0;
     if (walk_leg(&leg[0], ix, tail, &req->front_client, &req->front_server,
                  TCPI_LEG_FRONT, 0, start, lower, upper) != 0 ||
         (req->has_backend &&

@@ -1,0 +1,151 @@
+/* libFuzzer target: per-request selection over hostile frames. The input
+ * is a request record's endpoints and times followed by frames; they go
+ * into a real ring, are selected by scanning and through the flow index
+ * (which must agree), written as pcapng and read back: every selected
+ * packet still in the ring comes back with its comment. */
+#include "tcpi_pcapfile.h"
+#include "tcpi_reqcap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RING (1u << 20)
+#define T0   1700000000000000ull
+
+static const int32_t linktypes[4] = {
+    TCPI_LINKTYPE_EN10MB, TCPI_LINKTYPE_RAW, TCPI_LINKTYPE_LINUX_SLL,
+    TCPI_LINKTYPE_LINUX_SLL2,
+};
+
+static size_t take(void *dst, size_t n, const uint8_t **p, size_t *left)
+{
+    size_t k = n < *left ? n : *left;
+    memset(dst, 0, n);
+    memcpy(dst, *p, k);
+    *p += k;
+    *left -= k;
+    return k;
+}
+
+static void endpoint(tcpi_endpoint_t *e, uint8_t family, const uint8_t **p,
+                     size_t *left)
+{
+    memset(e, 0, sizeof(*e));
+    e->family = family;
+    take(e->addr, family == 4 ? 4 : 16, p, left);
+    take(&e->port, 2, p, left);
+}
+
+static int same_ep(const tcpi_endpoint_t *x, const tcpi_endpoint_t *y)
+{
+    return x->family == y->family && x->port == y->port &&
+           memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
+}
+
+static int degenerate(const tcpi_req_t *r)
+{
+    const tcpi_endpoint_t *c = &r->front_client, *s = &r->front_server;
+    const tcpi_endpoint_t *l = &r->backend_local, *b = &r->backend_remote;
+
+    return same_ep(c, s) || (r->has_backend && (same_ep(l, b) ||
+           (same_ep(c, l) && same_ep(s, b)) || (same_ep(c, b) && same_ep(s, l))));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static void *mem;
+    tcpi_shm_t *shm;
+    tcpi_ring_t *ring;
+    tcpi_req_t req;
+    tcpi_reqcap_t a, b;
+    tcpi_reqcap_index_t *ix;
+    tcpi_membuf_t mb = { 0 };
+    tcpi_out_t o;
+    uint8_t hdr[4], fam;
+    uint16_t dstart, dend;
+    uint64_t ts = T0;
+
+    if (mem == NULL && (mem = malloc(tcpi_shm_size(RING))) == NULL)
+        abort();
+    memset(mem, 0, sizeof(tcpi_shm_t));
+    shm = tcpi_shm_init(mem, RING, 1);
+    tcpi_shm_add_iface(shm, "eth0", TCPI_LEG_FRONT, "");
+    tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "");
+    ring = tcpi_shm_ring(shm);
+
+    memset(&req, 0, sizeof(req));
+    strcpy(req.id, "fuzz");
+    take(hdr, sizeof(hdr), &data, &size);
+    fam = (hdr[0] & 1) ? 6 : 4;
+    req.has_backend = (hdr[0] >> 1) & 1;
+    req.backend_reused = (hdr[0] >> 2) & 1;
+    req.keepalives = hdr[1] & 3;
+    endpoint(&req.front_client, fam, &data, &size);
+    endpoint(&req.front_server, fam, &data, &size);
+    endpoint(&req.backend_local, fam, &data, &size);
+    endpoint(&req.backend_remote, fam, &data, &size);
+    take(&dstart, 2, &data, &size);
+    take(&dend, 2, &data, &size);
+    req.start_us = T0 + dstart;
+    req.end_us = req.start_us + dend;
+
+    /* Frames: [len 2][linktype 1][iface 1][ts step 2][bytes]. */
+    while (size >= 6) {
+        uint16_t len, step;
+        uint8_t lt, ifc;
+        take(&len, 2, &data, &size);
+        take(&lt, 1, &data, &size);
+        take(&ifc, 1, &data, &size);
+        take(&step, 2, &data, &size);
+        len = len % 2048;
+        if (len > size)
+            len = (uint16_t)size;
+        ts += step;
+        tcpi_ring_write(ring, ts * 1000, ifc & 1, linktypes[lt & 3], len,
+                        len + (lt >> 2), data);
+        data += len;
+        size -= len;
+    }
+
+    ix = tcpi_reqcap_index_create(ring);
+    if (ix == NULL)
+        abort();
+    tcpi_reqcap_index_update(ix, ring);
+    if (tcpi_reqcap_select(&a, shm, &req) != 0 ||
+        tcpi_reqcap_select_indexed(&b, ix, shm, &req) != 0)
+        abort();
+    /* With timestamps that only go forward (as here) both must agree,
+     * unless the record is one httpd never makes: a leg from an endpoint
+     * to itself, or both legs on one 4-tuple. */
+    if (!degenerate(&req)) {
+        if (a.n != b.n)
+            abort();
+        for (size_t i = 0; i < a.n; i++)
+            if (a.pkt[i].n != b.pkt[i].n || a.pkt[i].leg != b.pkt[i].leg)
+                abort();
+    }
+
+    tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+    long n = tcpi_reqcap_write(&o, &a, shm, &req, 0);
+    if (n != (long)a.n)
+        abort();
+    if (mb.len) {
+        tcpi_capfile_t r;
+        tcpi_capfile_pkt_t pk;
+        long back = 0;
+        if (tcpi_capfile_open(&r, (uint8_t *)mb.data, mb.len) != 0)
+            abort();
+        while (tcpi_capfile_next(&r, &pk) == 1) {
+            if (pk.comment_len < 14 || memcmp(pk.comment, "tcpinspect-id=", 14))
+                abort();
+            back++;
+        }
+        if (back != n)
+            abort();
+    }
+    free(mb.data);
+    tcpi_reqcap_free(&a);
+    tcpi_reqcap_free(&b);
+    tcpi_reqcap_index_destroy(ix);
+    return 0;
+}
