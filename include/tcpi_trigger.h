@@ -32,8 +32,8 @@
 /* Worker time spent on captures: at most this many ns per second, with
  * bursts up to TCPI_TRIGGER_BURST_NS (short enough for the kernel
  * buffers to hold the packets that arrive meanwhile). */
-#define TCPI_TRIGGER_BUDGET_NS_PER_S 50000000ull
-#define TCPI_TRIGGER_BURST_NS        100000000ull
+#define TCPI_TRIGGER_BUDGET_NS_PER_S 20000000ull
+#define TCPI_TRIGGER_BURST_NS        50000000ull
 #define TCPI_TRIGGER_PENDING 8192u      /* matched records waiting */
 
 typedef struct tcpi_trigger tcpi_trigger_t;
