@@ -7,8 +7,9 @@
  * either direction (time order; "c" is the client of the leg: the browser
  * on the front, httpd on the backend; "s" its server):
  *
- *   candidates  [start - SLACK, end + GRACE]; a fresh front connection
- *               (keepalives == 0) looks back LOOKBACK for its SYN
+ *   candidates  [start - SLACK, end + GRACE]; a front connection opened
+ *               for the request (conn_requests == 0) looks back LOOKBACK
+ *               for its SYN
  *   first       the later of: the last c->s SYN at or before start (the
  *               handshake of a connection opened for this request), and
  *               the packet after the last s->c payload before start (the

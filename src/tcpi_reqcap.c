@@ -136,10 +136,8 @@ static void sel_init(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2])
 /* The request's time window: [*lower, *upper] in ns. */
 static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
 {
-    /* httpd counts a kept-alive response in c->keepalives before the
-     * request is logged: at most 1 means the connection's first request. */
-    uint64_t back = req->keepalives <= 1 ? TCPI_REQCAP_LOOKBACK_US
-                                         : TCPI_REQCAP_SLACK_US;
+    uint64_t back = req->conn_requests == 0 ? TCPI_REQCAP_LOOKBACK_US
+                                            : TCPI_REQCAP_SLACK_US;
 
     *lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
     *upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;

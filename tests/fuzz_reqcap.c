@@ -65,13 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint16_t dstart, dend;
     uint64_t ts = T0;
 
-    if (mem == NULL && (mem = malloc(tcpi_shm_size(RING))) == NULL)
-        abort();
-    memset(mem, 0, sizeof(tcpi_shm_t));
-    shm = tcpi_shm_init(mem, RING, 1);
-    tcpi_shm_add_iface(shm, "eth0", TCPI_LEG_FRONT, "");
-    tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "");
-    ring = tcpi_shm_ring(shm);
+    if (mem == NULL) {
+        if ((mem = calloc(1, tcpi_shm_size(RING))) == NULL)
+            abort();
+        shm = tcpi_shm_init(mem, RING, 1);
+        tcpi_shm_add_iface(shm, "eth0", TCPI_LEG_FRONT, "");
+        tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "");
+    }
+    shm = mem;
+    /* A fresh ring per input; the rest of the region stays. */
+    ring = tcpi_ring_init((char *)mem + shm->ring_off, RING);
 
     memset(&req, 0, sizeof(req));
     strcpy(req.id, "fuzz");
@@ -79,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fam = (hdr[0] & 1) ? 6 : 4;
     req.has_backend = (hdr[0] >> 1) & 1;
     req.backend_reused = (hdr[0] >> 2) & 1;
-    req.keepalives = hdr[1] & 3;
+    req.conn_requests = hdr[1] & 3;
     endpoint(&req.front_client, fam, &data, &size);
     endpoint(&req.front_server, fam, &data, &size);
     endpoint(&req.backend_local, fam, &data, &size);

@@ -151,7 +151,7 @@ static void test_select_keepalive(void **state)
     emit(ring, 0, T0 + 8200, &s, &c, A_, NULL);
     r = record("ka", c, s, l, bk, T0, T0 + 5350);
     r.backend_reused = 1;
-    r.keepalives = 1;
+    r.conn_requests = 1;
     select_both(&sel, shm, &r);
     assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 4);
     assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 4);
@@ -185,7 +185,7 @@ static void test_select_preconnect(void **state)
     emit(ring, 0, T0 + 300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
     r = record("pre", c, s, ep("127.0.0.1", 1), ep("127.0.0.1", 2), T0, T0 + 200);
     r.has_backend = 0;
-    r.keepalives = 1;              /* httpd's count for a first request */
+    r.conn_requests = 0;           /* the connection's first request */
     select_both(&sel, shm, &r);
     assert_int_equal(sel.n, 5);
     assert_int_equal(sel.pkt[0].flags, S_);
@@ -194,7 +194,7 @@ static void test_select_preconnect(void **state)
     emit(ring, 0, T0 + 400, &c, &s, A_, NULL);
     emit(ring, 0, T0 + 900, &c, &s, PA_, "GET /2 HTTP/1.1\r\n\r\n");
     emit(ring, 0, T0 + 1300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
-    r.keepalives = 2;
+    r.conn_requests = 1;
     r.start_us = T0 + 1000;
     r.end_us = T0 + 1200;
     select_both(&sel, shm, &r);
@@ -348,7 +348,7 @@ static void test_interfaces_without_packets(void **state)
     strcpy(r.id, "v6");
     r.front_client = c;
     r.front_server = s;
-    r.keepalives = 3;
+    r.conn_requests = 3;
     r.start_us = T0;
     r.end_us = T0 + 20;
     for (int with_backend = 0; with_backend < 2; with_backend++) {
