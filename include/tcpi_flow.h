@@ -156,12 +156,18 @@ const tcpi_flow_ev_t *tcpi_flow_last(const tcpi_flowtab_t *t,
                                      const tcpi_flow_t *f);
 
 /** Which of a flow's events to read: those in [anchor_ns, until_ns], and
- *  at most `before` older ones, none older than since_ns. */
+ *  at most `before` older ones, none older than since_ns. With `stop`
+ *  set, reading also ends (before it) at the next exchange: a segment
+ *  with payload from stop_dir at or after stop_ns that follows payload
+ *  from stop_dir (or stop_armed) and then payload from the other side --
+ *  so a busy kept-alive connection is not read beyond the request. */
 typedef struct {
     uint64_t until_ns;
     uint64_t anchor_ns;
     uint32_t before;
     uint64_t since_ns;
+    uint8_t  stop, stop_dir, stop_armed;
+    uint64_t stop_ns;
 } tcpi_flow_span_t;
 
 /** A flow's events in span, oldest first, into out[max], walking its

@@ -337,9 +337,18 @@ uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
     }
     while (nb > 0 && n < max)
         out[n++] = link_ev(t, back[--nb], NULL);
-    /* then forwards to until */
+    /* then forwards to until, or to the next exchange */
+    int sent = span->stop_armed, answered = 0;
     for (e = link_ev(t, cur, &lost); e != NULL && e->ts_ns <= span->until_ns;
          e = link_ev(t, e->next, &lost)) {
+        if (span->stop && e->len > 0) {
+            if (e->dir != span->stop_dir)
+                answered = sent;
+            else if (answered && e->ts_ns >= span->stop_ns)
+                break;
+            else
+                sent = 1;
+        }
         if (n == max) {
             lost = 1;
             break;

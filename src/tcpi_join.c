@@ -319,11 +319,12 @@ static void keep_packets(tcpi_reqsum_t *s, const win_t *w)
 }
 
 static int load_leg(win_t *w, const tcpi_flowtab_t *ft, const tcpi_endpoint_t *x,
-                    const tcpi_endpoint_t *y, const tcpi_flow_span_t *span)
+                    const tcpi_endpoint_t *y, tcpi_flow_span_t *span)
 {
     w->f = tcpi_flowtab_find(ft, x, y, &w->dinit);
     if (w->f == NULL)
         return 0;
+    span->stop_dir = (uint8_t)w->dinit;
     w->n = tcpi_flow_events(w->ev, WIN_MAX, &w->complete, ft, w->f, span);
     return 1;
 }
@@ -333,7 +334,7 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
 {
     const tcpi_flow_ev_t *evs[TCPI_JLEGS][WIN_MAX];
     win_t w[TCPI_JLEGS];
-    tcpi_flow_span_t span;
+    tcpi_flow_span_t span = { 0 };
     uint64_t lookback;
 
     memset(s, 0, sizeof(*s));
@@ -353,6 +354,9 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
      * after 1, 3, 7 s); a kept-alive one's request is recent. */
     lookback = rec->conn_requests == 0 ? FRONT_SYN_NS : TCPI_JOIN_LOOKBACK_NS;
     span.since_ns = s->t0_ns > lookback ? s->t0_ns - lookback : 0;
+    span.stop = 1;
+    span.stop_armed = 1;             /* the request began before t0 */
+    span.stop_ns = s->end_ns;        /* a client's body after 100-continue */
     if (load_leg(&w[0], ft, &rec->front_client, &rec->front_server, &span)) {
         s->leg[0].found = 1;
         front_window(&w[0], rec, &s->leg[0].partial);
@@ -362,6 +366,8 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     w[1].ev = evs[1];
     span.before = BACK_BEFORE;
     span.since_ns = s->t0_ns > BACK_SINCE_NS ? s->t0_ns - BACK_SINCE_NS : 0;
+    span.stop_armed = 0;
+    span.stop_ns = 0;
     if (rec->has_backend &&
         load_leg(&w[1], ft, &rec->backend_local, &rec->backend_remote, &span)) {
         s->leg[1].found = 1;
