@@ -1,6 +1,7 @@
 /* tcpi_join.c — requests joined to their flows (tcpi_join.h). */
 #include "tcpi_join.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +72,8 @@ int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 
 #define WIN_MAX       4096          /* events read per leg */
 #define FRONT_BEFORE  64            /* events before the start looked at */
-#define BACK_BEFORE   16
+#define KEPT_BEFORE   8
+#define BACK_BEFORE   12
 #define BACK_SINCE_NS 300000000000ull   /* 5 min: a pooled connection's idle */
 #define FRONT_SYN_NS   30000000000ull   /* a new connection's first SYN */
 
@@ -349,7 +351,8 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     w[0].ev = evs[0];
     span.until_ns = s->end_ns + TAIL_NS;
     span.anchor_ns = s->t0_ns;
-    span.before = FRONT_BEFORE;
+    /* a kept-alive request needs only the previous answer's tail */
+    span.before = rec->conn_requests == 0 ? FRONT_BEFORE : KEPT_BEFORE;
     /* A new connection's handshake may be far older (SYNs sent again
      * after 1, 3, 7 s); a kept-alive one's request is recent. */
     lookback = rec->conn_requests == 0 ? FRONT_SYN_NS : TCPI_JOIN_LOOKBACK_NS;
@@ -423,15 +426,22 @@ tcpi_sumtab_t *tcpi_sumtab_init(void *mem)
     return t;
 }
 
+/* One writer: a relaxed load and store, no locked read-modify-write. */
+static void bump(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
 static void hist_add(tcpi_join_hist_t *h, int64_t ns)
 {
     int b = 0;
 
     while (b < TCPI_JOIN_NBUCKETS - 1 && (double)ns > bucket_ms[b] * 1e6)
         b++;
-    atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)ns, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    bump(&h->bucket[b], 1);
+    bump(&h->sum_ns, (uint64_t)ns);
+    bump(&h->count, 1);
 }
 
 void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
@@ -440,19 +450,19 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
 
     atomic_store_explicit(&sl->seq, 2 * s->k + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    memcpy(&sl->sum, s, sizeof(*s));
+    /* the packets kept, not the whole array: readers look at npkt only */
+    memcpy(&sl->sum, s, offsetof(tcpi_reqsum_t, pkt) +
+                        (size_t)s->npkt * sizeof(s->pkt[0]));
     atomic_store_explicit(&sl->seq, 2 * s->k + 2, memory_order_release);
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
         int64_t ns = tcpi_join_phase_ns(s->t, ph);
         if (ns >= 0)
             hist_add(&t->hist[ph], ns);
     }
-    atomic_fetch_add_explicit(&t->joined, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->front_found, s->leg[0].found, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->backend_expected, s->has_backend,
-                              memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->backend_found, s->leg[1].found,
-                              memory_order_relaxed);
+    bump(&t->joined, 1);
+    bump(&t->front_found, s->leg[0].found);
+    bump(&t->backend_expected, s->has_backend);
+    bump(&t->backend_found, s->leg[1].found);
 }
 
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
