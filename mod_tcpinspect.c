@@ -139,6 +139,14 @@ static tcpi_srv_conf_t *srv_conf(server_rec *s)
     return ap_get_module_config(s->module_config, &tcpinspect_module);
 }
 
+/* Every TCPInspect server directive is global (one capture worker per
+ * httpd): a virtual host's own server config is empty, so requests read
+ * the main server's. */
+static tcpi_srv_conf_t *global_conf(request_rec *r)
+{
+    return srv_conf(g.s ? g.s : r->server);
+}
+
 /* Directive setters stay thin: the core parses, we name the directive. */
 static const char *named(cmd_parms *cmd, const char *err)
 {
@@ -159,6 +167,13 @@ static const char *set_engine(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+/* The handle of a leg on "any" (the default) is LINUX_SLL; a named
+ * interface (eth0, lo, a veth) is Ethernet. */
+static int leg_is_any(const tcpi_leg_t *leg)
+{
+    return leg->iface[0] == '\0' || strcmp(leg->iface, "any") == 0;
+}
+
 static const char *set_leg(cmd_parms *cmd, void *d, int argc,
                            char *const argv[])
 {
@@ -167,7 +182,14 @@ static const char *set_leg(cmd_parms *cmd, void *d, int argc,
     const char *err = global_only(cmd);
     if (err)
         return err;
-    return named(cmd, tcpi_conf_parse_leg(leg, argc, argv, cmd->pool));
+    if ((err = tcpi_conf_parse_leg(leg, argc, argv, cmd->pool)) != NULL)
+        return named(cmd, err);
+    /* A TCPInspectFilter given before: check it for this handle too. */
+    if (c->filter != NULL && leg_is_any(leg) &&
+        (err = tcpi_conf_check_bpf(c->filter, DLT_LINUX_SLL, cmd->pool)) != NULL)
+        return named(cmd, apr_pstrcat(cmd->pool, "on interface any, "
+                                      "TCPInspectFilter: ", err, NULL));
+    return NULL;
 }
 
 static const char *set_filter(cmd_parms *cmd, void *d, const char *arg)
@@ -175,11 +197,20 @@ static const char *set_filter(cmd_parms *cmd, void *d, const char *arg)
     const char *err = global_only(cmd);
     if (err)
         return err;
-    /* Compile it for both link types the handles can have, so a filter
-     * naming Ethernet fields fails here rather than at capture time. */
+    /* Compile it for the link types the handles will have (Ethernet for
+     * a named interface, LINUX_SLL for "any", the default), so a filter
+     * that cannot run fails here rather than at capture time. A leg named
+     * later is checked by its own directive. */
+    tcpi_srv_conf_t *c = srv_conf(cmd->server);
     if ((err = tcpi_conf_check_bpf(arg, DLT_EN10MB, cmd->pool)) != NULL)
         return named(cmd, err);
-    srv_conf(cmd->server)->filter = arg;
+    if ((leg_is_any(&c->front) || leg_is_any(&c->backend)) &&
+        (err = tcpi_conf_check_bpf(arg, DLT_LINUX_SLL, cmd->pool)) != NULL)
+        return named(cmd, apr_pstrcat(cmd->pool, "on interface any (name the "
+                     "interfaces with TCPInspectFrontend/TCPInspectBackend "
+                     "before this directive to use link-layer fields): ",
+                     err, NULL));
+    c->filter = arg;
     return NULL;
 }
 
@@ -263,6 +294,9 @@ static const char *set_redact(cmd_parms *cmd, void *d, int argc,
     for (int i = 0; i < argc; i++) {
         if ((err = tcpi_conf_check_header(argv[i], cmd->pool)) != NULL)
             return named(cmd, err);
+        if (strlen(argv[i]) >= TCPI_REDACT_NAME_MAX)
+            return named(cmd, apr_psprintf(cmd->pool, "header name longer "
+                         "than %d characters", TCPI_REDACT_NAME_MAX - 1));
         if (c->redact->nelts >= TCPI_MAX_REDACT)
             return named(cmd, "too many headers");
         *(const char **)apr_array_push(c->redact) = argv[i];
@@ -945,9 +979,17 @@ static int tcpi_log_transaction(request_rec *r)
     req_state_t *st;
     tcpi_req_t rec;
     conn_rec *c = r->connection;
+    request_rec *rf = r;
+    const char *dur;
 
     if (g.shm == NULL || r->main != NULL)
         return DECLINED;
+    /* log_transaction gets the original request; after an internal
+     * redirect (ErrorDocument, DirectoryIndex, ...) the status, the bytes
+     * and the location whose TCPInspectCapture applies are the final
+     * one's, as mod_log_config's %>s. */
+    while (rf->next)
+        rf = rf->next;
     st = req_state(r);
     c = front_conn(c);
     memset(&rec, 0, sizeof(rec));
@@ -962,23 +1004,25 @@ static int tcpi_log_transaction(request_rec *r)
         rec.backend_local = st->backend_local;
         rec.backend_remote = st->backend_remote;
     } else {
-        backend_from_note(&rec, r);
+        backend_from_note(&rec, rf);
     }
-    rec.status = (uint16_t)r->status;
+    rec.status = (uint16_t)rf->status;
     rec.pid = (int32_t)getpid();
     rec.start_us = (uint64_t)r->request_time;
     rec.end_us = (uint64_t)apr_time_now();
-    rec.bytes_sent = (uint64_t)r->bytes_sent;
+    rec.bytes_sent = (uint64_t)rf->bytes_sent;
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
     rec.conn_requests = (uint32_t)st->conn_requests;
     /* ap_expr has no duration: TCPInspectCapture rules read it as
      * %{note:tcpinspect-duration-ms}. */
-    apr_table_setn(r->notes, "tcpinspect-duration-ms",
-                   apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
-                                (apr_uint64_t)(rec.end_us > rec.start_us
-                                    ? (rec.end_us - rec.start_us) / 1000 : 0)));
-    rec.capture = (uint8_t)capture_matches(r);
+    dur = apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
+                       (apr_uint64_t)(rec.end_us > rec.start_us
+                                      ? (rec.end_us - rec.start_us) / 1000 : 0));
+    apr_table_setn(r->notes, "tcpinspect-duration-ms", dur);
+    if (rf != r)
+        apr_table_setn(rf->notes, "tcpinspect-duration-ms", dur);
+    rec.capture = (uint8_t)capture_matches(rf);
     tcpi_reqlog_put(tcpi_shm_reqlog(g.shm), &rec);
     return DECLINED;
 }
@@ -1020,8 +1064,7 @@ static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
 
 static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
 {
-    /* The directives are global: a virtual host's own config is empty. */
-    tcpi_srv_conf_t *c = srv_conf(g.s ? g.s : r->server);
+    tcpi_srv_conf_t *c = global_conf(r);
 
     memset(snap, 0, sizeof(*snap));
     tcpi_snapshot_capture(snap, g.shm);
@@ -1213,7 +1256,7 @@ static int download_refused(request_rec *r)
 static int page_capture(page_t *pg, int pcapng)
 {
     request_rec *r = pg->r;
-    tcpi_srv_conf_t *c = srv_conf(r->server);
+    tcpi_srv_conf_t *c = global_conf(r);
     const char *v, *filter = apr_table_get(pg->args, "filter");
     char err[PCAP_ERRBUF_SIZE + 512], stamp[32];
     int32_t linktype = 1;
@@ -1290,7 +1333,7 @@ static int page_capture_pcapng(page_t *pg) { return page_capture(pg, 1); }
  * defaults when none are given, NULL when Off. */
 static tcpi_redact_t *request_redact(request_rec *r)
 {
-    tcpi_srv_conf_t *c = srv_conf(r->server);
+    tcpi_srv_conf_t *c = global_conf(r);
     tcpi_redact_t *rd;
     const char *err;
 
@@ -1484,7 +1527,7 @@ static apr_status_t free_reqcap(void *sel)
 static int page_request_pcapng(page_t *pg, const char *id)
 {
     request_rec *r = pg->r;
-    tcpi_srv_conf_t *c = srv_conf(r->server);
+    tcpi_srv_conf_t *c = global_conf(r);
     char name[TCPI_REQ_ID_MAX + 16];
     tcpi_req_filter_t f;
     tcpi_req_t rec;
