@@ -1390,6 +1390,16 @@ static int page_packets(page_t *pg, int html)
                                     : "text/plain; charset=utf-8");
         return OK;             /* no capture configured: nothing to show */
     }
+    /* BPF runs on the raw bytes: an expression that indexes past the
+     * headers could read the values redaction masks, one byte per query.
+     * Where the raw bytes may be downloaded anyway nothing is lost. */
+    if (filter != NULL && !global_conf(r)->redact_off &&
+        tcpi_filter_reads_payload(filter) &&
+        (pg->dc == NULL || pg->dc->allow_download != 1))
+        return bad_request(r, "filter: byte offsets past the fixed headers "
+                           "(proto[expr], tcp[20] and beyond) can read the "
+                           "header values TCPInspectRedact masks; use them "
+                           "where TCPInspectAllowDownload is On");
     if (tcpi_query_init(&q, g.shm, iface, filter, err, sizeof(err)) != 0)
         return bad_request(r, apr_pstrcat(r->pool, "filter: ", err, NULL));
     if ((v = apr_table_get(pg->args, "since")) != NULL) {

@@ -67,6 +67,14 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
                       tcpi_query_t *q, const tcpi_packets_opts_t *opt,
                       uint8_t *buf, size_t bufsize);
 
+/** Can this BPF expression read bytes past the fixed headers (and so the
+ *  header values redaction masks)? Byte indexing `proto[idx:size]` is
+ *  harmless only with a constant index inside the first 20 bytes or a
+ *  named field (tcpflags, icmptype, ...); anything else — a computed
+ *  index such as tcp[((tcp[12]&0xf0)>>2)+4] — can probe a payload one
+ *  byte per query. 1 if it may, 0 if it cannot. */
+int tcpi_filter_reads_payload(const char *expr);
+
 /** Which leg a packet belongs to: TCPI_LEG_FRONT, TCPI_LEG_BACKEND or 0.
  *  The interface's legs decide; an interface serving both is split by
  *  port (a frontend port on either side means frontend). */

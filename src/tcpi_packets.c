@@ -5,6 +5,7 @@
 #include "tcpi_decode.h"
 #include "tcpi_print.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,4 +308,57 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
     tcpi_out_u64(o, st->next);
     tcpi_out_str(o, "\">newer packets &rarr;</a></p>\n</body></html>\n");
     return rc;
+}
+
+int tcpi_filter_reads_payload(const char *expr)
+{
+    static const char *const named[] = { "tcpflags", "icmptype", "icmpcode",
+                                         "icmp6type", "icmp6code" };
+    const char *p = expr;
+
+    while ((p = strchr(p, '[')) != NULL) {
+        const char *q = ++p, *end;
+        unsigned long idx, size = 1;
+        char *num_end;
+        int depth = 1, ok = 0;
+
+        for (end = q; *end && depth; end++)
+            depth += *end == '[' ? 1 : *end == ']' ? -1 : 0;
+        if (depth)
+            return 1;                  /* unbalanced: let nothing through */
+        end--;                         /* at the closing ']' */
+        while (q < end && isspace((unsigned char)*q))
+            q++;
+        for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+            size_t n = strlen(named[i]);
+            if ((size_t)(end - q) >= n && strncmp(q, named[i], n) == 0 &&
+                !isalnum((unsigned char)q[n]) && q[n] != '_')
+                ok = 1, q += n;
+        }
+        if (!ok) {
+            if (!isdigit((unsigned char)*q))
+                return 1;
+            idx = strtoul(q, &num_end, 0);
+            q = num_end;
+        } else {
+            idx = 0;
+        }
+        while (q < end && isspace((unsigned char)*q))
+            q++;
+        if (q < end && *q == ':') {
+            q++;
+            while (q < end && isspace((unsigned char)*q))
+                q++;
+            if (!isdigit((unsigned char)*q))
+                return 1;
+            size = strtoul(q, &num_end, 10);
+            q = num_end;
+        }
+        while (q < end && isspace((unsigned char)*q))
+            q++;
+        if (q != end || idx + size > 20)
+            return 1;
+        p = end + 1;
+    }
+    return 0;
 }

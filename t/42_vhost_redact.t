@@ -1,4 +1,4 @@
-# TCPInspectRedact is a global directive: the decoded views served through
+# Redaction cannot be bypassed. TCPInspectRedact is a global directive: the decoded views served through
 # a virtual host mask the same headers as the main server's (a vhost's own
 # server config is empty and must not fall back to the defaults).
 use strict;
@@ -54,5 +54,18 @@ for my $p (['main server', $r->{port}], ['virtual host', $vport]) {
     ok index($html, "v1s1ble") >= 0 && !grep({ index($_, $key) >= 0 } payloads($html =~ s/<[^>]*>//gr)),
         "$name: masked in the HTML view too";
 }
+
+# A BPF filter that indexes into the payload could read a masked value one
+# byte per query (filter + limit=1): refused where downloads are off.
+use URI::Escape qw(uri_escape);
+my $probe = uri_escape('tcp[((tcp[12]&0xf0)>>2)+0:1] = 0x47');
+my $res2 = http_get("/tcp-inspect/packets.txt?filter=$probe");
+is $res2->code, 400, 'a payload-indexing filter is refused on /packets.txt';
+like $res2->content, qr/TCPInspectAllowDownload/, 'the message says where it is allowed';
+is http_get("/tcp-inspect/packets?filter=$probe")->code, 400, '... and on /packets';
+is http_get('/tcp-inspect/packets.txt?filter=' . uri_escape('tcp[tcpflags] & tcp-syn != 0'))->code,
+    200, 'header fields by name still work';
+is http_get('/tcp-inspect/packets.txt?filter=' . uri_escape('tcp[13] = 2'))->code,
+    200, 'constant offsets in the fixed header still work';
 
 done_testing;

@@ -194,11 +194,30 @@ static void test_html(void **state)
     free(rd);
 }
 
+static void test_filter_reads_payload(void **state)
+{
+    (void)state;
+    assert_int_equal(tcpi_filter_reads_payload("tcp port 80"), 0);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[tcpflags] & tcp-syn != 0"), 0);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[13] = 2 and ip[8] < 5"), 0);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[ 16 : 4 ] = 0"), 0);
+    assert_int_equal(tcpi_filter_reads_payload("icmp[icmptype] = 8"), 0);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[18:4] = 0"), 1);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[20] = 0x41"), 1);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[0x40] = 1"), 1);
+    assert_int_equal(tcpi_filter_reads_payload(
+                         "tcp[((tcp[12]&0xf0)>>2)+4:1] = 0x41"), 1);
+    assert_int_equal(tcpi_filter_reads_payload("ip[len - 1] = 0"), 1);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[13"), 1);
+    assert_int_equal(tcpi_filter_reads_payload("tcp[tcpflagsx] = 1"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_equals_tcpdump),
         cmocka_unit_test(test_filter),
+        cmocka_unit_test(test_filter_reads_payload),
         cmocka_unit_test(test_match_limit_since),
         cmocka_unit_test(test_html),
     };
