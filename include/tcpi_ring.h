@@ -40,6 +40,9 @@ typedef struct {
     int32_t  linktype;   /* LINKTYPE_* of the capture handle */
 } tcpi_ring_rec_t;
 
+/** Largest record kept (bytes): TCPInspectSnaplen's maximum. */
+#define TCPI_RING_MAX_RECORD 262144u
+
 /** Smallest region tcpi_ring_init accepts. */
 #define TCPI_RING_MIN_REGION 65536
 

@@ -65,7 +65,10 @@ tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
     r->data_off = hdr + ndesc * sizeof(ring_desc_t);
     r->ndesc = ndesc;
     r->data_size = size - r->data_off;
-    r->max_caplen = r->data_size / 4;
+    /* A record is at most a quarter of the data area and never more than
+     * the largest snaplen: readers size their one copy buffer by it. */
+    r->max_caplen = r->data_size / 4 < TCPI_RING_MAX_RECORD
+                    ? r->data_size / 4 : TCPI_RING_MAX_RECORD;
     memset(descs(r), 0, ndesc * sizeof(ring_desc_t));
     return r;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for the seqlock packet ring: order, eviction, wrap, and a
  * writer with concurrent readers that must never see a torn record. */
 #include "tcpi_test.h"
+#include "tcpi_config.h"
 #include "tcpi_ring.h"
 
 #include <pthread.h>
@@ -114,6 +115,16 @@ static void test_truncating_reads(void **state)
     assert_int_equal(tcpi_ring_read(&rec, all, sizeof(big), r, 0), 0);
     assert_int_equal(rec.caplen, st.max_caplen); /* cut to the ring's bound */
     free(all);
+    free(mem);
+
+    /* A large ring: records (and so every reader's buffer) stay bounded by
+     * the largest snaplen, not by a quarter of the ring. */
+    size = 64u << 20;
+    mem = malloc(size);
+    r = tcpi_ring_init(mem, size);
+    tcpi_ring_stats(&st, r);
+    assert_int_equal(st.max_caplen, TCPI_RING_MAX_RECORD);
+    assert_true(TCPI_SNAPLEN_MAX <= TCPI_RING_MAX_RECORD);
     free(mem);
 }
 
