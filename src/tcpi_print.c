@@ -14,6 +14,7 @@
 
 #include <net/if.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #define P_OK    0
@@ -312,13 +313,20 @@ static tcpi_print_conn_t *conn_find(tcpi_print_t *st,
     return &st->conn[j];
 }
 
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void tables_init(void)
+{
+    digits4_init();
+    octets_init();
+}
+
 void tcpi_print_init(tcpi_print_t *st)
 {
     memset(st, 0, sizeof(*st));
-    if (!octet_len[1]) {
-        digits4_init();       /* idempotent: racing threads write the same */
-        octets_init();
-    }
+    /* Request threads of a worker/event child may get here at once: the
+     * tables are filled exactly once and published to every thread. */
+    pthread_once(&tables_once, tables_init);
 }
 
 void tcpi_print_forget(tcpi_print_t *st)
