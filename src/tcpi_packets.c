@@ -144,6 +144,16 @@ static int pass(tcpi_packets_stats_t *st, tcpi_out_t *o, tcpi_query_t *q,
             tcpi_redact_payload(rd, &pkt, copy + pkt.payload_off,
                                 pkt.payload_caplen);
             data = copy;
+        } else if (why == TCPI_DR_ip_fragment && rd) {
+            /* A non-first fragment carries payload the redactor cannot
+             * place in its stream (and its line prints IP fields only):
+             * hide every byte past the IP header, so -X cannot show a
+             * secret raw. */
+            uint32_t keep = pkt.ip_hlen && pkt.ip_off + pkt.ip_hlen <= rec.caplen
+                            ? pkt.ip_off + pkt.ip_hlen : 0;
+            memcpy(copy, buf, keep);
+            memset(copy + keep, '*', rec.caplen - keep);
+            data = copy;
         }
         int show = opt->match == NULL ||
                    (ok && pkt.payload_caplen >= opt->match_len &&

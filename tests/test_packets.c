@@ -194,6 +194,31 @@ static void test_html(void **state)
     free(rd);
 }
 
+/* A non-first fragment's bytes cannot be placed in a stream the redactor
+ * follows: with redaction on, -X shows none of them; with it off, tcpdump's
+ * dump as it is. */
+static void test_fragment_masked(void **state)
+{
+    tcpi_packets_opts_t opt = {0};
+    tcpi_packets_stats_t st;
+    tcpi_redact_t *rd = malloc(sizeof(*rd));
+
+    opt.hex = 1;
+    opt.limit = 1000;
+    char *t = render(0, NULL, &opt, 0, &st);
+    assert_non_null(strstr(t, "BBBBBBBBBBBB"));
+    assert_non_null(strstr(t, "DDDDDDDD"));
+    tcpi_redact_init(rd, tcpi_redact_defaults, 4);
+    opt.redact = rd;
+    t = render(0, NULL, &opt, 0, &st);
+    assert_null(strstr(t, "BBBB"));
+    assert_null(strstr(t, "DDDD"));
+    assert_null(strstr(t, "4242"));
+    assert_non_null(strstr(t, "ip-proto-6"));      /* the line itself stays */
+    assert_non_null(strstr(t, "frag (40|8)"));
+    free(rd);
+}
+
 static void test_filter_reads_payload(void **state)
 {
     (void)state;
@@ -218,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_text_equals_tcpdump),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_filter_reads_payload),
+        cmocka_unit_test(test_fragment_masked),
         cmocka_unit_test(test_match_limit_since),
         cmocka_unit_test(test_html),
     };
