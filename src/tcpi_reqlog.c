@@ -2,14 +2,17 @@
 #include "tcpi_reqlog.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REQLOG_MAGIC 0x54435251u      /* "TCRQ" */
 
 typedef struct {
     _Atomic uint64_t seq;
-    atomic_flag      busy;
+    _Atomic int32_t  owner;          /* pid copying into the slot; 0: free */
     tcpi_req_t       rec;
 } slot_t;
 
@@ -33,28 +36,52 @@ tcpi_reqlog_t *tcpi_reqlog_init(void *mem)
     memset(log, 0, sizeof(*log));
     log->magic = REQLOG_MAGIC;
     log->len = TCPI_REQLOG_LEN;
-    for (uint32_t i = 0; i < TCPI_REQLOG_LEN; i++)
-        atomic_flag_clear(&log->slot[i].busy);
     return log;
+}
+
+/* Take the slot for the copy. Held by another producer: it was lapped by
+ * TCPI_REQLOG_LEN records while preempted, so drop rather than wait --
+ * unless that producer died holding it (a child killed mid-copy), then
+ * take it over, or every LEN-th record would be lost from then on. */
+static int slot_take(slot_t *s, int32_t me)
+{
+    int32_t cur = 0;
+
+    if (atomic_compare_exchange_strong_explicit(&s->owner, &cur, me,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    if (cur > 0 && cur != me && kill(cur, 0) != 0 && errno == ESRCH &&
+        atomic_compare_exchange_strong_explicit(&s->owner, &cur, me,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    return -1;
 }
 
 int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec)
 {
     uint64_t k = atomic_fetch_add_explicit(&log->head, 1, memory_order_relaxed);
     slot_t *s = &log->slot[k % TCPI_REQLOG_LEN];
+    int32_t me = (int32_t)getpid();
 
-    /* Held only for the copy below; a producer finding it held (lapped
-     * by TCPI_REQLOG_LEN records while preempted) drops rather than waits. */
-    if (atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire)) {
-        atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
-        return -1;
+    if (slot_take(s, me) != 0)
+        goto drop;
+    /* A producer preempted between claiming k and taking the slot may
+     * find a newer record (k + LEN or later) already there: keep it. */
+    if (atomic_load_explicit(&s->seq, memory_order_relaxed) > 2 * k + 2) {
+        atomic_store_explicit(&s->owner, 0, memory_order_release);
+        goto drop;
     }
     atomic_store_explicit(&s->seq, 2 * k + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     memcpy(&s->rec, rec, sizeof(*rec));
     atomic_store_explicit(&s->seq, 2 * k + 2, memory_order_release);
-    atomic_flag_clear_explicit(&s->busy, memory_order_release);
+    atomic_store_explicit(&s->owner, 0, memory_order_release);
     return 0;
+drop:
+    atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
+    return -1;
 }
 
 uint64_t tcpi_reqlog_head(const tcpi_reqlog_t *log)
