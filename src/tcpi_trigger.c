@@ -146,24 +146,28 @@ int tcpi_trigger_prepare_dir(char *err, size_t errlen, const char *dir,
                              uid_t uid, gid_t gid)
 {
     struct stat sb;
+    int fd, rc = 0, made = mkdir(dir, 0700) == 0;
 
-    if (mkdir(dir, 0700) == 0) {
-        if (chown(dir, uid, gid) != 0) {
-            snprintf(err, errlen, "cannot give %s to uid %d: %s", dir,
-                     (int)uid, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    if (errno != EEXIST) {
+    if (!made && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "%s exists and is not a directory", dir);
-        return -1;
+    /* Root works on the directory it opened, never on a path that could
+     * have been swapped for a symlink since mkdir (by User, if it can
+     * write the parent). */
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s is not a directory (or a symlink to one): "
+                 "%s", dir, strerror(errno));
+        rc = -1;
+    } else if (made && fchown(fd, uid, gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to uid %d: %s", dir, (int)uid,
+                 strerror(errno));
+        rc = -1;
     }
-    return 0;
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 static file_t *file_at(tcpi_trigger_t *t, size_t i)

@@ -67,6 +67,15 @@ static void test_prepare_dir(void **state)
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
                                               getuid(), getgid()), -1);
     assert_non_null(strstr(err, "cannot create"));
+    /* A symlink where the directory should be is refused, never followed
+     * (root would otherwise hand its target to User). */
+    char link[64];
+    snprintf(dir, sizeof(dir), "%s/caps", base);
+    snprintf(link, sizeof(link), "%s/link", base);
+    assert_int_equal(symlink(dir, link), 0);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), link,
+                                              getuid(), getgid()), -1);
+    assert_non_null(strstr(err, "symlink"));
     snprintf(dir, sizeof(dir), "rm -rf %s", base);
     assert_int_equal(system(dir), 0);
 }
