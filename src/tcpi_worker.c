@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,9 @@ struct tcpi_worker {
     int                nh;
     tcpi_join_t       *join;       /* requests joined to their flows */
     tcpi_trigger_t    *trigger;    /* triggered captures, on first use */
+    pthread_t          sampler;    /* state counts, once a second */
+    int                sampling;
+    _Atomic int        sampler_stop;
 };
 
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
@@ -239,6 +244,60 @@ static void sample_states(tcpi_worker_t *w)
     tcpi_shm_hist_put(w->conf.shm, tcpi_now_wall_ns() / 1000000000ull, count);
 }
 
+/* The state-count sample runs on a thread of its own: a netlink dump of a
+ * host with many sockets takes tens of ms (up to its receive timeout when
+ * the kernel is slow), and the capture loop must not stall on it. It is
+ * the history's only writer. */
+static void *sampler_main(void *arg)
+{
+    tcpi_worker_t *w = arg;
+    uint64_t next = tcpi_now_mono_ns();
+
+    while (!atomic_load(&w->sampler_stop)) {
+        uint64_t now = tcpi_now_mono_ns();
+        if (now < next) {
+            uint64_t ns = next - now;
+            struct timespec ts = { (time_t)(ns / 1000000000ull),
+                                   (long)(ns % 1000000000ull) };
+            if (ns > 100000000ull)          /* look at the stop flag */
+                ts = (struct timespec){ 0, 100000000L };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        sample_states(w);
+        next += 1000000000ull;
+        if (next < now)
+            next = now + 1000000000ull;     /* fell behind: no burst */
+    }
+    return NULL;
+}
+
+static void sampler_start(tcpi_worker_t *w)
+{
+    sigset_t all, old;
+
+    if (w->conf.sample == NULL)
+        return;
+    /* Signals (SIGTERM) stay with the capture loop's thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    atomic_store(&w->sampler_stop, 0);
+    w->sampling = pthread_create(&w->sampler, NULL, sampler_main, w) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!w->sampling)
+        tcpi_log(TCPI_LOG_ERR, "TCPI0206", "cannot start the state-count "
+                 "sampler thread: no state history");
+}
+
+static void sampler_stop(tcpi_worker_t *w)
+{
+    if (!w->sampling)
+        return;
+    atomic_store(&w->sampler_stop, 1);
+    pthread_join(w->sampler, NULL);
+    w->sampling = 0;
+}
+
 int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
 {
     struct pollfd pfd[TCPI_MAX_IFACES];
@@ -250,6 +309,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         pfd[i].events = POLLIN;
     }
     atomic_store(&shm->worker_started_ns, tcpi_now_mono_ns());
+    sampler_start(w);
     while (!*stop) {
         uint64_t now = tcpi_now_mono_ns();
         int rc;
@@ -258,7 +318,6 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
             if (getppid() != w->conf.parent)
                 break;                      /* httpd is gone: so are we */
             publish_stats(w);
-            sample_states(w);
             atomic_store(&shm->heartbeat_ns, tcpi_now_mono_ns());
             next_tick = now + 1000000000ull;
         }
@@ -266,13 +325,17 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         if (rc < 0 && errno != EINTR) {
             tcpi_log(TCPI_LOG_ERR, "TCPI0203", "poll failed: %s",
                      strerror(errno));
+            sampler_stop(w);
             return -1;
         }
-        if (tcpi_worker_run_once(w) < 0)
+        if (tcpi_worker_run_once(w) < 0) {
+            sampler_stop(w);
             return -1;
+        }
         tcpi_join_run(w->join, tcpi_now_wall_ns());
         tcpi_trigger_run(&w->trigger, shm, tcpi_now_wall_ns());
     }
+    sampler_stop(w);
     return 0;
 }
 
