@@ -604,6 +604,13 @@ static apr_status_t worker_cleanup(void *data)
      * pconf cleanup (registered after this one, so run before it) or the
      * RESTART callback already removed it, and APR crashes on a second
      * unregister. */
+    /* Still our unreaped child? After the RESTART unregister the MPM's
+     * own waitpid may have reaped it, and its pid may be someone else's
+     * by now: signal only a child that waitpid says is still running. */
+    if (waitpid(pid, NULL, WNOHANG) != 0) {
+        g.proc.pid = 0;
+        return APR_SUCCESS;
+    }
     kill(pid, SIGTERM);
     for (int i = 0; i < 40; i++) {         /* up to 2 s */
         if (waitpid(pid, NULL, WNOHANG) == pid) {
