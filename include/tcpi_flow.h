@@ -38,6 +38,7 @@
 #define TCPI_FLOW_H
 
 #include "tcpi_decode.h"
+#include "tcpi_flowstate.h"
 #include "tcpi_reqlog.h"
 
 #include <stddef.h>
@@ -114,6 +115,7 @@ typedef struct {
     uint64_t hint;                 /* link to where the last read started:
                                       reads in about time order walk only
                                       the events in between */
+    tcpi_flowstate_t fs;           /* per-side states and counts (/flows) */
 } tcpi_flow_t;
 
 typedef struct {
@@ -176,6 +178,9 @@ typedef struct {
 uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
                           int *complete, const tcpi_flowtab_t *t,
                           tcpi_flow_t *f, const tcpi_flow_span_t *span);
+
+/** Entry i of the table (0 <= i < capacity), used or not; NULL beyond. */
+const tcpi_flow_t *tcpi_flowtab_slot(const tcpi_flowtab_t *t, uint32_t i);
 
 #define TCPI_FLOW_BEFORE_MAX 256   /* span.before is capped to this */
 

@@ -26,6 +26,7 @@
 #ifndef TCPI_JOIN_H
 #define TCPI_JOIN_H
 
+#include "tcpi_dcount.h"
 #include "tcpi_flow.h"
 #include "tcpi_reqlog.h"
 #include "tcpi_ring.h"
@@ -204,6 +205,9 @@ typedef struct {
     uint64_t       grace_ns;       /* wait after a request's log time
                                       (0: 500 ms; at least 350 ms) */
     uint32_t       budget;         /* packets per call at most */
+    tcpi_dcount_t *dcount;         /* decode results per ring interface
+                                      index (may be NULL) */
+    uint32_t       ndcount;        /* entries in dcount */
 } tcpi_join_conf_t;
 
 tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf);

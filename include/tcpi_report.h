@@ -24,6 +24,7 @@ typedef struct {
     uint32_t status;
     char     error[256];
     uint64_t received, dropped, if_dropped, packets, bytes;
+    uint64_t decode[TCPI_DR_COUNT];  /* the worker's decode results */
 } tcpi_snap_iface_t;
 
 typedef struct {

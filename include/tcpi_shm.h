@@ -14,6 +14,9 @@
  *   +---------------------------+ sumtab_off
  *   | request summaries         |  the worker's join of each record to
  *   |   (tcpi_join.h)           |  its two flows, seqlocked slots
+ *   +---------------------------+ flowpub_off
+ *   | published flows           |  the most recently active flows,
+ *   |   (tcpi_flowpub.h)        |  seqlocked slots, once a second
  *   +---------------------------+ ring_off
  *   | packet ring (tcpi_ring.h) |  ring_size bytes
  *   +---------------------------+ size
@@ -31,6 +34,8 @@
 #include "tcpi_ring.h"
 #include "tcpi_reqlog.h"
 #include "tcpi_join.h"
+#include "tcpi_dcount.h"
+#include "tcpi_flowpub.h"
 
 #include <stdatomic.h>
 
@@ -107,6 +112,8 @@ typedef struct {
     _Atomic uint64_t sample_errors;
     tcpi_shm_iface_t iface[TCPI_MAX_IFACES];
     tcpi_shm_trigger_t trigger;
+    uint64_t flowpub_off;
+    tcpi_dcount_t decode[TCPI_MAX_IFACES]; /* decode results per iface */
 } tcpi_shm_t;
 
 /** Bytes needed for a region holding a ring of ring_size bytes. */
@@ -117,6 +124,8 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
 tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm);
 /** The request summaries inside the region. */
 tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm);
+/** The published flows inside the region. */
+tcpi_flowpub_t *tcpi_shm_flowpub(const tcpi_shm_t *shm);
 /** The packet ring inside the region. */
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm);
 /** Add an interface (parent, before fork); its index, or -1 when full. */

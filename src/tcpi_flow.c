@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(TCPI_AN_COUNT <= TCPI_FS_NAN, "flowstate counts every bit");
+
 #define OOO_DEFAULT_NS   3000000ull     /* Wireshark: 3 ms without an RTT */
 #define FAST_RETRANS_NS 20000000ull     /* dup ACKs at most 20 ms before */
 
@@ -136,6 +138,7 @@ static void flow_reset(tcpi_flow_t *f, uint64_t ts)
     f->syn_ns = 0;
     f->first_rtt_ns = 0;
     f->first_ns = ts;
+    tcpi_flowstate_reset(&f->fs);
 }
 
 /* Wireshark's tcp_analyze_sequence_number, reduced to the flags it sets
@@ -245,6 +248,8 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
     ev->prev = f->last;
     f->last = ++t->ev_next;
     ev->an = analyse(f, dir, p, ts);
+    tcpi_flowstate_packet(&f->fs, dir, p->flags, p->seq, p->ack,
+                          p->payload_len, ev->an, ts);
     ev->ts_ns = ts;
     ev->seq = p->seq;
     ev->ack = p->ack;
@@ -357,4 +362,9 @@ uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
     }
     *complete = !lost;
     return n;
+}
+
+const tcpi_flow_t *tcpi_flowtab_slot(const tcpi_flowtab_t *t, uint32_t i)
+{
+    return i <= t->mask ? &t->flow[i] : NULL;
 }

@@ -530,6 +530,7 @@ struct tcpi_join {
     uint64_t pend_k[PENDING_LEN];
     tcpi_req_t pend[PENDING_LEN];
     uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped;
+    uint16_t cur_iface;           /* interface of the frame being decoded */
     uint8_t  buf[PKT_COPY];
     tcpi_reqsum_t sum;            /* the one being built */
 };
@@ -578,8 +579,11 @@ int tcpi_join_packet(tcpi_join_t *j, int32_t linktype, const uint8_t *data,
                      uint32_t caplen, uint32_t wirelen, uint64_t ts_ns)
 {
     tcpi_pkt_t p;
+    int why = tcpi_decode(&p, linktype, data, caplen, wirelen);
 
-    if (tcpi_decode(&p, linktype, data, caplen, wirelen) != TCPI_DR_ok) {
+    if (j->c.dcount != NULL && j->cur_iface < j->c.ndcount)
+        tcpi_dcount_add(&j->c.dcount[j->cur_iface], why);
+    if (why != TCPI_DR_ok) {
         j->not_tcp++;
         return -1;
     }
@@ -621,6 +625,7 @@ static int drain_ring(tcpi_join_t *j)
             j->lost++;
             continue;
         }
+        j->cur_iface = rec.iface;
         tcpi_join_packet(j, rec.linktype, j->buf, rec.caplen, rec.wirelen,
                          rec.ts_ns);
     }

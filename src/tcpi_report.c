@@ -43,6 +43,7 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
         d->if_dropped = atomic_load(&fw->if_dropped);
         d->packets = atomic_load(&fw->packets);
         d->bytes = atomic_load(&fw->bytes);
+        tcpi_dcount_read(d->decode, &shm->decode[i]);
     }
     tcpi_trigger_status(&s->trigger, shm);
     tcpi_ring_t *ring = tcpi_shm_ring(w);
@@ -213,6 +214,29 @@ static void json_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t,
     tcpi_out_mem(o, "}", 1);
 }
 
+/* Decode results summed over the interfaces (iface < 0) or of one. */
+static void decode_counts(uint64_t n[TCPI_DR_COUNT], const tcpi_snapshot_t *s,
+                          int iface)
+{
+    memset(n, 0, sizeof(uint64_t) * TCPI_DR_COUNT);
+    for (uint32_t i = 0; i < s->niface; i++)
+        for (int k = 0; k < TCPI_DR_COUNT && (iface < 0 || (int)i == iface); k++)
+            n[k] += s->iface[i].decode[k];
+}
+
+/* "decode":{"ok":n,...}: every reason, zeros included. */
+static void json_decode(tcpi_out_t *o, const tcpi_snapshot_t *s, int iface)
+{
+    uint64_t n[TCPI_DR_COUNT];
+
+    decode_counts(n, s, iface);
+    json_key(o, "decode");
+    tcpi_out_mem(o, "{", 1);
+    for (int k = 0; k < TCPI_DR_COUNT; k++)
+        json_u64(o, tcpi_decode_reason_name(k), n[k], k + 1 < TCPI_DR_COUNT);
+    tcpi_out_mem(o, "}", 1);
+}
+
 static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     json_key(o, "capture");
@@ -243,10 +267,13 @@ static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
         json_u64(o, "dropped", f->dropped, 1);
         json_u64(o, "if_dropped", f->if_dropped, 1);
         json_u64(o, "packets", f->packets, 1);
-        json_u64(o, "bytes", f->bytes, 0);
+        json_u64(o, "bytes", f->bytes, 1);
+        json_decode(o, s, (int)i);
         tcpi_out_mem(o, "}", 1);
     }
-    tcpi_out_str(o, "],\"ring\":{");
+    tcpi_out_str(o, "],");
+    json_decode(o, s, -1);
+    tcpi_out_str(o, ",\"ring\":{");
     json_u64(o, "size", s->ring.data_size, 1);
     json_u64(o, "slots", s->ring.ndesc, 1);
     json_u64(o, "packets", s->ring.packets, 1);
@@ -455,6 +482,13 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
         tcpi_out_printf(o, "capture.%s.if_dropped: %llu\n", f->name,
                         (unsigned long long)f->if_dropped);
     }
+    {
+        uint64_t n[TCPI_DR_COUNT];
+        decode_counts(n, s, -1);
+        for (int k = 0; k < TCPI_DR_COUNT; k++)
+            tcpi_out_printf(o, "capture.decode.%s: %llu\n",
+                            tcpi_decode_reason_name(k), (unsigned long long)n[k]);
+    }
     tcpi_out_printf(o, "RingPackets: %llu\n", (unsigned long long)s->ring.packets);
     tcpi_out_printf(o, "RingBytes: %llu\n", (unsigned long long)s->ring.bytes);
     tcpi_out_printf(o, "RingOverwritten: %llu\n",
@@ -611,6 +645,17 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
                        *(const uint64_t *)((const char *)&s->iface[i] +
                                            ifm[m].off));
     }
+    prom_head(o, "tcpinspect_decode_packets_total", "counter",
+              "Captured frames the worker decoded, by result: ok, or the "
+              "reason the decoder rejected the frame.");
+    for (uint32_t i = 0; i < s->niface; i++)
+        for (int k = 0; k < TCPI_DR_COUNT; k++) {
+            tcpi_out_str(o, "tcpinspect_decode_packets_total{interface=\"");
+            tcpi_out_prom_label(o, s->iface[i].name, strlen(s->iface[i].name));
+            tcpi_out_printf(o, "\",reason=\"%s\"} %llu\n",
+                            tcpi_decode_reason_name(k),
+                            (unsigned long long)s->iface[i].decode[k]);
+        }
     const struct { const char *name, *type, *help; uint64_t v; } ringm[] = {
         { "tcpinspect_ring_packets_total", "counter",
           "Packets written to the ring since the worker started.",
@@ -836,6 +881,30 @@ static void html_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t)
     tcpi_out_str(o, "</p>\n");
 }
 
+/* Decode results per interface: one row per reason, zeros included. */
+static void html_decode(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    tcpi_out_str(o, "<table id=\"decode\"><tr><th class=\"l\">decoded frames"
+                 "</th>");
+    for (uint32_t i = 0; i < s->niface; i++) {
+        tcpi_out_str(o, "<th>");
+        tcpi_out_html(o, s->iface[i].name, strlen(s->iface[i].name));
+        tcpi_out_str(o, "</th>");
+    }
+    tcpi_out_str(o, "<th class=\"l\">meaning</th></tr>\n");
+    for (int k = 0; k < TCPI_DR_COUNT; k++) {
+        tcpi_out_printf(o, "<tr><td class=\"l\"><code>%s</code></td>",
+                        tcpi_decode_reason_name(k));
+        for (uint32_t i = 0; i < s->niface; i++)
+            tcpi_out_printf(o, "<td%s>%llu</td>", k != TCPI_DR_ok &&
+                            s->iface[i].decode[k] ? " class=\"warning\"" : "",
+                            (unsigned long long)s->iface[i].decode[k]);
+        tcpi_out_printf(o, "<td class=\"l\">%s</td></tr>\n",
+                        tcpi_decode_reason_text(k));
+    }
+    tcpi_out_str(o, "</table>\n");
+}
+
 static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_str(o, "<h2 id=\"capture\">Capture health</h2>\n<p>");
@@ -876,6 +945,7 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
         tcpi_out_str(o, "</td></tr>\n");
     }
     tcpi_out_str(o, "</table>\n");
+    html_decode(o, s);
     if (s->have_ring)
         tcpi_out_printf(o, "<p>Packet ring: %llu packets held of %llu "
                         "written, %llu overwritten, %llu%% full, oldest "

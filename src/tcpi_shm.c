@@ -14,7 +14,7 @@ size_t tcpi_shm_size(uint64_t ring_size)
     return align64(sizeof(tcpi_shm_t)) +
            align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) +
            align64(tcpi_reqlog_size()) + align64(tcpi_sumtab_size()) +
-           ring_size;
+           align64(tcpi_flowpub_size()) + ring_size;
 }
 
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
@@ -30,9 +30,11 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     shm->reqlog_off = shm->hist_off +
                       align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
     shm->sumtab_off = shm->reqlog_off + align64(tcpi_reqlog_size());
-    shm->ring_off = shm->sumtab_off + align64(tcpi_sumtab_size());
+    shm->flowpub_off = shm->sumtab_off + align64(tcpi_sumtab_size());
+    shm->ring_off = shm->flowpub_off + align64(tcpi_flowpub_size());
     tcpi_reqlog_init((char *)shm + shm->reqlog_off);
     tcpi_sumtab_init((char *)shm + shm->sumtab_off);
+    tcpi_flowpub_init((char *)shm + shm->flowpub_off);
     shm->ring_size = ring_size;
     shm->generation = generation;
     memset((char *)shm + shm->hist_off, 0,
@@ -50,6 +52,11 @@ tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
 tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm)
 {
     return (tcpi_sumtab_t *)((char *)shm + shm->sumtab_off);
+}
+
+tcpi_flowpub_t *tcpi_shm_flowpub(const tcpi_shm_t *shm)
+{
+    return (tcpi_flowpub_t *)((char *)shm + shm->flowpub_off);
 }
 
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)

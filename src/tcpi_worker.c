@@ -179,6 +179,7 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         .ring = w->ring, .log = tcpi_shm_reqlog(conf->shm),
         .sums = tcpi_shm_sumtab(conf->shm), .nflows = TCPI_JOIN_FLOWS,
         .nevents = TCPI_JOIN_EVENTS,
+        .dcount = conf->shm->decode, .ndcount = TCPI_MAX_IFACES,
     };
     w->join = tcpi_join_create(&jc);
     if (w->join == NULL) {
@@ -318,6 +319,8 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
             if (getppid() != w->conf.parent)
                 break;                      /* httpd is gone: so are we */
             publish_stats(w);
+            tcpi_flowpub_publish(tcpi_shm_flowpub(shm),
+                                 tcpi_join_flows(w->join), tcpi_now_wall_ns());
             atomic_store(&shm->heartbeat_ns, tcpi_now_mono_ns());
             next_tick = now + 1000000000ull;
         }

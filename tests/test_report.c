@@ -228,9 +228,75 @@ static void test_history_downsample(void **state)
     free(mem);
 }
 
+/* The decoder's reason counters from shared memory through the snapshot
+ * into status.json (every reason, zeros included), ?auto, Prometheus and
+ * the HTML capture-health table. */
+static void test_decode_counters(void **state)
+{
+    size_t size = tcpi_shm_size(1 << 20);
+    void *mem = calloc(1, size);
+    tcpi_shm_t *shm = tcpi_shm_init(mem, 1 << 20, 1);
+    char *out;
+    (void)state;
+
+    assert_non_null(shm);
+    assert_int_equal(tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "tcp"), 0);
+    assert_int_equal(tcpi_shm_add_iface(shm, "veth0", TCPI_LEG_FRONT, "tcp"), 1);
+    for (int i = 0; i < 5; i++)
+        tcpi_dcount_add(&shm->decode[0], TCPI_DR_ok);
+    tcpi_dcount_add(&shm->decode[1], TCPI_DR_ok);
+    tcpi_dcount_add(&shm->decode[1], TCPI_DR_tcp_truncated);
+    tcpi_dcount_add(&shm->decode[1], TCPI_DR_tcp_truncated);
+    memset(&snap, 0, sizeof(snap));
+    tcpi_snapshot_capture(&snap, shm);
+    assert_int_equal(snap.iface[0].decode[TCPI_DR_ok], 5);
+    assert_int_equal(snap.iface[1].decode[TCPI_DR_tcp_truncated], 2);
+
+    out = render(tcpi_render_json);
+    char expr[512];
+    snprintf(expr, sizeof(expr), "%s%d",
+        "d['capture']['decode']['ok']==6 and "
+        "d['capture']['decode']['tcp_truncated']==2 and "
+        "d['capture']['decode']['not_ip']==0 and "
+        "d['capture']['interfaces'][1]['decode']['tcp_truncated']==2 and "
+        "d['capture']['interfaces'][0]['decode']['ok']==5 and "
+        "len(d['capture']['decode'])==", TCPI_DR_COUNT);
+    assert_int_equal(tcpi_py_json(out, expr), 0);
+    free(out);
+
+    out = render(tcpi_render_auto);
+    assert_non_null(strstr(out, "\ncapture.decode.ok: 6\n"));
+    assert_non_null(strstr(out, "\ncapture.decode.tcp_truncated: 2\n"));
+    assert_non_null(strstr(out, "\ncapture.decode.tcp_hlen_too_long: 0\n"));
+    free(out);
+
+    out = render(tcpi_render_metrics);
+    assert_non_null(strstr(out, "# HELP tcpinspect_decode_packets_total "));
+    assert_non_null(strstr(out, "# TYPE tcpinspect_decode_packets_total counter\n"));
+    assert_non_null(strstr(out, "\ntcpinspect_decode_packets_total{interface="
+                                "\"lo\",reason=\"ok\"} 5\n"));
+    assert_non_null(strstr(out, "\ntcpinspect_decode_packets_total{interface="
+                                "\"veth0\",reason=\"tcp_truncated\"} 2\n"));
+    /* every reason of every interface, once */
+    int lines = 0;
+    for (char *p = out; (p = strstr(p, "\ntcpinspect_decode_packets_total{"));
+         p++)
+        lines++;
+    assert_int_equal(lines, 2 * TCPI_DR_COUNT);
+    free(out);
+
+    out = render(html_fn);
+    assert_non_null(strstr(out, "<table id=\"decode\">"));
+    assert_non_null(strstr(out, "<code>tcp_truncated</code></td><td>0</td>"
+                                "<td class=\"warning\">2</td>"));
+    free(out);
+    free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_counters),
         cmocka_unit_test_setup(test_json, setup),
         cmocka_unit_test_setup(test_html_escapes, setup),
         cmocka_unit_test_setup(test_auto_and_metrics, setup),
