@@ -37,6 +37,7 @@
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_export.h"
+#include "tcpi_flowview.h"
 #include "tcpi_packets.h"
 #include "tcpi_report.h"
 #include "tcpi_reqcap.h"
@@ -1466,6 +1467,24 @@ static int page_packets(page_t *pg, int html)
 static int page_packets_txt(page_t *pg) { return page_packets(pg, 0); }
 static int page_packets_html(page_t *pg) { return page_packets(pg, 1); }
 
+/* Headers of a JSON or HTML view; its output, or NULL for HEAD. */
+static tcpi_out_t *view_start(request_rec *r, int json)
+{
+    tcpi_out_t *o;
+
+    ap_set_content_type(r, json ? "application/json"
+                                : "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!json)
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'");
+    if (r->header_only)
+        return NULL;
+    o = apr_palloc(r->pool, sizeof(*o));
+    tcpi_out_init(o, out_sink, r);
+    return o;
+}
+
 /* /requests/<id> and /requests/<id>.json: one request, looked up by id
  * among the records the log still holds. */
 static int page_request(page_t *pg, const char *id, int json)
@@ -1485,16 +1504,8 @@ static int page_request(page_t *pg, const char *id, int json)
         return HTTP_NOT_FOUND;
     if (tcpi_sumtab_get(sum, tcpi_shm_sumtab(g.shm), k) == 0)
         s = sum;
-    ap_set_content_type(r, json ? "application/json"
-                                : "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (!json)
-        apr_table_setn(r->headers_out, "Content-Security-Policy",
-                       "default-src 'none'; style-src 'unsafe-inline'");
-    if (r->header_only)
+    if ((o = view_start(r, json)) == NULL)
         return OK;
-    o = apr_palloc(r->pool, sizeof(*o));
-    tcpi_out_init(o, out_sink, r);
     if (json) {
         tcpi_render_request_json(o, &rec, s, 1);
         tcpi_out_str(o, "\n");
@@ -1589,6 +1600,59 @@ static int page_request_pcapng(page_t *pg, const char *id)
     return OK;
 }
 
+/* /flows and /flows.json: the flows the worker published, filtered. */
+static int page_flows(page_t *pg, int json)
+{
+    request_rec *r = pg->r;
+    tcpi_flow_filter_t f = { .leg = -1, .state = -1, .port = 0,
+                             .limit = TCPI_FLOWS_LIMIT_DEFAULT };
+    tcpi_flowpub_stats_t st;
+    tcpi_flowrec_t *recs;
+    tcpi_flowrow_t *rows;
+    const char *v;
+    uint64_t n;
+    uint32_t nrec = 0, nrow;
+    tcpi_out_t *o;
+
+    if ((v = apr_table_get(pg->args, "leg")) != NULL &&
+        (f.leg = tcpi_flowview_leg_from_name(v)) < 0)
+        return bad_request(r, "leg must be front, backend or other");
+    if ((v = apr_table_get(pg->args, "state")) != NULL &&
+        (f.state = tcpi_state_from_name(v)) < 0)
+        return bad_request(r, "state must be a netstat state name "
+                           "(ESTABLISHED, TIME_WAIT, ...)");
+    if ((v = apr_table_get(pg->args, "port")) != NULL &&
+        tcpi_conf_parse_port(&f.port, v, r->pool) != NULL)
+        return bad_request(r, "port must be 1-65535");
+    if ((v = apr_table_get(pg->args, "limit")) != NULL) {
+        if (tcpi_conf_parse_count(&n, v, 1, TCPI_FLOWS_LIMIT_MAX, r->pool))
+            return bad_request(r, apr_psprintf(r->pool, "limit must be 1-%u",
+                                               TCPI_FLOWS_LIMIT_MAX));
+        f.limit = (uint32_t)n;
+    }
+    memset(&st, 0, sizeof(st));
+    recs = apr_palloc(r->pool, sizeof(*recs) * TCPI_FLOWPUB_LEN);
+    rows = apr_palloc(r->pool, sizeof(*rows) * f.limit);
+    if (g.shm != NULL) {
+        tcpi_flowpub_stats(&st, tcpi_shm_flowpub(g.shm));
+        nrec = tcpi_flowpub_read(recs, TCPI_FLOWPUB_LEN,
+                                 tcpi_shm_flowpub(g.shm));
+    }
+    nrow = tcpi_flowview_select(rows, recs, nrec, &f, &g.front_ports,
+                                &g.backend_ports);
+    if ((o = view_start(r, json)) == NULL)
+        return OK;
+    if (json)
+        tcpi_render_flows_json(o, rows, nrow);
+    else
+        tcpi_render_flows_html(o, rows, nrow, &st, pg->base);
+    tcpi_out_flush(o);
+    return OK;
+}
+
+static int page_flows_html(page_t *pg) { return page_flows(pg, 0); }
+static int page_flows_json(page_t *pg) { return page_flows(pg, 1); }
+
 /* Each page and the query parameters it accepts (an allow-list). */
 static const struct {
     const char *path;
@@ -1610,6 +1674,8 @@ static const struct {
       { "filter", "match", "x", "limit", "since", "iface", NULL } },
     { "/packets",     page_packets_html,
       { "filter", "match", "x", "limit", "since", "iface", NULL } },
+    { "/flows",       page_flows_html, { "leg", "state", "port", "limit", NULL } },
+    { "/flows.json",  page_flows_json, { "leg", "state", "port", "limit", NULL } },
 };
 
 /* Pages about one object: <prefix><id><suffix>, tried in order (so the

@@ -1013,12 +1013,13 @@ void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
     tcpi_out_str(o, "<h1>mod_tcpinspect</h1>\n<nav>");
     tcpi_out_printf(o, "<a href=\"%s/packets\">packets</a>"
                     "<a href=\"%s/requests\">requests</a>"
+                    "<a href=\"%s/flows\">flows</a>"
                     "<a href=\"%s/capture.pcapng\">capture.pcapng</a>"
                     "<a href=\"%s/status.json\">status.json</a>"
                     "<a href=\"%s/?auto\">?auto</a>"
                     "<a href=\"%s/?nagios\">nagios</a>"
                     "<a href=\"%s/metrics\">metrics</a>",
-                    base, base, base, base, base, base, base);
+                    base, base, base, base, base, base, base, base);
     tcpi_out_str(o, "</nav>\n");
     const char *lvl = tcpi_level_name(s->counts_ok
                                       ? tcpi_threshold_worst(s->results, s->nresults)
