@@ -21,7 +21,7 @@
 #define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
 
 #define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
-/* The request join's flow table (184 bytes a flow) holds every flow for
+/* The request join's flow table (408 bytes a flow) holds every flow for
  * the join's grace period even at 30k new connections a second; the
  * shared event pool (40 bytes an event) about 3 s at 300k packets/s. */
 #define TCPI_JOIN_FLOWS   (1u << 15)

@@ -250,7 +250,8 @@ void tcpi_render_flows_html(tcpi_out_t *o, const tcpi_flowrow_t *rows,
         out_clock(o, st->published_ns);
     else
         tcpi_out_str(o, "not published yet");
-    tcpi_out_printf(o, " UTC, %u flows). %u shown.</p>\n", st->count, n);
+    tcpi_out_printf(o, " UTC, %u flows, published in %.2f ms). %u shown.</p>\n",
+                    st->count, (double)st->scan_ns / 1e6, n);
     tcpi_out_str(o, "<table><tr><th class=\"l\">leg</th><th class=\"l\">client"
                  "</th><th class=\"l\">server</th><th class=\"l\">client "
                  "states</th><th class=\"l\">server states</th><th>packets "
