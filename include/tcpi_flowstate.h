@@ -13,7 +13,10 @@
  * through a transition table, and only the state a side ends the packet
  * in is recorded, so a FIN/ACK that acknowledges our FIN goes
  * FIN_WAIT1 -> TIME_WAIT as on the host, not through a zero-length
- * FIN_WAIT2.
+ * FIN_WAIT2. A FIN whose ACK does not cover the peer's FIN, which the tap
+ * saw first, was sent before that FIN arrived (a simultaneous close, RFC
+ * 9293 Figure 13): its sender's CLOSE_WAIT is rewritten as FIN_WAIT1, and
+ * both sides go through CLOSING.
  *
  * What a tap cannot see: LISTEN (a side is first known when it sends or
  * receives a SYN), the end of TIME_WAIT (2 MSL later, no packet), and a
@@ -80,7 +83,6 @@ int tcpi_flowstate_hist(uint64_t *ts_ns, const tcpi_flowstate_t *fs, int dir,
     X(snd_syn,     "sends SYN")                                            \
     X(snd_synack,  "sends SYN/ACK")                                        \
     X(snd_fin,     "sends FIN")                                            \
-    X(snd_fin_x,   "sends FIN crossing the peer's (simultaneous close)")   \
     X(snd_rst,     "sends RST")                                            \
     X(snd_ack,     "sends a segment with ACK")                             \
     X(rcv_syn,     "receives SYN")                                         \

@@ -28,19 +28,19 @@ enum {
 /* RFC 9293 §3.3.2 as seen from a tap. Rows: the side's state (+1, row 0
  * not known yet); columns: events in TCPI_FS_EVENTS order. */
 static const uint8_t next_tab[NST][TCPI_FSE_COUNT] = {
-    /*       ssyn sack sfin sfx  srst sack rsyn rsa  rack rfa  rfin rrst */
-    [NO] = { SS,  SR,  0,   0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
-    [LI] = { SS,  SR,  0,   0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
-    [SS] = { 0,   SR,  0,   0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
-    [SR] = { 0,   0,   F1,  F1,  CL,  0,   0,   ES,  ES,  0,   0,   CL },
-    [ES] = { 0,   0,   F1,  F1,  CL,  0,   0,   0,   0,   0,   CW,  CL },
-    [F1] = { 0,   0,   0,   0,   CL,  0,   0,   0,   0,   F2,  CG,  CL },
-    [F2] = { 0,   0,   0,   0,   CL,  0,   0,   0,   0,   0,   TW,  CL },
-    [CG] = { 0,   0,   0,   0,   CL,  0,   0,   0,   0,   TW,  0,   CL },
-    [TW] = { 0,   0,   0,   0,   CL,  0,   0,   0,   0,   0,   0,   CL },
-    [CW] = { 0,   0,   LA,  CG,  CL,  0,   0,   0,   0,   0,   0,   CL },
-    [LA] = { 0,   0,   0,   0,   CL,  0,   0,   0,   0,   CL,  0,   CL },
-    [CL] = { 0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0  },
+    /*       ssyn sack sfin srst sack rsyn rsa  rack rfa  rfin rrst */
+    [NO] = { SS,  SR,  0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
+    [LI] = { SS,  SR,  0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
+    [SS] = { 0,   SR,  0,   CL,  0,   SR,  ES,  0,   0,   0,   CL },
+    [SR] = { 0,   0,   F1,  CL,  0,   0,   ES,  ES,  0,   0,   CL },
+    [ES] = { 0,   0,   F1,  CL,  0,   0,   0,   0,   0,   CW,  CL },
+    [F1] = { 0,   0,   0,   CL,  0,   0,   0,   0,   F2,  CG,  CL },
+    [F2] = { 0,   0,   0,   CL,  0,   0,   0,   0,   0,   TW,  CL },
+    [CG] = { 0,   0,   0,   CL,  0,   0,   0,   0,   TW,  0,   CL },
+    [TW] = { 0,   0,   0,   CL,  0,   0,   0,   0,   0,   0,   CL },
+    [CW] = { 0,   0,   LA,  CL,  0,   0,   0,   0,   0,   0,   CL },
+    [LA] = { 0,   0,   0,   CL,  0,   0,   0,   0,   CL,  0,   CL },
+    [CL] = { 0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0  },
 };
 
 int tcpi_flowstate_next(int state, int ev)
@@ -111,9 +111,18 @@ void tcpi_flowstate_packet(tcpi_flowstate_t *fs, int dir, uint8_t fl,
         se[ns++] = ackf ? TCPI_FSE_snd_synack : TCPI_FSE_snd_syn;
     if (fl & TCPI_TH_FIN) {
         /* Its ACK does not cover the peer's FIN already on the wire: it
-         * was sent before this side got that FIN (RFC 9293 Figure 13). */
-        int crossed = rcv->fin_sent && ackf && tcpi_seq_lt(ack, rcv->fin_end);
-        se[ns++] = crossed ? TCPI_FSE_snd_fin_x : TCPI_FSE_snd_fin;
+         * was sent before this side got that FIN (RFC 9293 Figure 13), so
+         * on the host it went FIN_WAIT1, then CLOSING: never CLOSE_WAIT. */
+        if (snd->st == CW && rcv->fin_sent && ackf &&
+            tcpi_seq_lt(ack, rcv->fin_end)) {
+            if (snd->nhist > 0 && snd->hst[snd->nhist - 1] == CW)
+                snd->nhist--;
+            snd->st = ES;
+            apply(snd, (const uint8_t[]){ TCPI_FSE_snd_fin }, 1, ts);
+            se[ns++] = TCPI_FSE_rcv_fin;
+        } else {
+            se[ns++] = TCPI_FSE_snd_fin;
+        }
         snd->fin_end = seq + len + (syn ? 1 : 0) + 1;
         snd->fin_sent = 1;
     }

@@ -135,17 +135,21 @@ open my $pf, '>:raw', "$dir/c.pcap" or die;
 print $pf $res->content;
 close $pf;
 
-# Packets of one 4-tuple as tcpdump prints them: [src, dst, flags].
+# Packets of one 4-tuple as tcpdump -S prints them: [src, dst, flags,
+# seq after the segment (absolute), ack or undef].
 sub oracle {
     my ($a, $b) = @_;
     my ($ai, $ap) = $a =~ /^(.*):(\d+)$/;
     my ($bi, $bp) = $b =~ /^(.*):(\d+)$/;
-    open my $fh, '-|', "tcpdump -n -r '$dir/c.pcap' 'tcp and host $ai and port $ap "
+    open my $fh, '-|', "tcpdump -n -S -r '$dir/c.pcap' 'tcp and host $ai and port $ap "
         . "and host $bi and port $bp' 2>/dev/null" or die;
     my @p;
     while (<$fh>) {
-        next unless /IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\]/;
-        push @p, ["$1:$2", "$3:$4", $5];
+        next unless /IP6? (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]*)\](.*)/;
+        my ($src, $dst, $fl, $rest) = ("$1:$2", "$3:$4", $5, $6);
+        my ($s0, $s1) = $rest =~ /seq (\d+)(?::(\d+))?/;
+        my ($ack) = $rest =~ /ack (\d+)/;
+        push @p, [$src, $dst, $fl, defined $s0 ? ($s1 // $s0) : undef, $ack];
     }
     close $fh;
     return \@p;
@@ -153,7 +157,9 @@ sub oracle {
 
 # What the packets imply for the end of a connection: the client is the
 # SYN's sender; after a FIN each way (each acknowledged), the side whose
-# FIN came first is in TIME_WAIT, the other closed; a RST closes both.
+# FIN came first is in TIME_WAIT, the other closed -- unless the second
+# FIN does not acknowledge the first (they crossed: a simultaneous close,
+# both sides through CLOSING to TIME_WAIT); a RST closes both.
 sub expect_from_packets {
     my ($pk) = @_;
     my %e;
@@ -165,6 +171,14 @@ sub expect_from_packets {
     $e{first_fin} = @fins ? $fins[0][0] : undef;
     $e{rst} = grep { $_->[2] =~ /R/ } @$pk;
     $e{both_fins} = keys(%fin_by) == 2;
+    if ($e{both_fins}) {
+        my ($f1) = $fin_by{ $fins[0][0] };
+        my ($f2) = grep { $_->[0] ne $f1->[0] } @fins;
+        # sequence space mod 2^32: the first FIN ends at its seq + 1
+        my $end1 = (($f1->[3] // 0) + 1) % 4294967296;
+        $e{crossed} = defined $f2->[4] && (($end1 - $f2->[4]) % 4294967296) > 0
+                      && (($end1 - $f2->[4]) % 4294967296) < 2147483648;
+    }
     $e{count}{ $_->[0] }++ for @$pk;
     return \%e;
 }
@@ -201,6 +215,9 @@ for my $t (@tuples) {
     my ($c, $s) = ($f->{client}, $f->{server});
     if ($e->{rst}) {
         ok $c->{state} eq 'CLOSE' && $s->{state} eq 'CLOSE', "$name: RST closed both sides";
+    } elsif ($e->{both_fins} && $e->{crossed}) {
+        like hist($c), qr/,FIN_WAIT1,CLOSING,TIME_WAIT$/, "$name: FINs crossed: client through CLOSING: " . hist($c);
+        like hist($s), qr/,FIN_WAIT1,CLOSING,TIME_WAIT$/, "$name: FINs crossed: server through CLOSING: " . hist($s);
     } elsif ($e->{both_fins}) {
         my ($first, $second) = $e->{first_fin} eq $c->{addr} ? ($c, $s) : ($s, $c);
         like hist($first), qr/FIN_WAIT1(,FIN_WAIT2)?,TIME_WAIT$/,

@@ -123,7 +123,7 @@ static void test_simultaneous_close(void **state)
     assert_string_equal(hist(&fs, C),
                         "SYN_SENT,ESTABLISHED,FIN_WAIT1,CLOSING,TIME_WAIT");
     assert_string_equal(hist(&fs, V),
-                        "SYN_RECV,ESTABLISHED,CLOSE_WAIT,CLOSING,TIME_WAIT");
+                        "SYN_RECV,ESTABLISHED,FIN_WAIT1,CLOSING,TIME_WAIT");
 }
 
 static void test_rst(void **state)
