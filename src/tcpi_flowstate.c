@@ -143,9 +143,8 @@ void tcpi_flowstate_packet(tcpi_flowstate_t *fs, int dir, uint8_t fl,
     apply(rcv, re, nr, ts);
     snd->packets++;
     snd->bytes += len;
-    for (int b = 0; b < TCPI_FS_NAN; b++)
-        if (an & (1u << b))
-            fs->an[b]++;
+    for (an &= (1u << TCPI_FS_NAN) - 1; an; an &= (uint16_t)(an - 1))
+        fs->an[__builtin_ctz(an)]++;
 }
 
 int tcpi_flowstate_state(const tcpi_flowstate_t *fs, int dir)
