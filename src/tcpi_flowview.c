@@ -2,6 +2,7 @@
 #include "tcpi_flowview.h"
 #include "tcpi_reqlog.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -91,19 +92,9 @@ static void endpoint(char *buf, size_t len, const tcpi_flowrec_t *r, int side)
 /* The bare address of a side, as BPF takes it. */
 static void address(char *buf, size_t len, const tcpi_flowrec_t *r, int side)
 {
-    char ep[64];
-    size_t n;
-
-    endpoint(ep, sizeof(ep), r, side);
-    n = strlen(ep);
-    while (n > 0 && ep[n - 1] != ':')
-        n--;
-    if (n > 0)
-        n--;                                  /* the ':' before the port */
-    if (ep[0] == '[')
-        snprintf(buf, len, "%.*s", (int)(n > 2 ? n - 2 : 0), ep + 1);
-    else
-        snprintf(buf, len, "%.*s", (int)n, ep);
+    if (inet_ntop(r->key.family == 6 ? AF_INET6 : AF_INET,
+                  side ? r->key.b : r->key.a, buf, (socklen_t)len) == NULL)
+        snprintf(buf, len, "0.0.0.0");
 }
 
 void tcpi_flowview_bpf(char *buf, size_t len, const tcpi_flowrow_t *row)

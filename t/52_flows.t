@@ -49,6 +49,26 @@ sub curl1 {
     return [split / /, $out];
 }
 
+# A client in the namespace that sends "Connection: close", reads to EOF
+# (httpd's FIN), waits 0.3 s in CLOSE_WAIT and only then closes: httpd
+# closes first, always (curl races httpd for it). Same result shape.
+sub raw_close_after_eof {
+    my ($path) = @_;
+    my $code = q{use IO::Socket::INET;
+        my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1]) or die "$!";
+        print $s "GET $ARGV[2] HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        my $r = ""; while (sysread($s, my $b, 65536)) { $r .= $b }
+        select(undef, undef, undef, 0.3);
+        my ($c) = $r =~ m{^HTTP/1\.1 (\d+)};
+        print join(" ", $c // 0, $s->sockhost . ":" . $s->sockport, $s->peerhost . ":" . $s->peerport);
+        close $s;};
+    open my $fh, '-|', 'ip', 'netns', 'exec', $r->{ns}, 'perl', '-e', $code, $HOST, $PORT, $path
+        or die "perl: $!";
+    my $out = <$fh> // '';
+    close $fh;
+    return [split / /, $out];
+}
+
 # `ss -tan` state of the socket local -> peer ("ESTAB" etc.), or undef.
 sub ss_state {
     my ($ns, $local, $peer) = @_;
@@ -91,7 +111,7 @@ my $ok0 = $st0->{capture}{decode}{ok} // 0;
 # --- traffic -----------------------------------------------------------------
 curl1(ns => 0, path => "/app/echo?warmup=$run");             # Jetty's first call
 my %req;
-$req{ns_srvclose} = curl1(ns => 1, path => "/app/echo?u=$run-a", extra => ['-H', 'Connection: close']);
+$req{ns_srvclose} = raw_close_after_eof("/app/echo?u=$run-a");
 $req{ns_cliclose} = curl1(ns => 1, path => "/app/echo?u=$run-b");
 $req{ns_fresh}    = curl1(ns => 1, path => "/fresh/echo?u=$run-c");
 $req{ns_close}    = curl1(ns => 1, path => "/app/close?u=$run-d");
