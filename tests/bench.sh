@@ -159,6 +159,14 @@ bench_decode() {
             awk -v a="$rpps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain, file read included: %.1fx\n", a/(b/t)}'
             awk -v a="$rhpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X, file read included:    %.1fx\n", a/(b/t)}'
         fi
+        # And with the file mapped and walked by the core's own reader.
+        local mpps mhpps
+        mpps=$(sed -n 's/.*plainmap_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        mhpps=$(sed -n 's/.*hexmap_pps=\([0-9.]*\).*/\1/p' <<<"$out")
+        if [ -n "$mpps" ]; then
+            awk -v a="$mpps" -v b="$n" -v t="$tp" 'BEGIN {printf "ratio plain, file mapped (tcpi_capfile): %.1fx\n", a/(b/t)}'
+            awk -v a="$mhpps" -v b="$n" -v t="$th" 'BEGIN {printf "ratio -X, file mapped (tcpi_capfile):    %.1fx\n", a/(b/t)}'
+        fi
     fi
 }
 
