@@ -1686,9 +1686,9 @@ static const struct {
     page_id_fn *fn;
     const char *params[4];
 } id_pages[] = {
-    { "/requests/", ".json", page_request_json, { NULL } },
     { "/requests/", ".pcapng", page_request_pcapng, { NULL } },
-    { "/requests/", "",      page_request_html, { NULL } },
+    { "/requests/", ".json",   page_request_json,   { NULL } },
+    { "/requests/", "",        page_request_html,   { NULL } },
 };
 
 static int check_params(request_rec *r, apr_table_t *args,

@@ -134,6 +134,16 @@ typedef struct {
     uint32_t payload_caplen;   /* of it, bytes actually captured */
 } tcpi_pkt_t;
 
+/* Bytes of a frame the capture worker copies out of the ring to decode
+ * it: every header up to TCP, IPv6 extension headers included. The join
+ * and the per-request capture use the same, so they decode alike. */
+#define TCPI_DECODE_COPY 1024
+
+/** A packet socket on "any" hands each loopback packet over twice, as it
+ *  leaves and as it arrives: 1 for the leaving copy (the one the worker
+ *  skips), 0 otherwise. */
+int tcpi_decode_lo_outgoing(const tcpi_pkt_t *p);
+
 /** Decode one frame. caplen bytes of data were captured of a wirelen-byte
  *  frame. Returns TCPI_DR_ok with *pkt filled, or the reason it is not a
  *  decodable TCP segment (pkt then holds what was decoded so far). Never

@@ -40,6 +40,7 @@
 #include "tcpi_decode.h"
 #include "tcpi_flowstate.h"
 #include "tcpi_reqlog.h"
+#include "tcpi_ring.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -73,19 +74,22 @@ typedef struct {
     uint16_t pa, pb;
 } tcpi_flow_key_t;
 
-/** One packet of a flow's timeline (48 bytes). Links are event
- *  numbers + 1 (0: none); a linked event may have been overwritten. */
+/** One packet of a flow's timeline (56 bytes). Links are event
+ *  numbers + 1 (0: none); a linked event may have been overwritten.
+ *  ring_n, iface and linktype say where the packet itself is kept, so a
+ *  per-request capture (tcpi_reqcap.h) selects from the flows. */
 typedef struct {
     uint64_t ts_ns;                /* capture time, ns since the epoch */
     uint64_t prev, next;           /* the flow's neighbouring events */
+    uint64_t ring_n;               /* its ring packet number */
     uint32_t seq, ack;             /* as on the wire */
     uint32_t len;                  /* TCP payload per the IP length */
     uint16_t win;                  /* as sent (unscaled) */
     uint8_t  flags;                /* TCPI_TH_* */
     uint8_t  dir;                  /* 0: from key.a, 1: from key.b */
     uint16_t an;                   /* TCPI_AN_* */
-    uint16_t pad;
-    uint32_t pad2;
+    uint16_t iface;                /* ring record's interface */
+    int32_t  linktype;             /* ... and link type */
 } tcpi_flow_ev_t;
 
 /** Sequence-analysis state of one direction. */
@@ -141,10 +145,11 @@ void tcpi_flow_key(tcpi_flow_key_t *key, int *dir, uint8_t family,
                    const uint8_t *src, uint16_t sport, const uint8_t *dst,
                    uint16_t dport);
 
-/** Analyse and record one decoded TCP packet captured at ts_ns. Returns
- *  its flow (never NULL: a full table evicts). */
+/** Analyse and record one decoded TCP packet, the ring record rec (its
+ *  time, packet number, interface and link type). Returns its flow
+ *  (never NULL: a full table evicts). */
 tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
-                              uint64_t ts_ns);
+                              const tcpi_ring_rec_t *rec);
 
 /** The flow between two endpoints, or NULL. *dir_from_x is the event dir
  *  of packets sent by x. */
@@ -156,6 +161,19 @@ tcpi_flow_t *tcpi_flowtab_find(const tcpi_flowtab_t *t,
 /** The newest event of a flow (NULL when none is held). */
 const tcpi_flow_ev_t *tcpi_flow_last(const tcpi_flowtab_t *t,
                                      const tcpi_flow_t *f);
+
+/** The event before e in its flow: NULL at the flow's first event, or
+ *  when the pool has recycled it (then *lost is set). Never a recycled
+ *  event's contents. */
+const tcpi_flow_ev_t *tcpi_flow_prev(const tcpi_flowtab_t *t,
+                                     const tcpi_flow_ev_t *e, int *lost);
+
+/** The newest last-packet time of an evicted flow whose key hashes like
+ *  x <-> y's (0: none). When it is older than a time T, the flow x <-> y
+ *  (or its absence) holds every packet of that tuple since T. */
+uint64_t tcpi_flowtab_evicted_ns(const tcpi_flowtab_t *t,
+                                 const tcpi_endpoint_t *x,
+                                 const tcpi_endpoint_t *y);
 
 /** Which of a flow's events to read: those in [anchor_ns, until_ns], and
  *  at most `before` older ones, none older than since_ns. With `stop`

@@ -217,9 +217,13 @@ void tcpi_join_destroy(tcpi_join_t *j);
  *  ripe records joined and stored. Returns the number joined. */
 int tcpi_join_run(tcpi_join_t *j, uint64_t now_ns);
 /** Decode one captured frame into the flow table (what run does for each
- *  ring packet); 0, or -1 when it was not TCP or skipped. */
+ *  ring packet, here for a frame in no ring); 0, or -1 when it was not
+ *  TCP or skipped. */
 int tcpi_join_packet(tcpi_join_t *j, int32_t linktype, const uint8_t *data,
                      uint32_t caplen, uint32_t wirelen, uint64_t ts_ns);
+/** 1 when the flow table holds every ring packet a selection up to ts_ns
+ *  needs: the ring is drained, or a later packet was already added. */
+int tcpi_join_covers(const tcpi_join_t *j, uint64_t ts_ns);
 /** The worker's flow table (tests). */
 const tcpi_flowtab_t *tcpi_join_flows(const tcpi_join_t *j);
 

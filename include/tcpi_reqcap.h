@@ -26,6 +26,7 @@
 #define TCPI_REQCAP_H
 
 #include "tcpi_decode.h"
+#include "tcpi_join.h"
 #include "tcpi_out.h"
 #include "tcpi_reqlog.h"
 #include "tcpi_shm.h"
@@ -34,8 +35,6 @@
 #define TCPI_REQCAP_LOOKBACK_US 10000000ull  /* SYN of a fresh connection */
 #define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
 #define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
-#define TCPI_REQCAP_INDEX_MAX   (1u << 20)   /* packets in the flow index
-                                                (48 MB) */
 
 /** One selected packet. */
 typedef struct {
@@ -56,6 +55,7 @@ typedef struct {
     int32_t  if_linktype[TCPI_MAX_IFACES];  /* as seen; -1 unknown */
     uint64_t looked_at;    /* ring packets examined */
     uint64_t nleg[3];      /* selected per leg (index TCPI_LEG_*) */
+    int      scanned;      /* tcpi_reqcap_select_join fell back to the scan */
 } tcpi_reqcap_t;
 
 /** The leg of req a decoded packet belongs to (TCPI_LEG_FRONT,
@@ -73,27 +73,22 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
 int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
                        const tcpi_req_t *req);
 
-/** The capture worker's flow index over the ring: each packet is decoded
- *  once as it arrives and chained to the newest earlier packet of its
- *  flow (a hash of the canonical 4-tuple), so a request's packets are
- *  found by walking its two flows instead of scanning its time window.
- *  It holds as many packets as the ring has slots, at most
- *  TCPI_REQCAP_INDEX_MAX; private to one process. */
-typedef struct tcpi_reqcap_index tcpi_reqcap_index_t;
+/** tcpi_reqcap_select from the capture worker's flow table (tcpi_flow.h,
+ *  whose events name their ring packets): the same selection, found by
+ *  walking the request's two flows instead of scanning its time window.
+ *  0, -1 when out of memory, or TCPI_REQCAP_INCOMPLETE (sel empty) when
+ *  the table cannot be sure: its bounded pool recycled an event the walk
+ *  needed, or a flow of the tuple was evicted with packets in the
+ *  window. */
+#define TCPI_REQCAP_INCOMPLETE 1
+int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
+                             const tcpi_shm_t *shm, const tcpi_req_t *req);
 
-/** An empty index sized to the ring (NULL when out of memory). */
-tcpi_reqcap_index_t *tcpi_reqcap_index_create(const tcpi_ring_t *ring);
-void tcpi_reqcap_index_destroy(tcpi_reqcap_index_t *ix);
-/** Index the packets written since the last call; returns how many. */
-uint64_t tcpi_reqcap_index_update(tcpi_reqcap_index_t *ix,
-                                  const tcpi_ring_t *ring);
-/** Packets overwritten in the ring before they were indexed. */
-uint64_t tcpi_reqcap_index_skipped(const tcpi_reqcap_index_t *ix);
-/** tcpi_reqcap_select from the index: the same selection, found by
- *  walking the request's flows. */
-int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
-                               const tcpi_reqcap_index_t *ix,
-                               const tcpi_shm_t *shm, const tcpi_req_t *req);
+/** The worker's selection: from the join's flow table when it holds the
+ *  request's window (tcpi_join_covers) and is complete, else by scanning
+ *  the ring (sel->scanned set). 0, or -1 when out of memory. */
+int tcpi_reqcap_select_join(tcpi_reqcap_t *sel, const tcpi_join_t *j,
+                            const tcpi_shm_t *shm, const tcpi_req_t *req);
 
 /** Write the selection as pcapng: one interface block per leg and
  *  interface ("front"/"backend" in if_description, the interface's name

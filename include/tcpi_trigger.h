@@ -54,9 +54,11 @@ int tcpi_trigger_prepare_dir(char *err, size_t errlen, const char *dir,
  *  status page until a capture is written. */
 void tcpi_trigger_set_error(tcpi_shm_t *shm, const char *msg);
 
-/** Worker: one call per loop. Creates *t on the first call. */
+/** Worker: one call per loop, after tcpi_join_run (join's flow table
+ *  finds the packets; NULL: scan the ring). Creates *t on the first
+ *  call. */
 void tcpi_trigger_run(tcpi_trigger_t **t, tcpi_shm_t *shm,
-                      uint64_t now_wall_ns);
+                      const tcpi_join_t *join, uint64_t now_wall_ns);
 void tcpi_trigger_close(tcpi_trigger_t *t);
 
 /** "<id>.pcapng" into buf; -1 when the id is empty, too long, or has a

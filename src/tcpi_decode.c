@@ -391,3 +391,19 @@ int tcpi_decode(tcpi_pkt_t *pkt, int32_t linktype, const uint8_t *d,
     pkt->tcp_off = off;
     return decode_tcp(pkt, d, caplen);
 }
+
+#define PACKET_OUTGOING 4                  /* sll_pkttype */
+
+static int loopback_addr(uint8_t family, const uint8_t *a)
+{
+    static const uint8_t v6lo[16] = { [15] = 1 };
+    return family == 4 ? a[0] == 127 : memcmp(a, v6lo, 16) == 0;
+}
+
+int tcpi_decode_lo_outgoing(const tcpi_pkt_t *p)
+{
+    return p->sll_pkttype == PACKET_OUTGOING &&
+           ((p->linktype == TCPI_LINKTYPE_LINUX_SLL2 && p->sll2_ifindex == 1) ||
+            (p->linktype == TCPI_LINKTYPE_LINUX_SLL &&
+             loopback_addr(p->family, p->src) && loopback_addr(p->family, p->dst)));
+}

@@ -8,6 +8,7 @@ _Static_assert(TCPI_AN_COUNT <= TCPI_FS_NAN, "flowstate counts every bit");
 
 #define OOO_DEFAULT_NS   3000000ull     /* Wireshark: 3 ms without an RTT */
 #define FAST_RETRANS_NS 20000000ull     /* dup ACKs at most 20 ms before */
+#define EVICTED_LEN     4096u           /* evicted flows' times, by hash */
 
 struct tcpi_flowtab {
     uint32_t mask;
@@ -15,6 +16,7 @@ struct tcpi_flowtab {
     uint64_t ev_next;              /* number of the next event */
     tcpi_flow_ev_t *ev;            /* the pool: event n in ev[n & ev_mask] */
     tcpi_flowtab_stats_t st;
+    uint64_t evicted_ns[EVICTED_LEN];   /* newest last_ns evicted, by hash */
     tcpi_flow_t flow[];
 };
 
@@ -205,8 +207,9 @@ static uint16_t analyse(tcpi_flow_t *f, int dir, const tcpi_pkt_t *p,
 }
 
 tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
-                              uint64_t ts)
+                              const tcpi_ring_rec_t *rec)
 {
+    uint64_t ts = rec->ts_ns;
     tcpi_flow_key_t k;
     tcpi_flow_t *f, *victim = NULL;
     tcpi_flow_ev_t *ev;
@@ -216,8 +219,12 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
     f = lookup(t, &k, &victim);
     if (f == NULL) {
         f = victim;
-        if (f->used)
+        if (f->used) {
+            uint64_t *e = &t->evicted_ns[key_hash(&f->key) % EVICTED_LEN];
             t->st.evictions++;
+            if (f->last_ns > *e)
+                *e = f->last_ns;
+        }
         memset(f, 0, sizeof(*f));
         f->key = k;
         f->used = 1;
@@ -257,6 +264,9 @@ tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
     ev->win = p->win;
     ev->flags = p->flags;
     ev->dir = (uint8_t)dir;
+    ev->ring_n = rec->n;
+    ev->iface = rec->iface;
+    ev->linktype = rec->linktype;
     f->nev++;
     f->last_ns = ts;
     return f;
@@ -302,6 +312,25 @@ static const tcpi_flow_ev_t *link_ev(const tcpi_flowtab_t *t, uint64_t link,
     if ((e = pool_ev(t, link - 1)) == NULL && lost)
         *lost = 1;
     return e;
+}
+
+const tcpi_flow_ev_t *tcpi_flow_prev(const tcpi_flowtab_t *t,
+                                     const tcpi_flow_ev_t *e, int *lost)
+{
+    return link_ev(t, e->prev, lost);
+}
+
+uint64_t tcpi_flowtab_evicted_ns(const tcpi_flowtab_t *t,
+                                 const tcpi_endpoint_t *x,
+                                 const tcpi_endpoint_t *y)
+{
+    tcpi_flow_key_t k;
+    int dir;
+
+    if (x->family == 0 || x->family != y->family)
+        return 0;
+    tcpi_flow_key(&k, &dir, x->family, x->addr, x->port, y->addr, y->port);
+    return t->evicted_ns[key_hash(&k) % EVICTED_LEN];
 }
 
 uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,

@@ -12,8 +12,6 @@
 #define GRACE_NS     (TAIL_NS + 150000000ull)
 #define RACE_NS      1000000000ull         /* FIN this close to the send */
 #define STUCK_NS     1000000000ull         /* an incomplete log record */
-#define PKT_COPY     1024                  /* headers are enough */
-#define PACKET_OUTGOING 4                  /* sll_pkttype */
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -530,8 +528,7 @@ struct tcpi_join {
     uint64_t pend_k[PENDING_LEN];
     tcpi_req_t pend[PENDING_LEN];
     uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped;
-    uint16_t cur_iface;           /* interface of the frame being decoded */
-    uint8_t  buf[PKT_COPY];
+    uint8_t  buf[TCPI_DECODE_COPY];
     tcpi_reqsum_t sum;            /* the one being built */
 };
 
@@ -569,38 +566,50 @@ const tcpi_flowtab_t *tcpi_join_flows(const tcpi_join_t *j)
     return j->ft;
 }
 
-static int loopback_addr(uint8_t family, const uint8_t *a)
+/* One ring record into the flow table. */
+static int add_packet(tcpi_join_t *j, const tcpi_ring_rec_t *rec,
+                      const uint8_t *data)
 {
-    static const uint8_t v6lo[16] = { [15] = 1 };
-    return family == 4 ? a[0] == 127 : memcmp(a, v6lo, 16) == 0;
+    tcpi_pkt_t p;
+    int why = tcpi_decode(&p, rec->linktype, data, rec->caplen, rec->wirelen);
+
+    if (j->c.dcount != NULL && rec->iface < j->c.ndcount)
+        tcpi_dcount_add(&j->c.dcount[rec->iface], why);
+    if (why != TCPI_DR_ok) {
+        j->not_tcp++;
+        return -1;
+    }
+    /* On "any", lo hands every packet over twice: keep the arriving copy. */
+    if (tcpi_decode_lo_outgoing(&p)) {
+        j->dup_skipped++;
+        return -1;
+    }
+    tcpi_flowtab_add(j->ft, &p, rec);
+    j->decoded++;
+    if (rec->ts_ns > j->last_ts)
+        j->last_ts = rec->ts_ns;
+    return 0;
 }
 
 int tcpi_join_packet(tcpi_join_t *j, int32_t linktype, const uint8_t *data,
                      uint32_t caplen, uint32_t wirelen, uint64_t ts_ns)
 {
-    tcpi_pkt_t p;
-    int why = tcpi_decode(&p, linktype, data, caplen, wirelen);
+    tcpi_ring_rec_t rec = {
+        .n = UINT64_MAX, .ts_ns = ts_ns, .caplen = caplen, .wirelen = wirelen,
+        .linktype = linktype,
+    };
 
-    if (j->c.dcount != NULL && j->cur_iface < j->c.ndcount)
-        tcpi_dcount_add(&j->c.dcount[j->cur_iface], why);
-    if (why != TCPI_DR_ok) {
-        j->not_tcp++;
-        return -1;
-    }
-    /* On "any", lo hands every packet over twice: as it leaves and as
-     * it arrives. Keep the arriving copy. */
-    if (p.sll_pkttype == PACKET_OUTGOING &&
-        ((linktype == TCPI_LINKTYPE_LINUX_SLL2 && p.sll2_ifindex == 1) ||
-         (linktype == TCPI_LINKTYPE_LINUX_SLL &&
-          loopback_addr(p.family, p.src) && loopback_addr(p.family, p.dst)))) {
-        j->dup_skipped++;
-        return -1;
-    }
-    tcpi_flowtab_add(j->ft, &p, ts_ns);
-    j->decoded++;
-    if (ts_ns > j->last_ts)
-        j->last_ts = ts_ns;
-    return 0;
+    return add_packet(j, &rec, data);
+}
+
+int tcpi_join_covers(const tcpi_join_t *j, uint64_t ts_ns)
+{
+    uint64_t tail, head;
+
+    if (!j->ring_started)
+        return 0;
+    tcpi_ring_bounds(&tail, &head, j->c.ring);
+    return j->ring_next >= head || j->last_ts > ts_ns;
 }
 
 /* New ring packets into the flow table; 1 when the ring is drained. */
@@ -625,9 +634,7 @@ static int drain_ring(tcpi_join_t *j)
             j->lost++;
             continue;
         }
-        j->cur_iface = rec.iface;
-        tcpi_join_packet(j, rec.linktype, j->buf, rec.caplen, rec.wirelen,
-                         rec.ts_ns);
+        add_packet(j, &rec, j->buf);
     }
     return j->ring_next >= head;
 }

@@ -9,8 +9,6 @@
 /* Two handles' batches interleave in the ring by up to a block timeout:
  * keep scanning this far past the window before stopping. */
 #define SCAN_SLOP_NS 1000000000ull
-/* Enough of a frame for every header up to TCP with options. */
-#define HDR_BYTES 384
 
 const char *tcpi_reqcap_leg_name(int leg)
 {
@@ -185,7 +183,7 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
     uint64_t lower, upper, tail, head, n;
-    uint8_t buf[HDR_BYTES];
+    uint8_t buf[TCPI_DECODE_COPY];
 
     sel_init(sel, leg);
     if (ring == NULL)
@@ -206,8 +204,8 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         if (rec.ts_ns < lower || rec.ts_ns > upper)
             continue;
         if (tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
-            != TCPI_DR_ok)
-            continue;
+            != TCPI_DR_ok || tcpi_decode_lo_outgoing(&pkt))
+            continue;                      /* as the worker's flow table */
         if ((l = tcpi_reqcap_classify(&to_server, req, &pkt)) == 0)
             continue;
         c.n = n;
@@ -228,200 +226,62 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
     return sel_finish(sel, leg, req);
 }
 
-/* ---- the flow index --------------------------------------------------- */
+/* ---- from the worker's flow table -------------------------------- */
 
-#define IX_NONE UINT64_MAX
-
-typedef struct {
-    uint64_t n;            /* packet number; IX_NONE: empty */
-    uint64_t ts_ns;
-    uint64_t prev;         /* previous packet in the same bucket */
-    uint64_t key;          /* hash of the canonical 4-tuple; 0: not TCP */
-    uint32_t payload_len;
-    uint16_t iface;
-    uint8_t  flags;
-    uint8_t  from_low;     /* sent by the canonical "low" endpoint */
-} ix_entry_t;
-
-struct tcpi_reqcap_index {
-    uint64_t    size;      /* entries and buckets, a power of two */
-    uint64_t    next;      /* next packet number to index */
-    uint64_t    skipped;   /* packets overwritten before they were indexed */
-    int32_t     if_linktype[TCPI_MAX_IFACES];
-    ix_entry_t *e;
-    uint64_t   *bucket;    /* newest packet number per bucket */
-};
-
-/* (addr, port) of a against b: <0, 0, >0. */
-static int ep_cmp(const uint8_t *aa, uint16_t ap, const uint8_t *ba,
-                  uint16_t bp, size_t alen)
+/* One leg's packets in [lower, upper] from its flow, oldest first.
+ * Walking back from the newest event, the walk ends where
+ * tcpi_reqcap_trim would cut anyway: at the handshake (kept), at the
+ * previous response before start, or at start for a backend connection
+ * opened for the request; so a long-lived connection costs no more than
+ * its last request. Running off the flow's chain first is fine only when
+ * nothing before it can be missing: *incomplete is set when the pool
+ * recycled an event the walk needed, or a flow of this tuple may have
+ * been evicted with packets in the window. */
+static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
+                     const tcpi_flowtab_t *ft, uint64_t tail,
+                     const tcpi_endpoint_t *c, const tcpi_endpoint_t *s,
+                     int leg, int fresh_backend, uint64_t start,
+                     uint64_t lower, uint64_t upper)
 {
-    int c = memcmp(aa, ba, alen);
-    return c ? c : (int)ap - (int)bp;
-}
-
-/* FNV-1a over the canonical tuple, never 0. */
-static uint64_t tuple_key(int family, const uint8_t *a, uint16_t ap,
-                          const uint8_t *b, uint16_t bp, int *from_low)
-{
-    size_t alen = family == 4 ? 4 : 16;
-    const uint8_t *lo = a, *hi = b;
-    uint16_t lop = ap, hip = bp;
-    uint64_t h = 1469598103934665603ull;
-    uint8_t ports[4];
-
-    *from_low = ep_cmp(a, ap, b, bp, alen) <= 0;
-    if (!*from_low) {
-        lo = b; lop = bp; hi = a; hip = ap;
-    }
-    ports[0] = (uint8_t)(lop >> 8); ports[1] = (uint8_t)lop;
-    ports[2] = (uint8_t)(hip >> 8); ports[3] = (uint8_t)hip;
-    h = (h ^ (uint64_t)family) * 1099511628211ull;
-    for (size_t i = 0; i < alen; i++)
-        h = (h ^ lo[i]) * 1099511628211ull;
-    for (size_t i = 0; i < alen; i++)
-        h = (h ^ hi[i]) * 1099511628211ull;
-    for (size_t i = 0; i < 4; i++)
-        h = (h ^ ports[i]) * 1099511628211ull;
-    return h ? h : 1;
-}
-
-tcpi_reqcap_index_t *tcpi_reqcap_index_create(const tcpi_ring_t *ring)
-{
-    tcpi_reqcap_index_t *ix;
-    tcpi_ring_stats_t st;
-    uint64_t tail, head;
-
-    if (ring == NULL || (ix = calloc(1, sizeof(*ix))) == NULL)
-        return NULL;
-    tcpi_ring_stats(&st, ring);
-    /* As many as the ring has slots (a power of two), at most
-     * TCPI_REQCAP_INDEX_MAX: a huge ring's oldest packets are then found
-     * by the page's scan only. */
-    ix->size = st.ndesc ? st.ndesc : 1;
-    if (ix->size > TCPI_REQCAP_INDEX_MAX)
-        ix->size = TCPI_REQCAP_INDEX_MAX;
-    ix->e = malloc(ix->size * sizeof(*ix->e));
-    ix->bucket = malloc(ix->size * sizeof(*ix->bucket));
-    if (ix->e == NULL || ix->bucket == NULL) {
-        tcpi_reqcap_index_destroy(ix);
-        return NULL;
-    }
-    for (uint64_t i = 0; i < ix->size; i++) {
-        ix->e[i].n = IX_NONE;
-        ix->bucket[i] = IX_NONE;
-    }
-    for (int i = 0; i < TCPI_MAX_IFACES; i++)
-        ix->if_linktype[i] = -1;
-    tcpi_ring_bounds(&tail, &head, ring);
-    ix->next = tail;
-    return ix;
-}
-
-void tcpi_reqcap_index_destroy(tcpi_reqcap_index_t *ix)
-{
-    if (ix == NULL)
-        return;
-    free(ix->e);
-    free(ix->bucket);
-    free(ix);
-}
-
-uint64_t tcpi_reqcap_index_skipped(const tcpi_reqcap_index_t *ix)
-{
-    return ix->skipped;
-}
-
-uint64_t tcpi_reqcap_index_update(tcpi_reqcap_index_t *ix,
-                                  const tcpi_ring_t *ring)
-{
-    uint64_t tail, head, done = 0;
-    uint8_t buf[HDR_BYTES];
-
-    tcpi_ring_bounds(&tail, &head, ring);
-    if (ix->next < tail) {
-        ix->skipped += tail - ix->next;
-        ix->next = tail;
-    }
-    for (; ix->next < head; ix->next++, done++) {
-        uint64_t n = ix->next;
-        ix_entry_t *e = &ix->e[n & (ix->size - 1)];
-        tcpi_ring_rec_t rec;
-        tcpi_pkt_t pkt;
-        int from_low;
-
-        e->n = IX_NONE;
-        if (tcpi_ring_read(&rec, buf, sizeof(buf), ring, n) != 0) {
-            ix->skipped++;
-            continue;
-        }
-        e->n = n;
-        e->ts_ns = rec.ts_ns;
-        e->key = 0;
-        e->prev = IX_NONE;
-        if (tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
-            != TCPI_DR_ok)
-            continue;
-        e->key = tuple_key(pkt.family, pkt.src, pkt.sport, pkt.dst,
-                           pkt.dport, &from_low);
-        e->from_low = (uint8_t)from_low;
-        e->payload_len = pkt.payload_len;
-        e->flags = pkt.flags;
-        e->iface = rec.iface;
-        if (rec.iface < TCPI_MAX_IFACES)
-            ix->if_linktype[rec.iface] = rec.linktype;
-        e->prev = ix->bucket[e->key & (ix->size - 1)];
-        ix->bucket[e->key & (ix->size - 1)] = n;
-    }
-    return done;
-}
-
-/* One leg's packets in [lower, upper] from the index, oldest first.
- * Walking back from the newest, the walk ends where tcpi_reqcap_trim
- * would cut anyway: at the handshake (kept), at the previous response
- * before start, or at start for a backend connection opened for the
- * request; so a long-lived connection costs no more than its last
- * request. */
-static int walk_leg(tcpi_reqcap_t *v, const tcpi_reqcap_index_t *ix,
-                    uint64_t tail, const tcpi_endpoint_t *c,
-                    const tcpi_endpoint_t *s, int leg, int fresh_backend,
-                    uint64_t start, uint64_t lower, uint64_t upper)
-{
-    int c_low;
-    uint64_t key, n;
+    const tcpi_flow_ev_t *e = NULL;
+    const tcpi_flow_t *f;
+    int dir_c, lost = 0;
 
     if (c->family == 0)
         return 0;
-    key = tuple_key(c->family, c->addr, c->port, s->addr, s->port, &c_low);
-    for (n = ix->bucket[key & (ix->size - 1)]; n != IX_NONE && n >= tail;) {
-        const ix_entry_t *e = &ix->e[n & (ix->size - 1)];
+    if ((f = tcpi_flowtab_find(ft, c, s, &dir_c)) != NULL &&
+        (e = tcpi_flow_last(ft, f)) == NULL && f->last)
+        lost = 1;                          /* all of it recycled */
+    for (; e != NULL; e = tcpi_flow_prev(ft, e, &lost)) {
         tcpi_reqcap_pkt_t p;
 
-        if (e->n != n)
-            break;                         /* the chain went out of the index */
-        if (e->ts_ns + SCAN_SLOP_NS < lower)
-            break;
-        n = e->prev;
-        if (e->key != key || e->ts_ns < lower || e->ts_ns > upper)
+        if (e->ring_n < tail || e->ts_ns + SCAN_SLOP_NS < lower)
+            goto done;                     /* older ones are out of reach */
+        if (e->ts_ns < lower || e->ts_ns > upper)
             continue;
-        p.n = e->n;
+        p.n = e->ring_n;
         p.ts_ns = e->ts_ns;
-        p.payload_len = e->payload_len;
+        p.payload_len = e->len;
         p.iface = e->iface;
         p.leg = (uint8_t)leg;
-        p.to_server = (uint8_t)(e->from_low == c_low);
+        p.to_server = (uint8_t)(e->dir == dir_c);
         p.flags = e->flags;
         if (p.ts_ns <= start) {
             if (fresh_backend && p.ts_ns < start)
-                break;
+                goto done;
             if (!p.to_server && p.payload_len > 0)
-                break;                     /* the previous response */
+                goto done;                 /* the previous response */
         }
         if (push(v, &p) != 0)
             return -1;
+        if (e->iface < TCPI_MAX_IFACES)
+            sel->if_linktype[e->iface] = e->linktype;
         if (p.ts_ns <= start && is_syn(&p) && !fresh_backend)
-            break;                         /* the handshake */
+            goto done;                     /* the handshake */
     }
+    if (lost || tcpi_flowtab_evicted_ns(ft, c, s) >= lower)
+        *incomplete = 1;
+done:
     /* Collected newest first. */
     for (size_t i = 0, j = v->n; i + 1 < j; i++, j--) {
         tcpi_reqcap_pkt_t t = v->pkt[i];
@@ -431,31 +291,52 @@ static int walk_leg(tcpi_reqcap_t *v, const tcpi_reqcap_index_t *ix,
     return 0;
 }
 
-int tcpi_reqcap_select_indexed(tcpi_reqcap_t *sel,
-                               const tcpi_reqcap_index_t *ix,
-                               const tcpi_shm_t *shm, const tcpi_req_t *req)
+int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
+                             const tcpi_shm_t *shm, const tcpi_req_t *req)
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
     uint64_t lower, upper, tail, head, start = req->start_us * 1000;
+    int incomplete = 0;
 
     sel_init(sel, leg);
     if (ring == NULL)
         return 0;
     req_window(&lower, &upper, req);
     tcpi_ring_bounds(&tail, &head, ring);
-    memcpy(sel->if_linktype, ix->if_linktype, sizeof(sel->if_linktype));
-    if (walk_leg(&leg[0], ix, tail, &req->front_client, &req->front_server,
-                 TCPI_LEG_FRONT, 0, start, lower, upper) != 0 ||
+    if (walk_flow(&leg[0], sel, &incomplete, ft, tail, &req->front_client,
+                  &req->front_server, TCPI_LEG_FRONT, 0, start, lower,
+                  upper) != 0 ||
         (req->has_backend &&
-         walk_leg(&leg[1], ix, tail, &req->backend_local,
-                  &req->backend_remote, TCPI_LEG_BACKEND,
-                  !req->backend_reused, start, lower, upper) != 0)) {
+         walk_flow(&leg[1], sel, &incomplete, ft, tail, &req->backend_local,
+                   &req->backend_remote, TCPI_LEG_BACKEND,
+                   !req->backend_reused, start, lower, upper) != 0)) {
         sel_finish(sel, leg, req);
         tcpi_reqcap_free(sel);
         return -1;
     }
+    if (incomplete) {
+        tcpi_reqcap_free(&leg[0]);
+        tcpi_reqcap_free(&leg[1]);
+        return TCPI_REQCAP_INCOMPLETE;
+    }
     return sel_finish(sel, leg, req);
+}
+
+int tcpi_reqcap_select_join(tcpi_reqcap_t *sel, const tcpi_join_t *j,
+                            const tcpi_shm_t *shm, const tcpi_req_t *req)
+{
+    uint64_t lower, upper;
+    int rc = TCPI_REQCAP_INCOMPLETE;
+
+    req_window(&lower, &upper, req);
+    if (j != NULL && tcpi_join_covers(j, upper + SCAN_SLOP_NS))
+        rc = tcpi_reqcap_select_flows(sel, tcpi_join_flows(j), shm, req);
+    if (rc != TCPI_REQCAP_INCOMPLETE)
+        return rc;
+    rc = tcpi_reqcap_select(sel, shm, req);
+    sel->scanned = 1;
+    return rc;
 }
 
 /* Interface block ids: one per (leg, interface) pair, front first. */

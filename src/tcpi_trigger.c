@@ -33,7 +33,6 @@ struct tcpi_trigger {
     int64_t    tokens_ns;          /* budget left; negative: in debt */
     uint64_t   last_mono_ns;
     int        logged_errno;       /* errno of the failure last logged */
-    tcpi_reqcap_index_t *index;    /* the ring's packets by flow */
     tcpi_out_t out;
 };
 
@@ -310,7 +309,8 @@ static int fd_sink(void *baton, const void *buf, size_t len)
     return 0;
 }
 
-static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm, const tcpi_req_t *req)
+static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm,
+                      const tcpi_join_t *join, const tcpi_req_t *req)
 {
     tcpi_shm_trigger_t *tr = &shm->trigger;
     char name[NAME_MAX_LEN], tmp[PATH_BUF];
@@ -326,7 +326,7 @@ static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm, const tcpi_req_t *req)
              req->id);
         return;
     }
-    if (tcpi_reqcap_select_indexed(&sel, t->index, shm, req) != 0) {
+    if (tcpi_reqcap_select_join(&sel, join, shm, req) != 0) {
         fail(t, tr, ENOMEM, "selecting the packets of %s: %s", req->id);
         return;
     }
@@ -407,13 +407,6 @@ static tcpi_trigger_t *trigger_new(tcpi_shm_t *shm, uint64_t now_us)
             r.end_us + 2 * TCPI_TRIGGER_DELAY_US < now_us)
             break;
     }
-    /* Without a directory nothing is written: no index either. */
-    if (shm->trigger.dir[0] &&
-        (t->index = tcpi_reqcap_index_create(tcpi_shm_ring(shm))) == NULL) {
-        tcpi_log(TCPI_LOG_ERR, "TCPI0606", "no memory for the flow index: "
-                 "triggered captures are not written");
-        shm->trigger.dir[0] = '\0';
-    }
     t->need_scan = 1;
     t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = tcpi_now_mono_ns();
@@ -427,7 +420,6 @@ void tcpi_trigger_close(tcpi_trigger_t *t)
 {
     if (t == NULL)
         return;
-    tcpi_reqcap_index_destroy(t->index);
     free(t->pending);
     free(t->files);
     free(t);
@@ -469,7 +461,7 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
 }
 
 void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
-                      uint64_t now_wall_ns)
+                      const tcpi_join_t *join, uint64_t now_wall_ns)
 {
     tcpi_shm_trigger_t *tr = &shm->trigger;
     tcpi_trigger_t *t = *tp;
@@ -483,8 +475,6 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
     if (t->tokens_ns > (int64_t)TCPI_TRIGGER_BURST_NS)
         t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = mono;
-    if (t->index != NULL)
-        tcpi_reqcap_index_update(t->index, tcpi_shm_ring(shm));
     read_log(t, shm);
     if (t->pn == 0)
         return;
@@ -503,7 +493,7 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
             /* The whole cost is charged, so one expensive capture is
              * paid back before the next one starts. */
             t0 = tcpi_now_mono_ns();
-            write_one(t, shm, r);
+            write_one(t, shm, join, r);
             t->tokens_ns -= (int64_t)(tcpi_now_mono_ns() - t0);
         }
         t->phead = (t->phead + 1) % TCPI_TRIGGER_PENDING;

@@ -336,7 +336,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
             return -1;
         }
         tcpi_join_run(w->join, tcpi_now_wall_ns());
-        tcpi_trigger_run(&w->trigger, shm, tcpi_now_wall_ns());
+        tcpi_trigger_run(&w->trigger, shm, w->join, tcpi_now_wall_ns());
     }
     sampler_stop(w);
     return 0;

@@ -1,8 +1,10 @@
 /* libFuzzer target: per-request selection over hostile frames. The input
  * is a request record's endpoints and times followed by frames; they go
- * into a real ring, are selected by scanning and through the flow index
- * (which must agree), written as pcapng and read back: every selected
+ * into a real ring, are selected by scanning and through the worker's
+ * flow table (which must agree, or report that it cannot tell and fall
+ * back to the scan), written as pcapng and read back: every selected
  * packet still in the ring comes back with its comment. */
+#include "tcpi_join.h"
 #include "tcpi_pcapfile.h"
 #include "tcpi_reqcap.h"
 
@@ -57,8 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tcpi_shm_t *shm;
     tcpi_ring_t *ring;
     tcpi_req_t req;
-    tcpi_reqcap_t a, b;
-    tcpi_reqcap_index_t *ix;
+    tcpi_reqcap_t a, b, c;
+    tcpi_join_t *j;
+    int rc;
     tcpi_membuf_t mb = { 0 };
     tcpi_out_t o;
     uint8_t hdr[4], fam;
@@ -110,12 +113,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size -= len;
     }
 
-    ix = tcpi_reqcap_index_create(ring);
-    if (ix == NULL)
+    /* A small table and pool, so that eviction and recycling happen. */
+    tcpi_join_conf_t jc = {
+        .ring = ring, .log = tcpi_shm_reqlog(shm), .sums = tcpi_shm_sumtab(shm),
+        .nflows = 16, .nevents = 256,
+    };
+    if ((j = tcpi_join_create(&jc)) == NULL)
         abort();
-    tcpi_reqcap_index_update(ix, ring);
+    while (!tcpi_join_covers(j, UINT64_MAX - 1))
+        tcpi_join_run(j, 0);
+    rc = tcpi_reqcap_select_flows(&c, tcpi_join_flows(j), shm, &req);
     if (tcpi_reqcap_select(&a, shm, &req) != 0 ||
-        tcpi_reqcap_select_indexed(&b, ix, shm, &req) != 0)
+        tcpi_reqcap_select_join(&b, j, shm, &req) != 0 ||
+        (rc != 0 && rc != TCPI_REQCAP_INCOMPLETE) ||
+        b.scanned != (rc == TCPI_REQCAP_INCOMPLETE))
         abort();
     /* With timestamps that only go forward (as here) both must agree,
      * unless the record is one httpd never makes: a leg from an endpoint
@@ -124,7 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.n != b.n)
             abort();
         for (size_t i = 0; i < a.n; i++)
-            if (a.pkt[i].n != b.pkt[i].n || a.pkt[i].leg != b.pkt[i].leg)
+            if (a.pkt[i].n != b.pkt[i].n || a.pkt[i].leg != b.pkt[i].leg ||
+                a.pkt[i].to_server != b.pkt[i].to_server)
                 abort();
     }
 
@@ -149,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(mb.data);
     tcpi_reqcap_free(&a);
     tcpi_reqcap_free(&b);
-    tcpi_reqcap_index_destroy(ix);
+    tcpi_reqcap_free(&c);
+    tcpi_join_destroy(j);
     return 0;
 }

@@ -76,7 +76,8 @@ static tcpi_flow_t *add(tcpi_flowtab_t *t, const frame_t *f, uint64_t ts)
     tcpi_pkt_t p;
     assert_int_equal(tcpi_decode(&p, TCPI_LINKTYPE_RAW, f->data, f->len, f->len),
                      TCPI_DR_ok);
-    return tcpi_flowtab_add(t, &p, ts);
+    tcpi_ring_rec_t rec = { .n = 0, .ts_ns = ts, .linktype = TCPI_LINKTYPE_RAW };
+    return tcpi_flowtab_add(t, &p, &rec);
 }
 
 static void test_script(void **state)

@@ -5,6 +5,7 @@
 #include "tcpi_reqcap_frames.h"
 #include "tcpi_pcapfile.h"
 #include "tcpi_reqcap.h"
+#include "tcpi_join.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,29 +59,53 @@ static void test_classify(void **state)
     assert_int_equal(tcpi_reqcap_classify(&to_server, &r, &p), TCPI_LEG_FRONT);
 }
 
-/* Select by scanning the ring and through the worker's flow index: the
+/* The capture worker's join over the shm's ring, drained. */
+static tcpi_join_t *join_over(tcpi_shm_t *shm, uint32_t nflows,
+                              uint32_t nevents)
+{
+    tcpi_join_conf_t jc = {
+        .ring = tcpi_shm_ring(shm), .log = tcpi_shm_reqlog(shm),
+        .sums = tcpi_shm_sumtab(shm), .nflows = nflows, .nevents = nevents,
+    };
+    tcpi_join_t *j = tcpi_join_create(&jc);
+
+    assert_non_null(j);
+    tcpi_join_run(j, 0);
+    assert_true(tcpi_join_covers(j, UINT64_MAX - 1));
+    return j;
+}
+
+static void assert_same(const tcpi_reqcap_t *a, const tcpi_reqcap_t *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->pkt[i].n, b->pkt[i].n);
+        assert_int_equal(a->pkt[i].ts_ns, b->pkt[i].ts_ns);
+        assert_int_equal(a->pkt[i].iface, b->pkt[i].iface);
+        assert_int_equal(a->pkt[i].leg, b->pkt[i].leg);
+        assert_int_equal(a->pkt[i].to_server, b->pkt[i].to_server);
+        assert_int_equal(a->pkt[i].flags, b->pkt[i].flags);
+        assert_int_equal(a->pkt[i].payload_len, b->pkt[i].payload_len);
+    }
+    assert_memory_equal(a->if_linktype, b->if_linktype, sizeof(a->if_linktype));
+}
+
+/* Select by scanning the ring and through the worker's flow table: the
  * two must agree packet for packet. */
 static void select_both(tcpi_reqcap_t *sel, tcpi_shm_t *shm, const tcpi_req_t *r)
 {
-    tcpi_reqcap_index_t *ix = tcpi_reqcap_index_create(tcpi_shm_ring(shm));
+    tcpi_join_t *j = join_over(shm, 64, 4096);
     tcpi_reqcap_t other;
 
-    assert_non_null(ix);
-    assert_true(tcpi_reqcap_index_update(ix, tcpi_shm_ring(shm)) > 0);
-    assert_int_equal(tcpi_reqcap_index_update(ix, tcpi_shm_ring(shm)), 0);
     assert_int_equal(tcpi_reqcap_select(sel, shm, r), 0);
-    assert_int_equal(tcpi_reqcap_select_indexed(&other, ix, shm, r), 0);
-    assert_int_equal(other.n, sel->n);
-    for (size_t i = 0; i < sel->n; i++) {
-        assert_int_equal(other.pkt[i].n, sel->pkt[i].n);
-        assert_int_equal(other.pkt[i].leg, sel->pkt[i].leg);
-        assert_int_equal(other.pkt[i].to_server, sel->pkt[i].to_server);
-        assert_int_equal(other.pkt[i].flags, sel->pkt[i].flags);
-        assert_int_equal(other.pkt[i].payload_len, sel->pkt[i].payload_len);
-    }
-    assert_memory_equal(other.if_linktype, sel->if_linktype, sizeof(sel->if_linktype));
+    assert_int_equal(tcpi_reqcap_select_flows(&other, tcpi_join_flows(j), shm, r), 0);
+    assert_same(&other, sel);
     tcpi_reqcap_free(&other);
-    tcpi_reqcap_index_destroy(ix);
+    assert_int_equal(tcpi_reqcap_select_join(&other, j, shm, r), 0);
+    assert_false(other.scanned);
+    assert_same(&other, sel);
+    tcpi_reqcap_free(&other);
+    tcpi_join_destroy(j);
 }
 
 /* Two interleaved requests on fresh connections plus a late packet. */
@@ -299,11 +324,11 @@ static void test_gone(void **state)
     tcpi_out_t o;
     tcpi_reqcap_t sel;
 
-    tcpi_reqcap_index_t *ix = tcpi_reqcap_index_create(ring);
+    tcpi_join_t *j = join_over(shm, 64, 4096);
+    tcpi_join_stats_t st;
 
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    tcpi_reqcap_index_update(ix, ring);
     assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
     assert_int_equal(sel.n, 15);
     for (int i = 0; i < 2000; i++)
@@ -314,17 +339,75 @@ static void test_gone(void **state)
     assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
     assert_int_equal(sel.n, 0);
     tcpi_reqcap_free(&sel);
-    assert_int_equal(tcpi_reqcap_index_skipped(ix), 0);
-    assert_int_equal(tcpi_reqcap_select_indexed(&sel, ix, shm, &r), 0);
+    /* The flow table still holds the events, but their packets left the
+     * ring: nothing is selected, and nothing stale is read. */
+    assert_int_equal(tcpi_reqcap_select_flows(&sel, tcpi_join_flows(j), shm, &r), 0);
     assert_int_equal(sel.n, 0);
     tcpi_reqcap_free(&sel);
-    /* Packets overwritten before the index saw them are counted. */
+    /* Packets overwritten before the join saw them are counted. */
     for (int i = 0; i < 2000; i++)
         emit(ring, 0, r.end_us + 4000000 + (uint64_t)i, &x, &y, PA_, big);
-    tcpi_reqcap_index_update(ix, ring);
-    assert_true(tcpi_reqcap_index_skipped(ix) > 0);
-    tcpi_reqcap_index_destroy(ix);
+    tcpi_join_run(j, 0);
+    tcpi_sumtab_stats(&st, tcpi_shm_sumtab(shm));
+    assert_true(st.packets_lost > 0);
+    tcpi_join_destroy(j);
     free(mb.data);
+    free(shm);
+}
+
+/* The flow table's bounds: a pool that recycled a request's events, or
+ * its flows evicted, make the walk report incomplete (never reading a
+ * recycled event), and the worker's selection falls back to the scan. */
+static void test_flows_bounded(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_req_t other, r = two_requests(ring, &other);
+    tcpi_reqcap_t a, b;
+    tcpi_join_t *j = join_over(shm, 16, 16);      /* 31 packets, 16 kept */
+
+    /* r's packets came last: all still in the pool. */
+    assert_int_equal(tcpi_reqcap_select(&a, shm, &r), 0);
+    assert_int_equal(tcpi_reqcap_select_flows(&b, tcpi_join_flows(j), shm, &r), 0);
+    assert_same(&b, &a);
+    tcpi_reqcap_free(&a);
+    tcpi_reqcap_free(&b);
+    /* other's were recycled. */
+    assert_int_equal(tcpi_reqcap_select_flows(&b, tcpi_join_flows(j), shm, &other),
+                     TCPI_REQCAP_INCOMPLETE);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(tcpi_reqcap_select(&a, shm, &other), 0);
+    assert_int_equal(a.n, 15);
+    assert_int_equal(tcpi_reqcap_select_join(&b, j, shm, &other), 0);
+    assert_true(b.scanned);
+    assert_same(&b, &a);
+    tcpi_reqcap_free(&b);
+    tcpi_join_destroy(j);
+
+    /* A table of 16 flows: 16 later flows evict r's. */
+    j = join_over(shm, 16, 4096);
+    for (int i = 0; i < 16; i++) {
+        tcpi_endpoint_t x = ep("10.0.0.1", (uint16_t)(1000 + i));
+        tcpi_endpoint_t y = ep("10.0.0.2", 80);
+        emit(ring, 0, r.end_us + 2000000 + (uint64_t)i, &x, &y, S_, NULL);
+    }
+    tcpi_join_run(j, 0);
+    assert_int_equal(tcpi_reqcap_select_flows(&b, tcpi_join_flows(j), shm, &r),
+                     TCPI_REQCAP_INCOMPLETE);
+    tcpi_reqcap_free(&a);
+    assert_int_equal(tcpi_reqcap_select(&a, shm, &r), 0);
+    assert_int_equal(a.n, 15);
+    assert_int_equal(tcpi_reqcap_select_join(&b, j, shm, &r), 0);
+    assert_true(b.scanned);
+    assert_same(&b, &a);
+    tcpi_reqcap_free(&a);
+    tcpi_reqcap_free(&b);
+    /* A join that has not seen the window yet is not asked. */
+    assert_int_equal(tcpi_reqcap_select_join(&b, NULL, shm, &r), 0);
+    assert_true(b.scanned);
+    assert_int_equal(b.n, 15);
+    tcpi_reqcap_free(&b);
+    tcpi_join_destroy(j);
     free(shm);
 }
 
@@ -379,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_select_preconnect),
         cmocka_unit_test(test_write_readback),
         cmocka_unit_test(test_gone),
+        cmocka_unit_test(test_flows_bounded),
         cmocka_unit_test(test_interfaces_without_packets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

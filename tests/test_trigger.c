@@ -133,7 +133,7 @@ static void test_write_and_limit(void **state)
     close(open(path, O_CREAT | O_WRONLY, 0600));
     tcpi_trigger_configure(shm, dir, 3, 1 << 20, 65535);
 
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());     /* opens, scans */
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());     /* opens, scans */
     assert_non_null(t);
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.files, 1);
@@ -141,7 +141,7 @@ static void test_write_and_limit(void **state)
 
     log_requests(shm, 0, 2, 0);                         /* not matched */
     log_requests(shm, 2, 4, 1);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.matched, 4);
     assert_int_equal(st.written, 4);
@@ -189,10 +189,10 @@ static void test_write_and_limit(void **state)
                                    "/fresh");
     r.capture = 1;
     tcpi_reqlog_put(tcpi_shm_reqlog(shm), &r);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.written, 4);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns() + TCPI_TRIGGER_DELAY_US * 1000);
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns() + TCPI_TRIGGER_DELAY_US * 1000);
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.written, 5);
 
@@ -221,9 +221,9 @@ static void test_unwritable(void **state)
     assert_int_equal(st.max_bytes, TCPI_TRIGGER_MAX_BYTES_DEFAULT);
     /* The worker starts first: what was logged before is not its. */
     log_requests(shm, 0, 1, 1);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     log_requests(shm, 1, 3, 1);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.matched, 3);
     assert_int_equal(st.written, 0);
@@ -236,7 +236,7 @@ static void test_unwritable(void **state)
 
     assert_int_equal(mkdir(dir, 0700), 0);
     log_requests(shm, 4, 2, 1);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.written, 2);
     assert_int_equal(st.error, 0);
@@ -259,9 +259,9 @@ static void test_no_dir(void **state)
     tcpi_trigger_status_t st;
 
     tcpi_trigger_configure(shm, NULL, 0, 0, 0);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     log_requests(shm, 0, 2, 1);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_string_equal(st.dir, "");
     assert_int_equal(st.matched, 2);
@@ -282,13 +282,13 @@ static void test_gone_is_skipped(void **state)
 
     assert_non_null(mkdtemp(dir));
     tcpi_trigger_configure(shm, dir, 10, 1 << 20, 0);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     log_requests(shm, 0, 2, 1);
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     for (int i = 0; i < 2000; i++)
         emit(tcpi_shm_ring(shm), 0, tcpi_now_wall_ns() / 1000, &x, &y, PA_, big);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.skipped, 2);
     assert_int_equal(st.written + st.failed, 0);
@@ -311,7 +311,7 @@ static void test_restart(void **state)
 
     assert_non_null(mkdtemp(dir));
     tcpi_trigger_configure(shm, dir, 10, 1 << 20, 0);
-    tcpi_trigger_run(&t, shm, tcpi_now_wall_ns());
+    tcpi_trigger_run(&t, shm, NULL, tcpi_now_wall_ns());
     for (int i = 0; i < 2; i++) {
         char id[16];
         snprintf(id, sizeof(id), "r%d", i);
@@ -324,13 +324,13 @@ static void test_restart(void **state)
         tcpi_reqlog_put(tcpi_shm_reqlog(shm), &r);
     }
     /* The first worker writes r0 only, then dies. */
-    tcpi_trigger_run(&t, shm, (now_us - 4150 + TCPI_TRIGGER_DELAY_US) * 1000);
+    tcpi_trigger_run(&t, shm, NULL, (now_us - 4150 + TCPI_TRIGGER_DELAY_US) * 1000);
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.written, 1);
     tcpi_trigger_close(t);
     t = NULL;
     /* Its successor starts right away: r1 is still due, r0 is on disk. */
-    tcpi_trigger_run(&t, shm, (now_us + TCPI_TRIGGER_DELAY_US) * 1000);
+    tcpi_trigger_run(&t, shm, NULL, (now_us + TCPI_TRIGGER_DELAY_US) * 1000);
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.written, 2);
     assert_int_equal(st.files, 2);
