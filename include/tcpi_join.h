@@ -139,6 +139,9 @@ typedef struct {
 /* ---- the pure join (unit-tested on hand-built flows) ------------------ */
 
 #define TCPI_JOIN_LOOKBACK_NS 2000000000ull   /* request bytes before start */
+/* A new connection's first SYN may be this far before its first request
+ * (SYNs sent again after 1, 3, 7 s; a browser's preconnect). */
+#define TCPI_JOIN_SYN_LOOKBACK_NS 30000000000ull
 
 /** Join one request record against the flow table; out is filled (also
  *  when neither flow is found: then leg[].found is 0). */

@@ -10,7 +10,8 @@
  *   candidates  [start - SLACK, end + GRACE]; a front connection opened
  *               for the request (conn_requests == 0) looks back LOOKBACK
  *               for its SYN
- *   first       the later of: the last c->s SYN at or before start (the
+ *   first       the later of: the last c->s SYN at or before start, or
+ *               the first one sent before it with the same ISN (the
  *               handshake of a connection opened for this request), and
  *               the packet after the last s->c payload before start (the
  *               previous response on a kept-alive connection); a backend
@@ -32,7 +33,8 @@
 #include "tcpi_shm.h"
 
 #define TCPI_REQCAP_SLACK_US    200000ull    /* request bytes before start */
-#define TCPI_REQCAP_LOOKBACK_US 10000000ull  /* SYN of a fresh connection */
+/* The SYN of a fresh connection: as far back as the join looks. */
+#define TCPI_REQCAP_LOOKBACK_US (TCPI_JOIN_SYN_LOOKBACK_NS / 1000)
 #define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
 #define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
 
@@ -45,6 +47,7 @@ typedef struct {
     uint8_t  leg;          /* TCPI_LEG_FRONT or TCPI_LEG_BACKEND */
     uint8_t  to_server;    /* c->s */
     uint8_t  flags;        /* TCPI_TH_* */
+    uint32_t seq;          /* as on the wire */
 } tcpi_reqcap_pkt_t;
 
 /** A growable list of packets (malloc'd; tcpi_reqcap_free). */

@@ -73,7 +73,6 @@ int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 #define KEPT_BEFORE   8
 #define BACK_BEFORE   12
 #define BACK_SINCE_NS 300000000000ull   /* 5 min: a pooled connection's idle */
-#define FRONT_SYN_NS   30000000000ull   /* a new connection's first SYN */
 
 typedef struct {
     tcpi_flow_t *f;                 /* reading moves its hint */
@@ -353,7 +352,8 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     span.before = rec->conn_requests == 0 ? FRONT_BEFORE : KEPT_BEFORE;
     /* A new connection's handshake may be far older (SYNs sent again
      * after 1, 3, 7 s); a kept-alive one's request is recent. */
-    lookback = rec->conn_requests == 0 ? FRONT_SYN_NS : TCPI_JOIN_LOOKBACK_NS;
+    lookback = rec->conn_requests == 0 ? TCPI_JOIN_SYN_LOOKBACK_NS
+                                      : TCPI_JOIN_LOOKBACK_NS;
     span.since_ns = s->t0_ns > lookback ? s->t0_ns - lookback : 0;
     span.stop = 1;
     span.stop_armed = 1;             /* the request began before t0 */

@@ -69,6 +69,8 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
     int fresh_backend = leg == TCPI_LEG_BACKEND && !req->backend_reused;
     size_t i, first = n;
 
+    size_t syn = SIZE_MAX;
+
     if (fresh_backend)
         from = start;        /* connected for this request: nothing before */
     for (i = 0; i < n; i++)
@@ -76,13 +78,16 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
             first = i;
             break;
         }
-    /* Before start, whichever comes later: the handshake, or the end of
-     * the previous response on the connection. */
+    /* Before start, whichever comes later: the handshake (from its first
+     * SYN: one sent again has the same ISN), or the end of the previous
+     * response on the connection. */
     for (i = 0; i < n && c[i].ts_ns <= start; i++) {
-        if (is_syn(&c[i]) && !fresh_backend)
-            first = i;
-        else if (!c[i].to_server && c[i].payload_len > 0 && i + 1 > first)
+        if (is_syn(&c[i]) && !fresh_backend) {
+            if (syn == SIZE_MAX || first != syn || c[syn].seq != c[i].seq)
+                first = syn = i;
+        } else if (!c[i].to_server && c[i].payload_len > 0 && i + 1 > first) {
             first = i + 1;
+        }
     }
     *lo = first;
     for (i = first; i < n; i++) {
@@ -215,6 +220,7 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         c.leg = (uint8_t)l;
         c.to_server = (uint8_t)to_server;
         c.flags = pkt.flags;
+        c.seq = pkt.seq;
         if (rec.iface < TCPI_MAX_IFACES)
             sel->if_linktype[rec.iface] = rec.linktype;
         if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0) {
@@ -230,10 +236,12 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
 
 /* One leg's packets in [lower, upper] from its flow, oldest first.
  * Walking back from the newest event, the walk ends where
- * tcpi_reqcap_trim would cut anyway: at the handshake (kept), at the
- * previous response before start, or at start for a backend connection
- * opened for the request; so a long-lived connection costs no more than
- * its last request. Running off the flow's chain first is fine only when
+ * tcpi_reqcap_trim would cut anyway: at the handshake's first SYN (kept;
+ * past a SYN the walk goes on to the SYNs sent before it with the same
+ * ISN, and keeps what it found up to the oldest of them), at the previous
+ * response before start, or at start for a backend connection opened for
+ * the request; so a long-lived connection costs no more than its last
+ * request. Running off the flow's chain first is fine only when
  * nothing before it can be missing: *incomplete is set when the pool
  * recycled an event the walk needed, or a flow of this tuple may have
  * been evicted with packets in the window. */
@@ -245,7 +253,9 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
 {
     const tcpi_flow_ev_t *e = NULL;
     const tcpi_flow_t *f;
-    int dir_c, lost = 0;
+    int dir_c, lost = 0, syn = 0;
+    uint32_t isn = 0;
+    size_t cut = 0;
 
     if (c->family == 0)
         return 0;
@@ -266,22 +276,30 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
         p.leg = (uint8_t)leg;
         p.to_server = (uint8_t)(e->dir == dir_c);
         p.flags = e->flags;
+        p.seq = e->seq;
         if (p.ts_ns <= start) {
             if (fresh_backend && p.ts_ns < start)
                 goto done;
             if (!p.to_server && p.payload_len > 0)
                 goto done;                 /* the previous response */
+            if (syn && is_syn(&p) && p.seq != isn)
+                goto done;                 /* an earlier connection */
         }
         if (push(v, &p) != 0)
             return -1;
         if (e->iface < TCPI_MAX_IFACES)
             sel->if_linktype[e->iface] = e->linktype;
-        if (p.ts_ns <= start && is_syn(&p) && !fresh_backend)
-            goto done;                     /* the handshake */
+        if (p.ts_ns <= start && is_syn(&p) && !fresh_backend) {
+            syn = 1;                       /* the handshake, so far */
+            isn = p.seq;
+            cut = v->n;
+        }
     }
     if (lost || tcpi_flowtab_evicted_ns(ft, c, s) >= lower)
         *incomplete = 1;
 done:
+    if (syn)
+        v->n = cut;                        /* from its first SYN */
     /* Collected newest first. */
     for (size_t i = 0, j = v->n; i + 1 < j; i++, j--) {
         tcpi_reqcap_pkt_t t = v->pkt[i];

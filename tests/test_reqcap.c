@@ -229,6 +229,45 @@ static void test_select_preconnect(void **state)
     free(shm);
 }
 
+static void emit_seq(tcpi_ring_t *ring, uint64_t ts_us, const tcpi_endpoint_t *src,
+                     const tcpi_endpoint_t *dst, uint8_t flags, uint32_t seq)
+{
+    uint8_t b[256];
+    uint32_t n = frame(b, src, dst, flags, seq, NULL);
+    tcpi_ring_write(ring, ts_us * 1000, 0, TCPI_LINKTYPE_EN10MB, n, n, b);
+}
+
+/* A SYN sent again (same ISN) a second later: the handshake starts at
+ * the first one, as the join counts it (and tshark, reading the file,
+ * then sees the second as a retransmission); an earlier connection's SYN
+ * on the same tuple (another ISN) is not part of it. */
+static void test_select_syn_again(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_endpoint_t c = ep("198.18.0.2", 42000), s = ep("198.18.0.1", 80);
+    tcpi_reqcap_t sel;
+    tcpi_req_t r;
+
+    emit_seq(ring, T0 - 2000000, &c, &s, S_, 5);
+    emit_seq(ring, T0 - 1999990, &s, &c, TCPI_TH_RST | TCPI_TH_ACK, 0);
+    emit_seq(ring, T0 - 1000000, &c, &s, S_, 1000);
+    emit_seq(ring, T0 - 999990, &s, &c, SA_, 77);
+    emit_seq(ring, T0 - 3000, &c, &s, S_, 1000);
+    emit_seq(ring, T0 - 2990, &s, &c, SA_, 77);
+    emit_seq(ring, T0 - 2980, &c, &s, A_, 1001);
+    emit(ring, 0, T0 - 100, &c, &s, PA_, "GET / HTTP/1.1\r\n\r\n");
+    emit(ring, 0, T0 + 300, &s, &c, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    r = record("again", c, s, ep("127.0.0.1", 1), ep("127.0.0.1", 2), T0, T0 + 200);
+    r.has_backend = 0;
+    select_both(&sel, shm, &r);
+    assert_int_equal(sel.n, 7);
+    assert_int_equal(sel.pkt[0].flags, S_);
+    assert_int_equal(sel.pkt[0].ts_ns, (T0 - 1000000) * 1000);
+    tcpi_reqcap_free(&sel);
+    free(shm);
+}
+
 static int has_bytes(const uint8_t *p, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -460,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_select_fresh),
         cmocka_unit_test(test_select_keepalive),
         cmocka_unit_test(test_select_preconnect),
+        cmocka_unit_test(test_select_syn_again),
         cmocka_unit_test(test_write_readback),
         cmocka_unit_test(test_gone),
         cmocka_unit_test(test_flows_bounded),
