@@ -1,8 +1,10 @@
 # Frontend retransmissions (and out-of-order segments) of each request,
 # counted by the join, equal what tshark's tcp.analysis.retransmission
-# (|| out_of_order) finds in an independent tcpdump capture of the same veth, while nftables inside the client
-# namespace drops about 5% of the client's packets, sent and received
-# (removed afterwards).
+# (|| out_of_order) finds in an independent tcpdump capture of the same
+# veth, and what tshark finds (each kind on its own: the same timestamps)
+# in that request's /requests/<id>.pcapng, while nftables inside the
+# client namespace drops about 5% of the client's packets, sent and
+# received (removed afterwards).
 use strict;
 use warnings FATAL => 'all';
 
@@ -140,5 +142,61 @@ if (@diff && $diff[0] =~ /port (\d+), id ([^)]+)/) {
     diag `tshark -n -r $pcap -Y 'tcp.port==$port' -T fields -e frame.time_relative -e tcp.srcport -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len -e tcp.analysis.flags -e _ws.expert.message 2>/dev/null | head -60`;
 }
 cmp_ok $total_theirs, '>', 0, 'the loss caused retransmissions (the comparison means something)';
+
+# The same request's own pcapng (from the ring): tshark's counts on its
+# front leg, up to the join's window end, equal the join's, retransmissions
+# and out-of-order apart (the file carries the module's timestamps). Every
+# request with a loss on either view, and a few without.
+sub pcapng_counts {
+    my ($file, $kind, $end) = @_;
+    my @t = `tshark -n -r $file -Y 'tcp.analysis.$kind && frame.interface_description == "front"' -T fields -e frame.time_epoch 2>/dev/null`;
+    return scalar grep { /\d/ && $_ <= $end } @t;
+}
+my ($compared, $with_loss, $gone, @pdiff) = (0, 0, 0);
+my $clean = 0;
+for my $p (@paths) {
+    my $e = $by_uri{$p} or next;
+    next unless $e->{joined} && $e->{front}{found};
+    my ($cport) = ($e->{front}{client} // '') =~ /:(\d+)$/;
+    my $an = $e->{front}{anomalies};
+    my $lossy = $an->{retransmission} + $an->{out_of_order} + @{ $rt{$cport} || [] };
+    next unless $lossy || $clean++ < 5;
+    my $res = http_get("/tcp-inspect/requests/$e->{id}.pcapng");
+    if ($res->code == 404) {
+        $gone++;                     # its packets left the ring already
+        next;
+    }
+    unless ($res->code == 200) {
+        push @pdiff, "$p: /requests/$e->{id}.pcapng: " . $res->code;
+        next;
+    }
+    my $file = "$r->{t_logs}/50_retrans-$e->{id}.pcapng";
+    open my $out, '>:raw', $file or die "$file: $!";
+    print $out $res->content;
+    close $out;
+    my $end = $e->{start_us} / 1e6 + $e->{timing}{total_ms} / 1000 + 0.35;
+    my %theirs = map { $_ => pcapng_counts($file, $_, $end) } qw(retransmission out_of_order);
+    $compared++;
+    $with_loss++ if $theirs{retransmission} + $theirs{out_of_order} > 0;
+    my $n = @pdiff;
+    for my $k (qw(retransmission out_of_order)) {
+        push @pdiff, "$p (id $e->{id}): $k ours $an->{$k}, tshark on its pcapng $theirs{$k}"
+            if $an->{$k} != $theirs{$k};
+    }
+    if (@pdiff > $n && $n == 0) {
+        # the first mismatch, both views packet by packet
+        my $d = eval { $json->decode(http_get("/tcp-inspect/requests/$e->{id}.json")->content) };
+        diag join "\n", map { sprintf '%.6f %-7s %-4s seq %u ack %u len %u %s',
+            $e->{start_us} / 1e6 + $_->{t_ms} / 1000, $_->{from}, $_->{flags}, $_->{seq},
+            $_->{ack}, $_->{len}, "@{ $_->{analysis} }" }
+            grep { $_->{leg} eq 'front' } @{ $d ? $d->{packets} : [] };
+        diag `tshark -n -r $file -Y 'frame.interface_description == "front"' -T fields -e frame.time_epoch -e tcp.srcport -e tcp.flags.str -e tcp.seq -e tcp.ack -e tcp.len -e tcp.analysis.flags -e _ws.expert.message 2>/dev/null | head -300`;
+    }
+    unlink $file;
+}
+diag "$gone request captures had left the ring" if $gone;
+ok !@pdiff, "frontend retransmissions and out-of-order equal tshark's in each request's own pcapng ($compared compared)"
+    or diag join "\n", @pdiff;
+cmp_ok $with_loss, '>', 0, 'some of those pcapngs hold retransmissions (the comparison means something)';
 
 done_testing;
