@@ -259,7 +259,7 @@ $res = get('/tcp-inspect/requests/..%2f..%2fetc%2fpasswd.pcapng');
 is $res->code, 404, 'an id that is not one: 404';
 
 # --- every request's packets ------------------------------------------------
-# 104 requests with unique URIs: half from the namespace, half from
+# 300 requests with unique URIs: half from the namespace, half from
 # loopback; one connection per request or five requests per connection;
 # pooled (/app) or fresh (/nr/app, disablereuse) backend connections.
 my @uris;
@@ -273,7 +273,7 @@ for my $from (qw(ns lo)) {
         }
         push @uris, [$from, @b];
     }
-    for (1 .. 32) {                                # 32 fresh connections
+    for (1 .. 130) {                               # 130 fresh connections
         my $pre = $k % 2 ? '/nr/app' : '/app';
         push @uris, [$from, "$pre/echo?every=$run-$from-" . $k++];
     }
@@ -295,18 +295,40 @@ for my $u (@uris) {
 my @all = map { my ($f, @p) = @$_; map { [$f, $_] } @p } @uris;
 is $failed, 0, scalar(@all) . ' requests answered 200 (' . sprintf('%.1f', time - $t0) . ' s)';
 sleep 1.5;                    # the grace period and the ring's block timeout
-my (@no_front, @no_backend, @no_id, @bad_code);
-my $tmp = "$dir/dl.pcapng";
+my (@no_front, @no_backend, @no_id, @bad_code, @files, %token_of);
 for my $a (@all) {
     my ($from, $uri) = @$a;
     my ($token) = $uri =~ /(every=\S+)/;
     my $id = id_for($uri);
     unless ($id) { push @no_id, $uri; next }
-    $res = $ua->get("http://127.0.0.1:$port/tcp-inspect/requests/$id.pcapng", ':content_file' => $tmp);
+    my $f = "$dir/dl-" . scalar(@files) . '.pcapng';
+    $res = $ua->get("http://127.0.0.1:$port/tcp-inspect/requests/$id.pcapng", ':content_file' => $f);
     unless ($res->code == 200) { push @bad_code, "$uri: " . $res->code; next }
-    my $hit = legs_with($tmp, $token);
-    push @no_front, "$from $uri ($id)" unless $hit->{front};
-    push @no_backend, "$from $uri ($id)" unless $hit->{backend};
+    push @files, $f;
+    $token_of{$id} = [$from, $uri, $token];
+}
+# One tshark run over all the downloads (mergecap keeps each file's
+# interfaces and comments): which leg's packets carry which request's URI.
+my %hit;
+if (@files && system('mergecap', '-w', "$dir/all.pcapng", @files) == 0) {
+    open my $p, '-|', 'tshark', '-r', "$dir/all.pcapng", '-Y', "frame contains \"every=$run-\"",
+        '-T', 'fields', '-E', 'separator=|', '-e', 'frame.comment',
+        '-e', 'frame.interface_description', '-e', 'tcp.payload' or die "tshark: $!";
+    while (my $l = <$p>) {
+        chomp $l;
+        my ($comment, $leg, $hex) = split /\|/, $l, 3;
+        my ($id) = ($comment // '') =~ /tcpinspect-id=(\S+)/ or next;
+        my $t = $token_of{$id} or next;
+        (my $bytes = pack 'H*', ($hex // '') =~ s/[^0-9a-f]//gr);
+        $hit{$id}{$leg}++ if index($bytes, "$t->[2] ") >= 0 || index($bytes, "$t->[2]\r") >= 0;
+    }
+    close $p;
+}
+unlink @files, "$dir/all.pcapng";
+for my $id (sort keys %token_of) {
+    my ($from, $uri) = @{ $token_of{$id} };
+    push @no_front, "$from $uri ($id)" unless $hit{$id}{front};
+    push @no_backend, "$from $uri ($id)" unless $hit{$id}{backend};
 }
 is scalar(@no_id), 0, 'every request is in the access log with an id' or diag "@no_id[0..4]";
 is scalar(@bad_code), 0, 'every /requests/<id>.pcapng is 200' or diag join "\n", @bad_code[0 .. ($#bad_code < 4 ? $#bad_code : 4)];
