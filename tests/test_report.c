@@ -21,21 +21,6 @@ static void html_fn(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_render_html(o, s, "/tcp-inspect");
 }
 
-static int py_check(const char *json, const char *expr)
-{
-    char path[] = "/tmp/tcpi-json-XXXXXX", cmd[128];
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    /* The document after a marker line, the check before it. */
-    fprintf(f, "import json,sys\nd=json.loads(open(sys.argv[1]).read().split('\\n#JSON\\n',1)[1])\n"
-            "sys.exit(0 if (%s) else 1)\n#JSON\n%s", expr, json);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "python3 %s %s", path, path);
-    int rc = system(cmd);
-    unlink(path);
-    return rc;
-}
-
 static int setup(void **state)
 {
     static const tcpi_threshold_t th[] = { { TCPI_ST_ESTABLISHED, -1, 600, 800 } };
@@ -73,7 +58,7 @@ static int setup(void **state)
 static void test_json(void **state)
 {
     char *j = render(tcpi_render_json);
-    assert_int_equal(py_check(j, "d['states']['front']['ESTABLISHED']==700 and "
+    assert_int_equal(tcpi_py_json(j, "d['states']['front']['ESTABLISHED']==700 and "
                               "d['states']['backend']['TIME_WAIT']==5 and "
                               "all(len(d['states'][s])==13 for s in d['states']) and "
                               "d['states']['front']['ports']==[80] and "
@@ -178,7 +163,7 @@ static void test_counts_failed(void **state)
     snap.nadvice = tcpi_sysctl_advise(snap.advice, TCPI_MAX_ADVICE, &snap.sysctl,
                                       (const uint32_t (*)[TCPI_NSTATES])snap.count, 0);
     char *j = render(tcpi_render_json);
-    assert_int_equal(py_check(j, "d['counts']['ok'] is False and "
+    assert_int_equal(tcpi_py_json(j, "d['counts']['ok'] is False and "
                               "d['counts']['error']=='sock_diag: <refused> & \"gone\"' and "
                               "d['level']=='unknown' and "
                               "[a['topic'] for a in d['advice']][0]=='counts'"), 0);
