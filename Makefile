@@ -19,7 +19,7 @@ APR_CFLAGS := $(shell $(APR_CFG) --cflags --cppflags --includes 2>/dev/null)
 APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -Iinclude $(APR_CFLAGS)
+CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -Iinclude -I$(BUILD)/gen $(APR_CFLAGS)
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 CORE_SRC  := $(sort $(wildcard src/*.c))
@@ -29,10 +29,18 @@ CORE_LIB  := $(BUILD)/libtcpi.a
 CORE_SLIB := $(BUILD)/asan/libtcpi.a
 HDRS      := $(wildcard include/*.h)
 
+# The kernel-side state counter: compiled for the BPF target (with BTF, for
+# CO-RE), then embedded in tcpi_evstates.o as a byte array.
+BPF_SRC   := src/bpf/tcpi_evstates.bpf.c
+BPF_OBJ   := $(BUILD)/bpf/tcpi_evstates.bpf.o
+BPF_HDR   := $(BUILD)/gen/tcpi_evstates_obj.h
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude \
+              -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTS     := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 STESTS    := $(patsubst tests/%.c,$(BUILD)/asan/%,$(TEST_SRC))
-TEST_LIBS := -lcmocka -lpcap $(APR_LIBS) -lpthread
+TEST_LIBS := -lcmocka -lpcap -lbpf $(APR_LIBS) -lpthread
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz_*.c))
 FUZZERS   := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
@@ -50,7 +58,17 @@ module: $(MODULE)
 $(MODULE): mod_tcpinspect.c $(CORE_LIB) $(HDRS)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
 	    -Wc,-Wno-missing-field-initializers -Iinclude -o mod_tcpinspect.la mod_tcpinspect.c \
-	    $(CORE_LIB) -lpcap
+	    $(CORE_LIB) -lpcap -lbpf
+
+$(BPF_OBJ): $(BPF_SRC) include/tcpi_evshared.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BPF_HDR): $(BPF_OBJ)
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from $(BPF_SRC) by the Makefile */'; \
+	   echo 'static const unsigned char tcpi_evstates_obj[] __attribute__((aligned(8))) = {'; \
+	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/tcpi_evstates.o $(BUILD)/asan/obj/tcpi_evstates.o: $(BPF_HDR)
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -70,7 +88,7 @@ $(BUILD)/asan/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_SLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests $< -o $@ $(CORE_SLIB) $(TEST_LIBS)
 $(BUILD)/bench_%: tests/bench_%.c $(CORE_LIB)
-	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap $(APR_LIBS) -lpthread
+	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap -lbpf $(APR_LIBS) -lpthread
 
 # Unit tests run from the top directory so fixtures resolve as tests/pcap/...
 unit: $(TESTS)
@@ -80,10 +98,10 @@ unit-asan: $(STESTS)
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
 
 # libFuzzer targets; `make fuzz-replay` runs each over its committed corpus.
-$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS) $(BPF_HDR)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -Iinclude $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap $(APR_LIBS) -lpthread
+	$(CLANG) -std=gnu11 -g -O1 -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap -lbpf $(APR_LIBS) -lpthread
 fuzz: $(FUZZERS)
 fuzz-replay: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); d=tests/corpus/$${n#fuzz_}; \

@@ -36,6 +36,7 @@
 
 #include "tcpi_common.h"
 #include "tcpi_config.h"
+#include "tcpi_evstates.h"
 #include "tcpi_export.h"
 #include "tcpi_flowview.h"
 #include "tcpi_packets.h"
@@ -94,6 +95,11 @@ static struct {
     apr_interval_time_t backoff;
     tcpi_ports_t front_ports;
     tcpi_ports_t backend_ports;
+    /* The event-kept state counter: owned (loaded, attached) by the
+     * parent; every forked process forgets the handle in child_init or
+     * worker_main and keeps only the read-only counts. */
+    tcpi_evstates_t *evh;
+    const volatile tcpi_ev_counts_t *ev;
 } g;
 
 /* ---- configuration --------------------------------------------------- */
@@ -444,13 +450,58 @@ static void core_log(void *baton, int level, const char *tag, const char *msg)
     ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, "%s: %s", tag, msg);
 }
 
+/* The event counts, unless the worker found them wrong this generation. */
+static const volatile tcpi_ev_counts_t *usable_ev(void)
+{
+    if (g.ev == NULL || (g.shm && atomic_load(&g.shm->ev_drift)))
+        return NULL;
+    return g.ev;
+}
+
+/* Every EV_CHECK_EVERY samples the worker checks the event counts against
+ * a dump of the same states; EV_CHECK_STRIKES disagreements in a row (a
+ * verdict needs the counts to stand still during the dump) retire them
+ * until the next restart, and every page counts with full dumps. */
+#define EV_CHECK_EVERY 10
+#define EV_CHECK_STRIKES 3
+
+static void worker_check_ev(void)
+{
+    static unsigned ticks, strikes;
+    char diff[sizeof(g.shm->ev_diff)];
+    int rc;
+
+    if (usable_ev() == NULL || ++ticks % EV_CHECK_EVERY != 0)
+        return;
+    rc = tcpi_sockdiag_check_ev(g.ev, &g.front_ports, &g.backend_ports, diff,
+                                sizeof(diff));
+    if (rc == 0)
+        return;                         /* they moved: no verdict */
+    atomic_fetch_add(&g.shm->ev_checks, 1);
+    if (rc > 0) {
+        atomic_fetch_add(&g.shm->ev_agreed, 1);
+        strikes = 0;
+        return;
+    }
+    atomic_fetch_add(&g.shm->ev_disagreed, 1);
+    memcpy(g.shm->ev_diff, diff, sizeof(diff));
+    if (++strikes >= EV_CHECK_STRIKES) {
+        atomic_store(&g.shm->ev_drift, 1);
+        tcpi_log(TCPI_LOG_ERR, "TCPI0302", "the state-change event counts "
+                 "disagree with the kernel (%s) %u times in a row: counting "
+                 "with full sock_diag dumps until the next restart", diff,
+                 strikes);
+    }
+}
+
 /* The worker's once-a-second history sample (it runs as User by then). */
 static int worker_sample(void *baton, uint32_t count[TCPI_NSCOPES][TCPI_NSTATES])
 {
     char err[160];
 
-    return tcpi_sockdiag_count(count, NULL, err, sizeof(err), &g.front_ports,
-                               &g.backend_ports);
+    worker_check_ev();
+    return tcpi_sockdiag_count_ev(count, NULL, err, sizeof(err), &g.front_ports,
+                                  &g.backend_ports, usable_ev());
 }
 
 static void worker_main(server_rec *s, apr_pool_t *p)
@@ -472,6 +523,8 @@ static void worker_main(server_rec *s, apr_pool_t *p)
     apr_signal(SIGINT, worker_on_term);
     apr_signal(SIGTERM, worker_on_term);
     ap_close_listeners();
+    tcpi_evstates_forget(g.evh);
+    g.evh = NULL;
 
     memset(&wc, 0, sizeof(wc));
     wc.shm = g.shm;
@@ -628,6 +681,46 @@ static apr_status_t worker_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* pconf cleanup in the parent: detach this generation's event counter
+ * (its counts read invalid from then on, in every process). */
+static apr_status_t ev_cleanup(void *data)
+{
+    if (getpid() == g.parent && g.evh != NULL) {
+        tcpi_evstates_close(g.evh);
+        g.evh = NULL;
+        g.ev = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Load the event-kept state counter, or say why every count will be a
+ * full dump. */
+static void ev_start(server_rec *s, apr_pool_t *pconf)
+{
+    char err[256];
+
+    if (g.front_ports.n == 0 && g.backend_ports.n == 0)
+        return;
+    g.evh = tcpi_evstates_open(&g.front_ports, &g.backend_ports, err, sizeof(err));
+    if (g.evh == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, TCPILOG(0005)
+                     "state counts: no state-change event counter (%s); "
+                     "every count is a full sock_diag dump", err);
+        return;
+    }
+    g.ev = tcpi_evstates_counts(g.evh);
+    apr_pool_cleanup_register(pconf, NULL, ev_cleanup, apr_pool_cleanup_null);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0006)
+                 "state counts: full sockets kept from state-change events "
+                 "(%llu in scope at load)", (unsigned long long)g.ev->seeded);
+}
+
+static void tcpi_child_init(apr_pool_t *p, server_rec *s)
+{
+    tcpi_evstates_forget(g.evh);
+    g.evh = NULL;
+}
+
 /* ---- post_config ----------------------------------------------------- */
 
 typedef struct {
@@ -769,6 +862,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     setup_capture_dir(c, s);
     apr_pool_cleanup_register(pconf, NULL, worker_cleanup,
                               apr_pool_cleanup_null);
+    ev_start(s, pconf);
     if (c->engine == 1 && nplan > 0)
         worker_start();
     return OK;
@@ -1058,16 +1152,30 @@ static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
 {
     uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
     uint64_t t0 = tcpi_now_mono_ns();
+    tcpi_sockdiag_stats_t st = { 0 };
 
-    if (tcpi_sockdiag_count(count, NULL, snap->counts_error,
-                            sizeof(snap->counts_error), &g.front_ports,
-                            &g.backend_ports) == 0)
+    if (tcpi_sockdiag_count_ev(count, &st, snap->counts_error,
+                               sizeof(snap->counts_error), &g.front_ports,
+                               &g.backend_ports, usable_ev()) == 0)
         tcpi_snapshot_counts(snap, count,
                              (const tcpi_threshold_t *)c->thresholds->elts,
                              c->thresholds->nelts);
     else
         snap->counts_ok = 0;
     snap->counts_took_us = (tcpi_now_mono_ns() - t0) / 1000;
+    snap->ev.used = (int)st.events;
+    snap->ev.loaded = g.ev != NULL;
+    if (g.ev) {
+        snap->ev.changes = g.ev->events;
+        snap->ev.seeded = g.ev->seeded;
+        snap->ev.lost = g.ev->lost;
+    }
+    snap->ev.checks = atomic_load(&g.shm->ev_checks);
+    snap->ev.agreed = atomic_load(&g.shm->ev_agreed);
+    snap->ev.disagreed = atomic_load(&g.shm->ev_disagreed);
+    snap->ev.drift = (int)atomic_load(&g.shm->ev_drift);
+    memcpy(snap->ev.diff, g.shm->ev_diff, sizeof(snap->ev.diff));
+    snap->ev.diff[sizeof(snap->ev.diff) - 1] = '\0';
 }
 
 static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
@@ -1835,6 +1943,7 @@ static void tcpi_register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ap, status_hook, tcpi_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tcpi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(tcpi_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tcpi_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

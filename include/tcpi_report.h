@@ -51,6 +51,16 @@ typedef struct {
     int      counts_ok;
     char     counts_error[160];
     uint64_t counts_took_us;
+    /* how they were counted: full sockets from the event counter
+     * (tcpi_evstates.h) plus a dump of the rest, or one full dump */
+    struct {
+        int      used;                 /* this count used the events */
+        int      loaded;               /* the counter is loaded */
+        uint64_t changes, seeded, lost;
+        uint64_t checks, agreed, disagreed;
+        int      drift;
+        char     diff[160];
+    } ev;
     uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
     uint32_t total[TCPI_NSCOPES];
     int      nresults;

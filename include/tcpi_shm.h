@@ -114,6 +114,14 @@ typedef struct {
     tcpi_shm_trigger_t trigger;
     uint64_t flowpub_off;
     tcpi_dcount_t decode[TCPI_MAX_IFACES]; /* decode results per iface */
+    /* The worker's checks of the event-kept state counts against a dump
+     * (tcpi_sockdiag_check_ev): after 3 disagreements in a row the counts
+     * are not trusted again this generation (ev_drift = 1). */
+    _Atomic uint64_t ev_checks;
+    _Atomic uint64_t ev_agreed;
+    _Atomic uint64_t ev_disagreed;
+    _Atomic uint32_t ev_drift;
+    char             ev_diff[160];      /* the last disagreement */
 } tcpi_shm_t;
 
 /** Bytes needed for a region holding a ring of ring_size bytes. */

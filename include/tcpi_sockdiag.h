@@ -20,6 +20,7 @@
 #define TCPI_SOCKDIAG_H
 
 #include "tcpi_common.h"
+#include "tcpi_evshared.h"
 
 /* Bytecode size for the largest port sets: 3 x TCPI_MAX_PORTS port
  * compares (8 bytes each) joined by jumps (4 bytes each). */
@@ -48,6 +49,8 @@ typedef struct {
     uint32_t unnamed;      /* in scope, in a state netstat has no name for */
     uint32_t reads;        /* recv calls */
     uint32_t walks;        /* dumps asked for: 1 legacy, 2 per family */
+    uint32_t events;       /* 1 when full sockets came from the event
+                              counter (tcpi_sockdiag_count_ev) */
 } tcpi_sockdiag_stats_t;
 
 /** Add the sockets described by one buffer of netlink messages (what one
@@ -78,5 +81,47 @@ int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
                             tcpi_sockdiag_stats_t *stats, char *err,
                             size_t errlen, const tcpi_ports_t *front,
                             const tcpi_ports_t *backend, int how);
+
+/* Kernel states (bits 1 << TCP_*) of full sockets that the event counter
+ * keeps (tcpi_evstates.h), and those a dump counts beside it: TIME_WAIT and
+ * request sockets have no tracepoint, and a FIN_WAIT2 may be either a full
+ * socket or a timewait one, so FIN_WAIT2 (and the never-listed CLOSE) stay
+ * with the dump whole. */
+#define TCPI_SOCKDIAG_EV_STATES   0x0f1eu  /* 1-4, 8-11 */
+#define TCPI_SOCKDIAG_DUMP_STATES 0x10e0u  /* 5, 6, 7, 12 */
+
+/** tcpi_sockdiag_count for the kernel states in the bit set states only. */
+int tcpi_sockdiag_count_states(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                               tcpi_sockdiag_stats_t *stats, char *err,
+                               size_t errlen, const tcpi_ports_t *front,
+                               const tcpi_ports_t *backend, unsigned states);
+
+/** Whether the event-kept counts can be used now: seeded, attached, no
+ *  socket lost. NULL is not usable. */
+int tcpi_sockdiag_ev_usable(const volatile tcpi_ev_counts_t *ev);
+
+/** The event-kept counts of TCPI_SOCKDIAG_EV_STATES per scope, as netstat
+ *  states (an instant's negative reads as 0); the other states are 0. */
+void tcpi_sockdiag_ev_read(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                           const volatile tcpi_ev_counts_t *ev);
+
+/** The counts the page shows: with usable event counts, those plus a dump
+ *  of TCPI_SOCKDIAG_DUMP_STATES only (stats->events = 1); otherwise one
+ *  full dump, as tcpi_sockdiag_count. */
+int tcpi_sockdiag_count_ev(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                           tcpi_sockdiag_stats_t *stats, char *err,
+                           size_t errlen, const tcpi_ports_t *front,
+                           const tcpi_ports_t *backend,
+                           const volatile tcpi_ev_counts_t *ev);
+
+/** Check the event counts against the kernel: read them, dump the states
+ *  they cover, read them again. Returns 1 when the dump equals them, 0
+ *  when they moved during the dump (no verdict) or the dump failed, -1
+ *  when they differ though nothing moved, with the first difference
+ *  described in diff. */
+int tcpi_sockdiag_check_ev(const volatile tcpi_ev_counts_t *ev,
+                           const tcpi_ports_t *front,
+                           const tcpi_ports_t *backend,
+                           char *diff, size_t difflen);
 
 #endif

@@ -317,8 +317,19 @@ static void json_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_str(o, "},\"counts\":{\"ok\":");
     tcpi_out_str(o, s->counts_ok ? "true," : "false,");
     json_strf(o, "error", s->counts_error, 1);
-    json_u64(o, "took_us", s->counts_took_us, 0);
-    tcpi_out_str(o, "},");
+    json_u64(o, "took_us", s->counts_took_us, 1);
+    json_strf(o, "source", s->ev.used ? "events+dump" : "dump", 1);
+    json_key(o, "events");
+    tcpi_out_printf(o, "{\"loaded\":%s,", s->ev.loaded ? "true" : "false");
+    json_u64(o, "changes", s->ev.changes, 1);
+    json_u64(o, "seeded", s->ev.seeded, 1);
+    json_u64(o, "lost", s->ev.lost, 1);
+    json_u64(o, "checks", s->ev.checks, 1);
+    json_u64(o, "agreed", s->ev.agreed, 1);
+    json_u64(o, "disagreed", s->ev.disagreed, 1);
+    tcpi_out_printf(o, "\"drift\":%s,", s->ev.drift ? "true" : "false");
+    json_strf(o, "last_difference", s->ev.diff, 0);
+    tcpi_out_str(o, "}},");
     json_key(o, "thresholds");
     tcpi_out_mem(o, "[", 1);
     for (int i = 0; i < s->nresults; i++) {
@@ -435,6 +446,7 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     tcpi_out_printf(o, "Generation: %u\n", s->generation);
     tcpi_out_printf(o, "CountsOK: %d\n", s->counts_ok);
+    tcpi_out_printf(o, "CountsSource: %s\n", s->ev.used ? "events+dump" : "dump");
     for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
         for (int st = 0; st < TCPI_NSTATES; st++)
             tcpi_out_printf(o, "%s.%s: %u\n", tcpi_scope_name(sc),
@@ -615,6 +627,15 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
               "Time the kernel dump for these counts took.");
     tcpi_out_printf(o, "tcpinspect_count_seconds %.6f\n",
                     (double)s->counts_took_us / 1e6);
+    prom_head(o, "tcpinspect_count_events_used", "gauge",
+              "1 when full sockets were counted from state-change events.");
+    tcpi_out_printf(o, "tcpinspect_count_events_used %d\n", s->ev.used);
+    prom_head(o, "tcpinspect_count_event_checks_total", "counter",
+              "Checks of the event counts against a kernel dump, by result.");
+    tcpi_out_printf(o, "tcpinspect_count_event_checks_total{result=\"agreed\"} %llu\n"
+                    "tcpinspect_count_event_checks_total{result=\"disagreed\"} %llu\n",
+                    (unsigned long long)s->ev.agreed,
+                    (unsigned long long)s->ev.disagreed);
     prom_head(o, "tcpinspect_capture_running", "gauge",
               "1 while the capture worker heartbeats.");
     tcpi_out_printf(o, "tcpinspect_capture_running %d\n", s->running);
@@ -772,8 +793,21 @@ void tcpi_render_html_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
         }
         tcpi_out_printf(o, "<td>%u</td></tr>\n", s->total[sc]);
     }
-    tcpi_out_printf(o, "</table>\n<p>Counted from the kernel (sock_diag) in "
-                    "%llu &micro;s.</p>\n", (unsigned long long)s->counts_took_us);
+    if (s->ev.used)
+        tcpi_out_printf(o, "</table>\n<p>Counted from the kernel in %llu &micro;s: "
+                        "full sockets from state-change events (%llu changes "
+                        "since load; checked against a dump %llu times, %llu "
+                        "agreed), TIME_WAIT, FIN_WAIT2 and request sockets "
+                        "with sock_diag.</p>\n",
+                        (unsigned long long)s->counts_took_us,
+                        (unsigned long long)s->ev.changes,
+                        (unsigned long long)s->ev.checks,
+                        (unsigned long long)s->ev.agreed);
+    else
+        tcpi_out_printf(o, "</table>\n<p>Counted from the kernel (sock_diag) in "
+                        "%llu &micro;s%s.</p>\n", (unsigned long long)s->counts_took_us,
+                        s->ev.drift ? "; the state-change events disagreed with "
+                        "the kernel and are not used until the next restart" : "");
     if (s->nresults == 0)
         return;
     tcpi_out_str(o, "<table><tr><th class=\"l\">threshold</th><th>value</th>"

@@ -16,6 +16,9 @@
 /* Kernel states 1..12 (TCP_ESTABLISHED .. TCP_NEW_SYN_RECV); not 13,
  * TCP_BOUND_INACTIVE, which would add a walk of the bind hash. */
 #define ALL_STATES 0x1ffeu
+_Static_assert((TCPI_SOCKDIAG_EV_STATES | TCPI_SOCKDIAG_DUMP_STATES) == ALL_STATES &&
+               (TCPI_SOCKDIAG_EV_STATES & TCPI_SOCKDIAG_DUMP_STATES) == 0,
+               "the event and dump states split the kernel states");
 #define RECV_BUF   (64 * 1024)        /* a dump skb is at most 32 KiB */
 #define SOCK_RCVBUF (1024 * 1024)
 #define RECV_TIMEOUT_S 5
@@ -171,7 +174,8 @@ int tcpi_sockdiag_parse(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
  * socket hash covers IPv4 and IPv6; otherwise SOCK_DIAG_BY_FAMILY with
  * inet_diag_req_v2 for one family. */
 static int dump(int fd, int legacy, uint8_t family, uint32_t seq,
-                const unsigned char *bc, int bclen, unsigned char *rbuf,
+                unsigned states, const unsigned char *bc, int bclen,
+                unsigned char *rbuf,
                 uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
                 tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
                 const tcpi_ports_t *front, const tcpi_ports_t *backend)
@@ -189,7 +193,7 @@ static int dump(int fd, int legacy, uint8_t family, uint32_t seq,
         struct inet_diag_req r;
         memset(&r, 0, sizeof(r));
         r.idiag_ext = 0;               /* no extensions: state and ports only */
-        r.idiag_states = ALL_STATES;
+        r.idiag_states = states;
         memcpy(req + NLMSG_HDRLEN, &r, sizeof(r));
         rlen = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(r));
         h.nlmsg_type = TCPDIAG_GETSOCK;
@@ -199,7 +203,7 @@ static int dump(int fd, int legacy, uint8_t family, uint32_t seq,
         r.sdiag_family = family;
         r.sdiag_protocol = IPPROTO_TCP;
         r.idiag_ext = 0;
-        r.idiag_states = ALL_STATES;
+        r.idiag_states = states;
         memcpy(req + NLMSG_HDRLEN, &r, sizeof(r));
         rlen = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(r));
         h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -251,7 +255,8 @@ static int open_diag(char *err, size_t errlen)
 }
 
 /* Two SOCK_DIAG_BY_FAMILY dumps, AF_INET then AF_INET6. */
-static int count_v2(unsigned char *rbuf, const unsigned char *bc, int bclen,
+static int count_v2(unsigned char *rbuf, unsigned states,
+                    const unsigned char *bc, int bclen,
                     uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
                     tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
                     const tcpi_ports_t *front, const tcpi_ports_t *backend)
@@ -263,7 +268,8 @@ static int count_v2(unsigned char *rbuf, const unsigned char *bc, int bclen,
         return -1;
     for (size_t i = 0; i < TCPI_ARRAY_LEN(families) && rc == 0; i++) {
         char ferr[160];
-        rc = dump(fd, 0, families[i], (uint32_t)i + 2, bc, bclen, rbuf, count,
+        rc = dump(fd, 0, families[i], (uint32_t)i + 2, states, bc, bclen, rbuf,
+                  count,
                   stats, ferr, sizeof(ferr), front, backend);
         /* A kernel without IPv6 has no AF_INET6 handler: no v6 sockets. */
         if (rc != 0 && families[i] == AF_INET6 &&
@@ -277,10 +283,10 @@ static int count_v2(unsigned char *rbuf, const unsigned char *bc, int bclen,
     return rc;
 }
 
-int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
-                            tcpi_sockdiag_stats_t *stats, char *err,
-                            size_t errlen, const tcpi_ports_t *front,
-                            const tcpi_ports_t *backend, int how)
+static int count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                     tcpi_sockdiag_stats_t *stats, char *err, size_t errlen,
+                     const tcpi_ports_t *front, const tcpi_ports_t *backend,
+                     int how, unsigned states)
 {
     unsigned char bc[TCPI_SOCKDIAG_BC_MAX];
     int bclen, fd, rc = -1;
@@ -306,8 +312,8 @@ int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
         return -1;
     }
     if (how != TCPI_SOCKDIAG_V2 && (fd = open_diag(err, errlen)) >= 0) {
-        rc = dump(fd, 1, AF_UNSPEC, 1, bc, bclen, rbuf, count, stats, err,
-                  errlen, front, backend);
+        rc = dump(fd, 1, AF_UNSPEC, 1, states, bc, bclen, rbuf, count, stats,
+                  err, errlen, front, backend);
         close(fd);
     }
     if (rc != 0 && how != TCPI_SOCKDIAG_LEGACY) {
@@ -315,11 +321,28 @@ int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
          * fresh socket (the failed dump may have left messages). */
         memset(stats, 0, sizeof(*stats));
         memset(count, 0, sizeof(uint32_t) * TCPI_NSCOPES * TCPI_NSTATES);
-        rc = count_v2(rbuf, bc, bclen, count, stats, err, errlen, front,
-                      backend);
+        rc = count_v2(rbuf, states, bc, bclen, count, stats, err, errlen,
+                      front, backend);
     }
     free(rbuf);
     return rc;
+}
+
+int tcpi_sockdiag_count_how(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                            tcpi_sockdiag_stats_t *stats, char *err,
+                            size_t errlen, const tcpi_ports_t *front,
+                            const tcpi_ports_t *backend, int how)
+{
+    return count_how(count, stats, err, errlen, front, backend, how, ALL_STATES);
+}
+
+int tcpi_sockdiag_count_states(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                               tcpi_sockdiag_stats_t *stats, char *err,
+                               size_t errlen, const tcpi_ports_t *front,
+                               const tcpi_ports_t *backend, unsigned states)
+{
+    return count_how(count, stats, err, errlen, front, backend,
+                     TCPI_SOCKDIAG_AUTO, states & ALL_STATES);
 }
 
 int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
@@ -329,4 +352,81 @@ int tcpi_sockdiag_count(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
 {
     return tcpi_sockdiag_count_how(count, stats, err, errlen, front, backend,
                                    TCPI_SOCKDIAG_AUTO);
+}
+
+int tcpi_sockdiag_ev_usable(const volatile tcpi_ev_counts_t *ev)
+{
+    return ev != NULL && __atomic_load_n(&ev->valid, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&ev->seeding, __ATOMIC_RELAXED) &&
+           __atomic_load_n(&ev->lost, __ATOMIC_RELAXED) == 0;
+}
+
+void tcpi_sockdiag_ev_read(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                           const volatile tcpi_ev_counts_t *ev)
+{
+    memset(count, 0, sizeof(uint32_t) * TCPI_NSCOPES * TCPI_NSTATES);
+    for (int sc = 0; sc < TCPI_NSCOPES && sc < TCPI_EV_NSCOPES; sc++)
+        for (int k = 1; k < TCPI_EV_NKSTATES; k++) {
+            long long v;
+            int st = tcpi_state_from_kernel(k);
+            if (!(TCPI_SOCKDIAG_EV_STATES & (1u << k)) || st < 0)
+                continue;
+            v = __atomic_load_n(&ev->count[sc][k], __ATOMIC_RELAXED);
+            count[sc][st] += v > 0 ? (uint32_t)v : 0;
+        }
+}
+
+int tcpi_sockdiag_count_ev(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
+                           tcpi_sockdiag_stats_t *stats, char *err,
+                           size_t errlen, const tcpi_ports_t *front,
+                           const tcpi_ports_t *backend,
+                           const volatile tcpi_ev_counts_t *ev)
+{
+    uint32_t evc[TCPI_NSCOPES][TCPI_NSTATES];
+    tcpi_sockdiag_stats_t local;
+
+    if (stats == NULL)
+        stats = &local;
+    if (!tcpi_sockdiag_ev_usable(ev))
+        return tcpi_sockdiag_count(count, stats, err, errlen, front, backend);
+    if (tcpi_sockdiag_count_states(count, stats, err, errlen, front, backend,
+                                   TCPI_SOCKDIAG_DUMP_STATES) != 0)
+        return -1;
+    tcpi_sockdiag_ev_read(evc, ev);
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++)
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            count[sc][st] += evc[sc][st];
+    stats->events = 1;
+    return 0;
+}
+
+int tcpi_sockdiag_check_ev(const volatile tcpi_ev_counts_t *ev,
+                           const tcpi_ports_t *front,
+                           const tcpi_ports_t *backend,
+                           char *diff, size_t difflen)
+{
+    uint32_t before[TCPI_NSCOPES][TCPI_NSTATES], after[TCPI_NSCOPES][TCPI_NSTATES];
+    uint32_t dumped[TCPI_NSCOPES][TCPI_NSTATES];
+    char err[160];
+
+    if (difflen)
+        diff[0] = '\0';
+    if (!tcpi_sockdiag_ev_usable(ev))
+        return 0;
+    tcpi_sockdiag_ev_read(before, ev);
+    if (tcpi_sockdiag_count_states(dumped, NULL, err, sizeof(err), front,
+                                   backend, TCPI_SOCKDIAG_EV_STATES) != 0)
+        return 0;
+    tcpi_sockdiag_ev_read(after, ev);
+    if (memcmp(before, after, sizeof(before)) != 0)
+        return 0;
+    for (int sc = 0; sc < TCPI_NSCOPES; sc++)
+        for (int st = 0; st < TCPI_NSTATES; st++)
+            if (dumped[sc][st] != before[sc][st]) {
+                snprintf(diff, difflen, "%s %s: events %u, kernel dump %u",
+                         tcpi_scope_name(sc), tcpi_state_name(st),
+                         before[sc][st], dumped[sc][st]);
+                return -1;
+            }
+    return 1;
 }

@@ -10,7 +10,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use TCPI::Rig qw(rig have_module status_json wait_for packet_socket_pids proc_uid
                  proc_ppid httpd_pid test_httpd_pids capture_pids client_loop
-                 client_loop_wait graceful);
+                 client_loop_wait graceful bpf_prog_holders);
 
 my $r = rig();
 plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
@@ -114,6 +114,18 @@ is_deeply [capture_pids()], [$c->{pid}], 'exactly one process of the test httpd 
     my @procs = test_httpd_pids();
     my @workers = grep { my $u = proc_uid($_); $u && $u->[0] != 0 && packet_socket_pids()->{$_} } @procs;
     is scalar(@workers), 1, 'one worker process in total';
+
+    # Each generation detaches its state-change event counter: after three
+    # restarts the parent holds exactly one, and the pages use it.
+    SKIP: {
+        my $h = bpf_prog_holders('tcpi_ev_state');
+        skip 'bpftool is not installed', 2 unless $h;
+        my @held = grep { grep { $_ == $parent } @{ $h->{$_} } } keys %$h;
+        is scalar @held, 1, 'one event-counter program held by the parent after 3 restarts'
+            or diag `bpftool prog show name tcpi_ev_state`;
+        my $j = status_json();
+        is $j && $j->{counts}{source}, 'events+dump', 'the new generation counts from events';
+    }
 }
 
 done_testing;

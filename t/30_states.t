@@ -42,7 +42,7 @@ use IPC::Open2 qw(open2);
 use JSON::PP ();
 use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
-use TCPI::Rig qw(rig have_module wait_for);
+use TCPI::Rig qw(rig have_module wait_for bpf_prog_holders httpd_pid);
 
 my $r = rig();
 plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
@@ -101,6 +101,11 @@ sub measure_and_check {
     my $after = ss_all();
     ok $j, "$what: status.json" or return undef;
     ok $j->{counts}{ok}, "$what: counts.ok" or diag $j->{counts}{error};
+    # Full sockets come from the state-change event counter (loaded by the
+    # root parent), the rest from a dump: this suite checks that path.
+    is $j->{counts}{source}, 'events+dump', "$what: counted from events + dump"
+        or diag explain $j->{counts};
+    is $j->{counts}{events}{lost}, 0, "$what: no socket lost by the event counter";
     for my $sc (@SCOPES) {
         my @bad;
         my $sum = 0;
@@ -138,6 +143,20 @@ ok $j0, 'status.json on the tcpi_status port' or BAIL_OUT('no status.json');
 is_deeply $j0->{states}{front}{ports}, [$P + 0], 'front ports are the test port';
 is_deeply $j0->{states}{backend}{ports}, [$J + 0], "backend ports are Jetty's port";
 measure_and_check('at rest');
+
+# bpftool, the kernel's list: the tracepoint program is loaded, and only
+# httpd's parent holds descriptors of it: the children and the worker
+# closed theirs.
+SKIP: {
+    my $h = bpf_prog_holders('tcpi_ev_state');
+    skip 'bpftool is not installed', 2 unless $h;
+    my $ppid = httpd_pid();
+    my @mine = grep { grep { $_ == $ppid } @{ $h->{$_} } } keys %$h;
+    is scalar @mine, 1, 'one tcpi_ev_state program held by the httpd parent'
+        or diag `bpftool prog show name tcpi_ev_state`;
+    is_deeply [sort @{ @mine ? $h->{ $mine[0] } : [] }], [$ppid],
+        '... and by no other process';
+}
 
 # --- the holds inside the namespace ---------------------------------------
 my $base = 41000 + ($$ % 400) * 20;      # fresh client ports every run
@@ -267,6 +286,18 @@ for my $k (@kids) {
 is nft_remove(), 0, 'nftables rules removed from the namespace';
 sleep 0.5;
 measure_and_check('released');
+# The worker checked the event counts against a full dump (every 10 s, a
+# verdict only while they stand still) and never found them wrong.
+my $chk = wait_for(sub {
+    my $s = status_json() or return undef;
+    return $s->{counts}{events}{agreed} >= 1 ? $s : undef;
+}, 25, 0.5);
+ok $chk, 'the worker checked the event counts against the kernel';
+is $chk && $chk->{counts}{events}{disagreed}, 0, '... and they always agreed'
+    or diag explain $chk && $chk->{counts}{events};
+ok $chk && $chk->{counts}{events}{changes} > 0, 'the events saw state changes';
+like status_get('/?auto')->content, qr/^CountsSource: events\+dump$/m,
+    '?auto names the source';
 # Leave a quiet host to the next suite: Jetty's sleeping requests end.
 ok wait_for(sub {
     my $c = ss_all();

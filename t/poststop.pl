@@ -10,6 +10,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use JSON::PP ();
 use TCPI::Rig qw(wait_for test_httpd_pids capture_pids);
 
 my $t_dir = $FindBin::Bin;
@@ -46,6 +47,25 @@ SKIP: {
     diag "new SysV shm segments of other processes: @other" if @other;
     ok !@ours, "[$mpm] no SysV shared memory segment of the test httpd left behind"
         or diag "left: @ours";
+}
+
+# The state-change event counter's BPF programs (tcpi_ev_*) are held by
+# the parent only: once it is gone, none loaded since the start may remain
+# (bpftool, the kernel's own list).
+SKIP: {
+    my $base = $ENV{TCPI_BPF_BASELINE};
+    skip 'no bpftool baseline', 1 unless $base && -r $base && -x '/usr/sbin/bpftool';
+    my $json = JSON::PP->new;
+    my $read = sub { my $t = shift; $t =~ /\S/ ? $json->decode($t) : [] };
+    my %before = map { $_->{id} => 1 } @{ $read->(do { local (@ARGV, $/) = $base; <> }) };
+    my @left;
+    wait_for(sub {
+        @left = grep { ($_->{name} // '') =~ /^tcpi_ev/ && !$before{$_->{id}} }
+                @{ $read->(scalar `bpftool -j prog show 2>/dev/null`) };
+        return !@left;
+    }, 3, 0.2);
+    ok !@left, "[$mpm] no BPF program of the test httpd left loaded"
+        or diag join ', ', map { "id $_->{id} $_->{name}" } @left;
 }
 
 # What the error log says about this run: no child crashed, no worker

@@ -165,6 +165,7 @@ for mpm in $MPMS; do
     say "=== MPM $mpm: httpd on 0.0.0.0:$port, client namespace $TCPI_NS ($TCPI_NS_IP -> $TCPI_HOST_IP via $TCPI_VETH_HOST)"
     t/TEST -clean >/dev/null 2>&1
     ipcs -m | awk '$1 ~ /^0x/ {print $2}' | sort >"$ART/ipc.baseline"
+    bpftool -j prog show 2>/dev/null >"$ART/bpf.baseline" || true
     if ! run "$ART/$mpm/start.log" t/TEST -start-httpd >/dev/null; then
         say "httpd ($mpm) did not start:"
         tail -20 "$ART/$mpm/start.log"
@@ -197,7 +198,8 @@ EOF
     t/TEST -stop-httpd >>"$ART/$mpm/start.log" 2>&1
     stop_httpd
     run "$ART/$mpm/tests.log" env TCPI_HTTPD_PID="$httpd_pid" \
-        TCPI_IPC_BASELINE="$ART/ipc.baseline" perl -It/lib t/poststop.pl
+        TCPI_IPC_BASELINE="$ART/ipc.baseline" TCPI_BPF_BASELINE="$ART/bpf.baseline" \
+        perl -It/lib t/poststop.pl
     result "t/poststop.pl[$mpm]" $?
     cp t/logs/error_log t/logs/*access_log "$ART/$mpm/" 2>/dev/null
     say "MPM $mpm done in $(($(date +%s) - t0)) s"

@@ -6,7 +6,9 @@ set -euo pipefail
 
 PKGS=(
     # build
-    make gcc apache2-dev libpcap-dev
+    make gcc apache2-dev libpcap-dev libbpf-dev
+    # the kernel's list of BPF programs, for the post-stop check
+    bpftool
     # the server, the backend and the Apache::Test rig
     apache2 apache2-utils libapache2-mod-perl2 libjson-pp-perl libwww-perl
     jetty9 libjetty9-java "libservlet3.1-java|libservlet-api-java"

@@ -14,7 +14,8 @@ use Time::HiRes qw(time sleep);
 our @EXPORT_OK = qw(rig have_module url http_get ns_curl status_json wait_for
                     packet_socket_pids packet_socket_inodes proc_uid proc_ppid
                     httpd_pid client_loop graceful error_log_offset
-                    error_log_since test_httpd_pids capture_pids);
+                    error_log_since test_httpd_pids capture_pids
+                    bpf_prog_holders);
 
 my %rig;
 
@@ -192,6 +193,27 @@ sub httpd_pid {
     my $pid = <$fh>;
     return undef unless defined $pid && $pid =~ /^(\d+)/;
     return kill(0, $1) ? $1 : undef;
+}
+
+# The loaded BPF programs named $name (bpftool, the kernel's list) and the
+# processes holding a descriptor of each (/proc/*/fdinfo names the program
+# of every BPF program or link descriptor): { id => [pids] }. undef when
+# bpftool is not installed.
+sub bpf_prog_holders {
+    my ($name) = @_;
+    return undef unless -x '/usr/sbin/bpftool';
+    my %h = map { $_->{id} => [] } grep { ($_->{name} // '') eq $name }
+            @{ JSON::PP->new->decode(scalar(`bpftool -j prog show`) || '[]') };
+    return \%h unless %h;
+    for my $fi (glob '/proc/[0-9]*/fdinfo/*') {
+        open my $fh, '<', $fi or next;
+        my $t = do { local $/; <$fh> } // '';
+        my ($id) = $t =~ /^prog_id:\s+(\d+)$/m;
+        next unless defined $id && $h{$id};
+        my ($pid) = $fi =~ m{^/proc/(\d+)/};
+        push @{ $h{$id} }, $pid unless grep { $_ == $pid } @{ $h{$id} };
+    }
+    return \%h;
 }
 
 # Starts a client loop in a child process: at most $opt{count} requests of
