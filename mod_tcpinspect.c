@@ -1093,6 +1093,10 @@ static int tcpi_log_transaction(request_rec *r)
     while (rf->next)
         rf = rf->next;
     st = req_state(r);
+    /* mod_log_config reads %{...}n from the final request: the id goes
+     * there too, or a redirected request logs "-" for it. */
+    for (request_rec *n = r->next; n; n = n->next)
+        apr_table_setn(n->notes, "tcpinspect-id", st->id);
     c = front_conn(c);
     memset(&rec, 0, sizeof(rec));
     apr_cpystrn(rec.id, st->id, sizeof(rec.id));
