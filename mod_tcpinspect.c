@@ -717,6 +717,8 @@ static void ev_start(server_rec *s, apr_pool_t *pconf)
 
 static void tcpi_child_init(apr_pool_t *p, server_rec *s)
 {
+    if (getpid() == g.parent)
+        return;                 /* httpd -X: the "child" is the owner */
     tcpi_evstates_forget(g.evh);
     g.evh = NULL;
 }
@@ -1173,7 +1175,10 @@ static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
         snap->ev.changes = g.ev->events;
         snap->ev.seeded = g.ev->seeded;
         snap->ev.lost = g.ev->lost;
+        snap->ev.raced = g.ev->raced;
     }
+    if (g.shm == NULL)
+        return;
     snap->ev.checks = atomic_load(&g.shm->ev_checks);
     snap->ev.agreed = atomic_load(&g.shm->ev_agreed);
     snap->ev.disagreed = atomic_load(&g.shm->ev_disagreed);

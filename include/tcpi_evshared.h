@@ -20,11 +20,23 @@ typedef struct {
     unsigned long long events;      /* state changes seen in our netns */
     unsigned long long seeded;      /* sockets the seeding walk added */
     unsigned long long lost;        /* a socket could not be tracked (map
-                                       full): the counts are wrong */
+                                       full) or forgotten: the counts are
+                                       wrong */
+    unsigned long long changes;     /* in-scope count changes: a check
+                                       against a dump that saw this move
+                                       gives no verdict */
+    unsigned long long raced;       /* the walk and the tracepoint met on
+                                       one socket (an insert found the
+                                       other's entry) */
     /* Written by the owner (the httpd parent) through its read-write
      * mapping. */
     unsigned int seeding;           /* 1 while the seeding walk runs */
-    unsigned int valid;             /* 1 once seeded, 0 once detached */
+    unsigned int valid;             /* 1 once seeded, 0 once closed */
+    unsigned int off;               /* 1 once closed: a program still
+                                       attached through a descriptor some
+                                       other forked process kept does
+                                       nothing */
+    unsigned int pad;
     unsigned long long generation;  /* owner's load counter */
 } tcpi_ev_counts_t;
 

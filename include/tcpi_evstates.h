@@ -18,8 +18,9 @@
  *   attaches, seeds, and maps the counts twice, read-write for itself and
  *   read-only for everybody it forks;
  *   a forked process calls tcpi_evstates_forget: it closes its copies of
- *   the descriptors and the read-write mapping and keeps only the
- *   read-only one, so a child can read but never write or detach;
+ *   the descriptors and keeps only the read-only mapping (the writable
+ *   one is MADV_DONTFORK), so a child can read but never write or
+ *   detach;
  *   the owner closes at the end of the generation: the counts are marked
  *   invalid first, so a reader still holding the mapping falls back to a
  *   full dump.
@@ -50,8 +51,9 @@ const volatile tcpi_ev_counts_t *tcpi_evstates_counts(const tcpi_evstates_t *ev)
 /** The owner: mark the counts invalid, detach, free. */
 void tcpi_evstates_close(tcpi_evstates_t *ev);
 
-/** In a process forked from the owner: drop this process's descriptors and
- *  read-write mapping, keep the read-only mapping. Frees ev. */
+/** In a process forked from the owner: drop this process's descriptors
+ *  (the read-write mapping is never inherited), keep the read-only
+ *  mapping. Frees ev. Never in the owner itself. */
 void tcpi_evstates_forget(tcpi_evstates_t *ev);
 
 #endif

@@ -56,7 +56,7 @@ typedef struct {
     struct {
         int      used;                 /* this count used the events */
         int      loaded;               /* the counter is loaded */
-        uint64_t changes, seeded, lost;
+        uint64_t changes, seeded, lost, raced;
         uint64_t checks, agreed, disagreed;
         int      drift;
         char     diff[160];

@@ -83,6 +83,8 @@ typedef struct {
     _Atomic uint64_t skipped;           /* worker busy, packets gone */
     _Atomic uint64_t removed;           /* oldest removed for the limit */
     _Atomic uint64_t records_missed;    /* request records not read in time */
+    _Atomic uint64_t scanned;           /* selected by scanning the ring: the
+                                           join's flows no longer covered it */
     _Atomic uint64_t last_error_ns;     /* wall clock */
     _Atomic uint64_t error_seq;         /* seqlock over last_error */
     char     last_error[256];

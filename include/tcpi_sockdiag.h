@@ -115,10 +115,11 @@ int tcpi_sockdiag_count_ev(uint32_t count[TCPI_NSCOPES][TCPI_NSTATES],
                            const volatile tcpi_ev_counts_t *ev);
 
 /** Check the event counts against the kernel: read them, dump the states
- *  they cover, read them again. Returns 1 when the dump equals them, 0
- *  when they moved during the dump (no verdict) or the dump failed, -1
- *  when they differ though nothing moved, with the first difference
- *  described in diff. */
+ *  they cover but SYN_RECV (the kernel cannot tell full SYN_RECV sockets
+ *  from request sockets in a dump), read them again. Returns 1 when the
+ *  dump equals them, 0 when any in-scope count changed during the dump
+ *  (no verdict) or the dump failed, -1 when they differ though nothing
+ *  changed, with the first difference described in diff. */
 int tcpi_sockdiag_check_ev(const volatile tcpi_ev_counts_t *ev,
                            const tcpi_ports_t *front,
                            const tcpi_ports_t *backend,

@@ -72,6 +72,7 @@ typedef struct {
     int      error;
     uint64_t files, bytes, matched, written, failed, skipped, removed;
     uint64_t records_missed;
+    uint64_t scanned;          /* selected by a ring scan, not the join */
     uint64_t last_error_ns;
     char     last_error[256];
 } tcpi_trigger_status_t;

@@ -188,6 +188,14 @@ tcpi_evstates_t *tcpi_evstates_open(const tcpi_ports_t *front,
         goto bad;
     }
     ev->rw = rw;
+    /* Nothing forked from here gets the writable mapping: children and
+     * the worker read through ev->ro, and a process that never calls
+     * tcpi_evstates_forget (another module's daemon) cannot write. */
+    if (madvise(rw, ev->maplen, MADV_DONTFORK) != 0) {
+        fail(err, errlen, "cannot keep the counts' writable mapping from "
+             "children (madvise)", errno);
+        goto bad;
+    }
     ev->ro = map_readonly(bpf_map__fd(cm), ev->maplen);
     if (ev->ro == NULL) {
         fail(err, errlen, "cannot map the counts read-only", errno);
@@ -222,7 +230,11 @@ void tcpi_evstates_close(tcpi_evstates_t *ev)
     if (ev == NULL)
         return;
     if (ev->rw) {
+        /* Readers elsewhere fall back to dumps; a program kept attached by
+         * a descriptor another forked process still holds (a tracing
+         * link cannot be detached for all holders) stops counting. */
         __atomic_store_n(&ev->rw->valid, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&ev->rw->off, 1, __ATOMIC_SEQ_CST);
         munmap(ev->rw, ev->maplen);
     }
     if (ev->ro)
@@ -236,8 +248,8 @@ void tcpi_evstates_forget(tcpi_evstates_t *ev)
 {
     if (ev == NULL)
         return;
-    if (ev->rw)
-        munmap(ev->rw, ev->maplen);
+    /* ev->rw was not inherited (MADV_DONTFORK): its address is not ours
+     * to unmap here. */
     if (ev->link) {
         /* Close our copy only: the owner's link stays attached. */
         close(bpf_link__fd(ev->link));

@@ -208,6 +208,7 @@ static void json_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t,
     json_u64(o, "skipped", t->skipped, 1);
     json_u64(o, "removed", t->removed, 1);
     json_u64(o, "records_missed", t->records_missed, 1);
+    json_u64(o, "scanned", t->scanned, 1);
     json_strf(o, "last_error", t->last_error, 1);
     json_u64(o, "last_error_age_s", t->last_error_ns && now_ns > t->last_error_ns
              ? (now_ns - t->last_error_ns) / 1000000000ull : 0, 0);
@@ -324,6 +325,7 @@ static void json_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
     json_u64(o, "changes", s->ev.changes, 1);
     json_u64(o, "seeded", s->ev.seeded, 1);
     json_u64(o, "lost", s->ev.lost, 1);
+    json_u64(o, "raced", s->ev.raced, 1);
     json_u64(o, "checks", s->ev.checks, 1);
     json_u64(o, "agreed", s->ev.agreed, 1);
     json_u64(o, "disagreed", s->ev.disagreed, 1);
@@ -699,6 +701,9 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
         { "tcpinspect_triggered_skipped_total", "counter",
           "Per-request captures skipped: packets gone or worker over budget.",
           s->trigger.skipped },
+        { "tcpinspect_triggered_scanned_total", "counter",
+          "Per-request captures selected by scanning the ring: the join's "
+          "flows no longer covered the request.", s->trigger.scanned },
         { "tcpinspect_triggered_removed_total", "counter",
           "Oldest capture files removed for TCPInspectCaptureLimit.",
           s->trigger.removed },
@@ -897,7 +902,9 @@ static void html_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t)
     tcpi_out_html(o, t->dir, strlen(t->dir));
     tcpi_out_printf(o, "</code> holds %llu file(s), %llu bytes (limit %llu "
                     "files, %llu bytes); %llu matched, %llu written, %llu "
-                    "failed, %llu skipped, %llu removed for the limit.",
+                    "failed, %llu skipped, %llu removed for the limit; %llu "
+                    "selected by scanning the ring (their flows had left the "
+                    "join's table).",
                     (unsigned long long)t->files, (unsigned long long)t->bytes,
                     (unsigned long long)t->max_files,
                     (unsigned long long)t->max_bytes,
@@ -905,7 +912,8 @@ static void html_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t)
                     (unsigned long long)t->written,
                     (unsigned long long)t->failed,
                     (unsigned long long)t->skipped,
-                    (unsigned long long)t->removed);
+                    (unsigned long long)t->removed,
+                    (unsigned long long)t->scanned);
     if (t->error) {
         tcpi_out_str(o, " <span class=\"critical\">Not writing: ");
         tcpi_out_html(o, t->last_error, strlen(t->last_error));

@@ -407,22 +407,30 @@ int tcpi_sockdiag_check_ev(const volatile tcpi_ev_counts_t *ev,
 {
     uint32_t before[TCPI_NSCOPES][TCPI_NSTATES], after[TCPI_NSCOPES][TCPI_NSTATES];
     uint32_t dumped[TCPI_NSCOPES][TCPI_NSTATES];
+    unsigned long long changes;
     char err[160];
 
     if (difflen)
         diff[0] = '\0';
     if (!tcpi_sockdiag_ev_usable(ev))
         return 0;
+    changes = __atomic_load_n(&ev->changes, __ATOMIC_ACQUIRE);
     tcpi_sockdiag_ev_read(before, ev);
+    /* Not SYN_RECV: asked for it, the kernel adds the request sockets
+     * (reported as SYN_RECV too), which the events never count. */
     if (tcpi_sockdiag_count_states(dumped, NULL, err, sizeof(err), front,
-                                   backend, TCPI_SOCKDIAG_EV_STATES) != 0)
+                                   backend, TCPI_SOCKDIAG_EV_STATES &
+                                   ~(1u << 3)) != 0)
         return 0;
     tcpi_sockdiag_ev_read(after, ev);
-    if (memcmp(before, after, sizeof(before)) != 0)
+    /* Equal counts are not enough: a close in a bucket already dumped and
+     * an open in one still ahead leave them equal and the dump one off. */
+    if (__atomic_load_n(&ev->changes, __ATOMIC_ACQUIRE) != changes ||
+        memcmp(before, after, sizeof(before)) != 0)
         return 0;
     for (int sc = 0; sc < TCPI_NSCOPES; sc++)
         for (int st = 0; st < TCPI_NSTATES; st++)
-            if (dumped[sc][st] != before[sc][st]) {
+            if (st != TCPI_ST_SYN_RECV && dumped[sc][st] != before[sc][st]) {
                 snprintf(diff, difflen, "%s %s: events %u, kernel dump %u",
                          tcpi_scope_name(sc), tcpi_state_name(st),
                          before[sc][st], dumped[sc][st]);

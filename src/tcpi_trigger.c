@@ -85,6 +85,7 @@ void tcpi_trigger_status(tcpi_trigger_status_t *st, const tcpi_shm_t *shm)
     st->skipped = atomic_load(&tr->skipped);
     st->removed = atomic_load(&tr->removed);
     st->records_missed = atomic_load(&tr->records_missed);
+    st->scanned = atomic_load(&tr->scanned);
     st->last_error_ns = atomic_load(&tr->last_error_ns);
     for (int tries = 0; tries < 4; tries++) {
         uint64_t s1 = atomic_load_explicit(&tr->error_seq, memory_order_acquire);
@@ -330,6 +331,8 @@ static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm,
         fail(t, tr, ENOMEM, "selecting the packets of %s: %s", req->id);
         return;
     }
+    if (sel.scanned)
+        atomic_fetch_add(&tr->scanned, 1);
     if (sel.n == 0) {
         atomic_fetch_add(&tr->skipped, 1);  /* nothing of it in the ring */
         tcpi_reqcap_free(&sel);

@@ -234,6 +234,7 @@ $t = trig();
 is $t->{written}, 3, 'capture.triggered.written is 3' or diag explain $t;
 is $t->{matched}, 3, 'capture.triggered.matched is 3';
 is $t->{files}, 3, 'capture.triggered.files is 3';
+is $t->{scanned}, 0, 'capture.triggered.scanned is 0: the join selected all three';
 
 # --- the download ----------------------------------------------------------
 SKIP: {

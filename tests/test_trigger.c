@@ -145,6 +145,8 @@ static void test_write_and_limit(void **state)
     tcpi_trigger_status(&st, shm);
     assert_int_equal(st.matched, 4);
     assert_int_equal(st.written, 4);
+    /* No join table here: every selection was a scan of the ring. */
+    assert_int_equal(st.scanned, 4);
     assert_int_equal(st.failed, 0);
     assert_int_equal(st.error, 0);
     /* Limit 3: the old file and the first new one went, oldest first. */

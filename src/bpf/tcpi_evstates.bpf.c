@@ -109,6 +109,8 @@ static __always_inline void add(tcpi_ev_counts_t *c, __u8 mask, __u8 state,
 {
     __u32 s = state & (TCPI_EV_NKSTATES - 1);
 
+    if (mask)
+        __sync_fetch_and_add(&c->changes, 1);
     if (mask & 1)
         __sync_fetch_and_add(&c->count[0][s], d);
     if (mask & 2)
@@ -135,7 +137,7 @@ int BPF_PROG(tcpi_ev_state, const struct sock *sk, int oldstate, int newstate)
     if (skc->skc_net.net->ns.inum != cfg.netns_ino)
         return 0;
     c = bpf_map_lookup_elem(&counts, &zero);
-    if (c == NULL)
+    if (c == NULL || c->off)
         return 0;
     __sync_fetch_and_add(&c->events, 1);
     mask = scopes(skc->skc_num, bpf_ntohs(skc->skc_dport));
@@ -157,8 +159,10 @@ int BPF_PROG(tcpi_ev_state, const struct sock *sk, int oldstate, int newstate)
                 add(c, mask, (__u8)newstate, 1);
             } else if (c->seeding) {
                 e->tomb = 1;
-            } else {
-                bpf_map_delete_elem(&socks, &key);
+            } else if (bpf_map_delete_elem(&socks, &key) != 0) {
+                /* A stale entry would be charged again when a new socket
+                 * reuses this address. */
+                __sync_fetch_and_add(&c->lost, 1);
             }
             return 0;
         }
@@ -177,6 +181,7 @@ int BPF_PROG(tcpi_ev_state, const struct sock *sk, int oldstate, int newstate)
             __sync_fetch_and_add(&c->lost, 1);
             return 0;
         }
+        __sync_fetch_and_add(&c->raced, 1);
     }
     return 0;
 }
@@ -206,7 +211,7 @@ int tcpi_ev_seed(struct bpf_iter__tcp *ctx)
     if (mask == 0)
         return 0;
     c = bpf_map_lookup_elem(&counts, &zero);
-    if (c == NULL)
+    if (c == NULL || c->off)
         return 0;
     key = (__u64)skc;
     v.state = st;
@@ -215,7 +220,9 @@ int tcpi_ev_seed(struct bpf_iter__tcp *ctx)
     if (err == 0) {
         add(c, mask, st, 1);
         __sync_fetch_and_add(&c->seeded, 1);
-    } else if (err != -EEXIST) {
+    } else if (err == -EEXIST) {
+        __sync_fetch_and_add(&c->raced, 1);
+    } else {
         __sync_fetch_and_add(&c->lost, 1);
     }
     return 0;
