@@ -2,7 +2,8 @@
  *
  *   bench_states hold ADDR PORT N est|tw SECONDS
  *       listen on ADDR:PORT and make N loopback connections to it:
- *       est keeps both ends open (2N descriptors), tw closes the server
+ *       est keeps both ends open (2N descriptors; they end with resets),
+ *       tw closes the server
  *       end first and then the client, leaving N server-side TIME_WAIT
  *       sockets and no descriptor. Prints "ready N", then holds until
  *       SIGTERM or SECONDS have passed.
@@ -66,6 +67,12 @@ static int hold(const char *addr, int port, int n, int tw, int seconds)
         if (tw) {
             close(s);                   /* the server closes first */
             close(c);
+        } else {
+            /* Reset at exit, not FINs: a holder that goes leaves no
+             * TIME_WAIT socket to weigh on the rounds after it. */
+            struct linger abortive = { 1, 0 };
+            setsockopt(c, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+            setsockopt(s, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
         }
         made++;
     }
