@@ -37,7 +37,6 @@ typedef struct {
                                        other forked process kept does
                                        nothing */
     unsigned int pad;
-    unsigned long long generation;  /* owner's load counter */
 } tcpi_ev_counts_t;
 
 /* The programs' read-only configuration (their .rodata), set by the

@@ -24,8 +24,6 @@ struct tcpi_evstates {
     size_t             maplen;
 };
 
-static unsigned long long generations;
-
 /* libbpf's last warning, for the error message (its verifier logs go to
  * the debug level only). Loads happen in one thread at a time: httpd's
  * post_config, or a test. */
@@ -201,7 +199,6 @@ tcpi_evstates_t *tcpi_evstates_open(const tcpi_ports_t *front,
         fail(err, errlen, "cannot map the counts read-only", errno);
         goto bad;
     }
-    __atomic_store_n(&ev->rw->generation, ++generations, __ATOMIC_RELAXED);
     __atomic_store_n(&ev->rw->seeding, 1, __ATOMIC_SEQ_CST);
     /* Events first, then the walk: nothing changes state unseen. */
     p = bpf_object__find_program_by_name(ev->obj, "tcpi_ev_state");

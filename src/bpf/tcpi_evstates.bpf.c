@@ -16,7 +16,8 @@
  *
  * TIME_WAIT sockets (inet_timewait_sock) and request sockets
  * (TCP_NEW_SYN_RECV) have no tracepoint: user space counts those with a
- * NETLINK_SOCK_DIAG dump restricted to their states (tcpi_evstates.c).
+ * NETLINK_SOCK_DIAG dump restricted to their states
+ * (tcpi_sockdiag_count_ev).
  *
  * Seeding races: the walk inserts with BPF_NOEXIST, so a socket the
  * tracepoint already tracks keeps the newer state; a socket that closes
