@@ -367,6 +367,52 @@ static void test_churn_while_seeding(void **state)
     tcpi_evstates_close(ev);
 }
 
+/* IPv6: a listener on [::1] and a connection, one older than the load
+ * and one after it. Skipped when the host has no IPv6 loopback. */
+static void test_ipv6(void **state)
+{
+    tcpi_ports_t f = { .n = 0 }, b = { .n = 0 };
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+    socklen_t sl = sizeof(a);
+    int l = socket(AF_INET6, SOCK_STREAM, 0), c[2], s[2];
+    const volatile tcpi_ev_counts_t *cnt;
+    tcpi_evstates_t *ev = NULL;
+
+    inet_pton(AF_INET6, "::1", &a.sin6_addr);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        print_message("no IPv6 loopback here; skipped\n");
+        if (l >= 0)
+            close(l);
+        skip();
+    }
+    assert_int_equal(listen(l, 16), 0);
+    getsockname(l, (struct sockaddr *)&a, &sl);
+    tcpi_ports_add(&f, ntohs(a.sin6_port));
+    for (int i = 0; i < 2; i++) {
+        if (i == 1)
+            ev = open_or_skip(&f, &b);
+        c[i] = socket(AF_INET6, SOCK_STREAM, 0);
+        assert_int_equal(connect(c[i], (struct sockaddr *)&a, sizeof(a)), 0);
+        s[i] = accept(l, NULL, NULL);
+        assert_true(s[i] >= 0);
+    }
+    cnt = tcpi_evstates_counts(ev);
+    assert_int_equal(ev_count(cnt, TCPI_SCOPE_FRONT, TCPI_ST_LISTEN), 1);
+    assert_int_equal(ev_count(cnt, TCPI_SCOPE_FRONT, TCPI_ST_ESTABLISHED), 2);
+    close(c[0]);                         /* server side -> CLOSE_WAIT */
+    assert_events_match(cnt, &f, &b);
+    assert_int_equal(ev_count(cnt, TCPI_SCOPE_FRONT, TCPI_ST_CLOSE_WAIT), 1);
+    for (int i = 0; i < 2; i++) {
+        close(s[i]);
+        if (i)
+            close(c[i]);
+    }
+    close(l);
+    assert_events_match(cnt, &f, &b);
+    assert_int_equal(ev_count(cnt, TCPI_SCOPE_FRONT, TCPI_ST_ESTABLISHED), 0);
+    tcpi_evstates_close(ev);
+}
+
 /* NULL and unloaded counts are never used. */
 static void test_unusable(void **state)
 {
@@ -392,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_forked_reader),
         cmocka_unit_test(test_closed_falls_back),
         cmocka_unit_test(test_churn_while_seeding),
+        cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
