@@ -176,11 +176,6 @@ static const char *set_engine(cmd_parms *cmd, void *d, int flag)
 
 /* The handle of a leg on "any" (the default) is LINUX_SLL; a named
  * interface (eth0, lo, a veth) is Ethernet. */
-static int leg_is_any(const tcpi_leg_t *leg)
-{
-    return leg->iface[0] == '\0' || strcmp(leg->iface, "any") == 0;
-}
-
 static const char *set_leg(cmd_parms *cmd, void *d, int argc,
                            char *const argv[])
 {
@@ -191,11 +186,6 @@ static const char *set_leg(cmd_parms *cmd, void *d, int argc,
         return err;
     if ((err = tcpi_conf_parse_leg(leg, argc, argv, cmd->pool)) != NULL)
         return named(cmd, err);
-    /* A TCPInspectFilter given before: check it for this handle too. */
-    if (c->filter != NULL && leg_is_any(leg) &&
-        (err = tcpi_conf_check_bpf(c->filter, DLT_LINUX_SLL, cmd->pool)) != NULL)
-        return named(cmd, apr_pstrcat(cmd->pool, "on interface any, "
-                                      "TCPInspectFilter: ", err, NULL));
     return NULL;
 }
 
@@ -204,19 +194,13 @@ static const char *set_filter(cmd_parms *cmd, void *d, const char *arg)
     const char *err = global_only(cmd);
     if (err)
         return err;
-    /* Compile it for the link types the handles will have (Ethernet for
-     * a named interface, LINUX_SLL for "any", the default), so a filter
-     * that cannot run fails here rather than at capture time. A leg named
-     * later is checked by its own directive. */
+    /* Compiled here for a named interface's link type (Ethernet), so a
+     * filter that cannot compile fails with this line; whether it also runs
+     * on "any" (LINUX_SLL) is known once every leg is read:
+     * tcpi_check_config. */
     tcpi_srv_conf_t *c = srv_conf(cmd->server);
     if ((err = tcpi_conf_check_bpf(arg, DLT_EN10MB, cmd->pool)) != NULL)
         return named(cmd, err);
-    if ((leg_is_any(&c->front) || leg_is_any(&c->backend)) &&
-        (err = tcpi_conf_check_bpf(arg, DLT_LINUX_SLL, cmd->pool)) != NULL)
-        return named(cmd, apr_pstrcat(cmd->pool, "on interface any (name the "
-                     "interfaces with TCPInspectFrontend/TCPInspectBackend "
-                     "before this directive to use link-layer fields): ",
-                     err, NULL));
     c->filter = arg;
     return NULL;
 }
@@ -723,6 +707,59 @@ static void tcpi_child_init(apr_pool_t *p, server_rec *s)
     g.evh = NULL;
 }
 
+/* The two legs as the worker will open them: the ports (the directive's,
+ * else the Listen ports and the proxy workers' ports) and the interface
+ * (the directive's, else "any"; a backend of loopback workers only is
+ * "lo"). */
+static void resolve_legs(server_rec *s, tcpi_srv_conf_t *c, tcpi_ports_t *front,
+                         tcpi_ports_t *backend, const char **front_if,
+                         const char **back_if)
+{
+    tcpi_ports_t proxy_ports = { .n = 0 };
+    int backend_lo = 1;
+
+    memset(front, 0, sizeof(*front));
+    if (c->front.set)
+        *front = c->front.ports;
+    else
+        default_front_ports(front);
+    default_backend(&proxy_ports, &backend_lo, s);
+    *backend = c->backend.set ? c->backend.ports : proxy_ports;
+    *front_if = c->front.iface[0] ? c->front.iface : "any";
+    *back_if = c->backend.iface[0] ? c->backend.iface
+               : (backend_lo && proxy_ports.n ? "lo" : "any");
+}
+
+/* Once the whole configuration is read (also for `apachectl configtest`),
+ * whatever the order of the directives: a TCPInspectFilter must compile
+ * for the LINUX_SLL link type of every leg that will capture on "any". */
+static int tcpi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    tcpi_srv_conf_t *c = srv_conf(s);
+    tcpi_ports_t ports[2];
+    const char *ifname[2], *err;
+
+    if (c->filter == NULL)
+        return OK;
+    resolve_legs(s, c, &ports[0], &ports[1], &ifname[0], &ifname[1]);
+    for (int leg = 0; leg < 2; leg++) {
+        if (ports[leg].n == 0 || strcmp(ifname[leg], "any") != 0)
+            continue;
+        err = tcpi_conf_check_bpf(c->filter, DLT_LINUX_SLL, ptemp);
+        if (err != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
+                         TCPILOG(0007) "TCPInspectFilter: cannot run on the "
+                         "%s leg's interface any (name its interface with %s "
+                         "to use link-layer fields): %s",
+                         leg ? "backend" : "frontend",
+                         leg ? "TCPInspectBackend" : "TCPInspectFrontend", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
 /* ---- post_config ----------------------------------------------------- */
 
 typedef struct {
@@ -796,7 +833,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     tcpi_srv_conf_t *c = srv_conf(s);
     plan_iface_t plan[TCPI_MAX_IFACES];
-    int nplan = 0, backend_lo = 1;
+    int nplan = 0;
     const char *front_if, *back_if;
     apr_shm_t *shm;
     apr_status_t rv;
@@ -815,16 +852,7 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         c->ring_size = TCPI_RING_DEFAULT;
     if (c->kernel_buffer == 0)
         c->kernel_buffer = TCPI_KBUF_DEFAULT;
-    if (c->front.set)
-        g.front_ports = c->front.ports;
-    else
-        default_front_ports(&g.front_ports);
-    tcpi_ports_t proxy_ports = { .n = 0 };
-    default_backend(&proxy_ports, &backend_lo, s);
-    g.backend_ports = c->backend.set ? c->backend.ports : proxy_ports;
-    front_if = c->front.iface[0] ? c->front.iface : "any";
-    back_if = c->backend.iface[0] ? c->backend.iface
-              : (backend_lo && proxy_ports.n ? "lo" : "any");
+    resolve_legs(s, c, &g.front_ports, &g.backend_ports, &front_if, &back_if);
 
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
@@ -1951,6 +1979,7 @@ static void tcpi_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, tcpi_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
+    ap_hook_check_config(tcpi_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tcpi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(tcpi_monitor, NULL, NULL, APR_HOOK_MIDDLE);

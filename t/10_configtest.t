@@ -33,10 +33,13 @@ my @invalid = (
     ['TCPInspectBackend 70000',                      'TCPInspectBackend'],
     ['TCPInspectFilter "tcp port"',                  'TCPInspectFilter'],
     ['TCPInspectFilter "host 999.1.1.1"',            'TCPInspectFilter'],
-    # Ethernet fields cannot run on the default frontend handle ("any")
+    # Ethernet fields cannot run on the default frontend handle ("any"),
+    # whatever the order of the directives (checked once all are read)
     ['TCPInspectFilter "ether host 00:11:22:33:44:55"', 'TCPInspectFilter'],
     ["TCPInspectFrontend eth0 80\nTCPInspectBackend lo 7001\nTCPInspectFilter \"ether host 00:11:22:33:44:55\"\nTCPInspectFrontend any 80",
-     'TCPInspectFrontend'],
+     'TCPInspectFilter'],
+    ["TCPInspectFilter \"ether host 00:11:22:33:44:55\"\nTCPInspectFrontend eth0 80\nTCPInspectBackend any 7001",
+     'TCPInspectFilter'],
     ['TCPInspectRedact ' . ('X' x 64),                 'TCPInspectRedact'],
     ['TCPInspectSnaplen 0',                          'TCPInspectSnaplen'],
     ['TCPInspectSnaplen abc',                        'TCPInspectSnaplen'],
@@ -78,6 +81,8 @@ my @valid = (
     'TCPInspectBackend 7001 7002',
     'TCPInspectFilter "host 10.16.2.85"',
     "TCPInspectFrontend eth0 80\nTCPInspectBackend lo 7001\nTCPInspectFilter \"ether host 00:11:22:33:44:55\"",
+    # the same with the filter first: the legs named after it count too
+    "TCPInspectFilter \"ether host 00:11:22:33:44:55\"\nTCPInspectFrontend eth0 80\nTCPInspectBackend lo 7001",
     'TCPInspectRedact ' . ('X' x 63),
     'TCPInspectSnaplen 65535',
     'TCPInspectSnaplen 256K',
