@@ -174,8 +174,6 @@ static const char *set_engine(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
-/* The handle of a leg on "any" (the default) is LINUX_SLL; a named
- * interface (eth0, lo, a veth) is Ethernet. */
 static const char *set_leg(cmd_parms *cmd, void *d, int argc,
                            char *const argv[])
 {
