@@ -59,4 +59,18 @@ const char *tcpi_redact_init(tcpi_redact_t *rd, const char *const *names,
 size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
                            uint8_t *payload, size_t len);
 
+/** What every decoded view shows of a captured frame: decode src into
+ *  *pkt, copy it to dst (caplen bytes) and mask there
+ *  - in a TCP payload the decoder placed (TCPI_DR_ok): the redacted header
+ *    values, through rd's per-flow state;
+ *  - in any other frame (a non-first fragment, a tunnel such as IPIP or
+ *    GRE, an IPv6 extension the decoder does not walk): every byte past
+ *    the deepest header it decoded, since the redactor cannot place such
+ *    bytes in a stream and -X would print them raw.
+ *  With rd NULL or no names, dst is a plain copy. Returns tcpi_decode's
+ *  reason. */
+int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
+                      const uint8_t *src, uint8_t *dst, uint32_t caplen,
+                      uint32_t wirelen);
+
 #endif

@@ -129,32 +129,18 @@ static int pass(tcpi_packets_stats_t *st, tcpi_out_t *o, tcpi_query_t *q,
     tcpi_print_init(&pr);
     while (shown < opt->limit && tcpi_query_next(q, &rec, buf, bufsize)) {
         tcpi_pkt_t pkt;
-        const uint8_t *data = buf;
+        const uint8_t *data;
         int ok;
 
         st->scanned++;
         if (leg >= 0 && tcpi_packets_leg(q->shm, &rec, buf, opt->front_ports,
                                          opt->backend_ports) != leg)
             continue;
-        int why = tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen);
+        int why = tcpi_redact_frame(rd, &pkt, rec.linktype, buf, copy,
+                                    rec.caplen, rec.wirelen);
         st->reasons.n[why]++;
         ok = why == TCPI_DR_ok && pkt.payload_caplen > 0;
-        if (ok && rd) {
-            memcpy(copy, buf, rec.caplen);
-            tcpi_redact_payload(rd, &pkt, copy + pkt.payload_off,
-                                pkt.payload_caplen);
-            data = copy;
-        } else if (why == TCPI_DR_ip_fragment && rd) {
-            /* A non-first fragment carries payload the redactor cannot
-             * place in its stream (and its line prints IP fields only):
-             * hide every byte past the IP header, so -X cannot show a
-             * secret raw. */
-            uint32_t keep = pkt.ip_hlen && pkt.ip_off + pkt.ip_hlen <= rec.caplen
-                            ? pkt.ip_off + pkt.ip_hlen : 0;
-            memcpy(copy, buf, keep);
-            memset(copy + keep, '*', rec.caplen - keep);
-            data = copy;
-        }
+        data = copy;
         int show = opt->match == NULL ||
                    (ok && pkt.payload_caplen >= opt->match_len &&
                     memmem(data + pkt.payload_off, pkt.payload_caplen,

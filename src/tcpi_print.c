@@ -1645,9 +1645,6 @@ static const uint8_t *redacted_copy(tcpi_print_t *st, int32_t lt,
 {
     tcpi_pkt_t pkt;
 
-    if (tcpi_decode(&pkt, lt, d, caplen, wirelen) != TCPI_DR_ok ||
-        pkt.payload_caplen == 0)
-        return d;
     if (st->scratch_cap < caplen) {
         uint8_t *p = realloc(st->scratch, caplen);
         if (!p)
@@ -1655,9 +1652,7 @@ static const uint8_t *redacted_copy(tcpi_print_t *st, int32_t lt,
         st->scratch = p;
         st->scratch_cap = caplen;
     }
-    memcpy(st->scratch, d, caplen);
-    tcpi_redact_payload(st->redact, &pkt, st->scratch + pkt.payload_off,
-                        pkt.payload_caplen);
+    tcpi_redact_frame(st->redact, &pkt, lt, d, st->scratch, caplen, wirelen);
     return st->scratch;
 }
 

@@ -114,6 +114,47 @@ static int starts_at_line(const uint8_t *p, size_t len)
                            p[i + 1] == '\n');
 }
 
+/* Is the token p[0..l) the tail of a redacted name ("ie" of "cookie")?
+ * A segment whose state was lost (a retransmission, an evicted flow, the
+ * first one a page sees) may start there: its value is a secret. */
+static int name_tail_redacted(const tcpi_redact_t *rd, const uint8_t *p,
+                              size_t l)
+{
+    for (int i = 0; i < rd->nnames; i++) {
+        size_t n = rd->nlen[i];
+        if (l == 0 || l >= n)
+            continue;
+        size_t k = 0;
+        while (k < l && lower(p[k]) == (unsigned char)rd->names[i][n - l + k])
+            k++;
+        if (k == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* The first line of a segment with no state: a line to read (RM_NAME) or
+ * one to mask whole (RM_MASK). */
+static uint8_t first_line_mode(const tcpi_redact_t *rd, const uint8_t *p,
+                               size_t len)
+{
+    char tok[TCPI_REDACT_NAME_MAX];
+    size_t t = 0;
+
+    if (!starts_at_line(p, len))
+        return RM_MASK;
+    while (t < len && t < sizeof(tok) && is_tchar(p[t])) {
+        tok[t] = (char)lower(p[t]);
+        t++;
+    }
+    /* "Cookie:" is read as itself (its value masked); "ie:" may be the end
+     * of one: masked whole. */
+    if (t < len && p[t] == ':' && !name_redacted(rd, tok, t) &&
+        name_tail_redacted(rd, p, t))
+        return RM_MASK;
+    return RM_NAME;
+}
+
 size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
                            uint8_t *p, size_t len)
 {
@@ -130,7 +171,7 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
         f->last_masked = 0;
     }
     if (mode == RM_UNKNOWN)
-        mode = starts_at_line(p, len) ? RM_NAME : RM_MASK;
+        mode = first_line_mode(rd, p, len);
     for (; i < len; i++) {
         uint8_t c = p[i];
 
@@ -176,8 +217,39 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
             break;
         }
     }
-    f->mode = mode;
+    /* Bytes not captured (snaplen, a GRO segment past the ring's record
+     * size) may have started a redacted header: what follows them starts
+     * afresh, cautiously. */
+    f->mode = len < pkt->payload_len ? RM_UNKNOWN : mode;
     f->next_seq = pkt->seq + (uint32_t)pkt->payload_len;
     rd->masked += masked;
     return masked;
+}
+
+int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
+                      const uint8_t *src, uint8_t *dst, uint32_t caplen,
+                      uint32_t wirelen)
+{
+    int why = tcpi_decode(pkt, linktype, src, caplen, wirelen);
+    uint32_t keep;
+
+    memcpy(dst, src, caplen);
+    if (rd == NULL || rd->nnames == 0)
+        return why;
+    if (why == TCPI_DR_ok) {
+        if (pkt->payload_caplen > 0)
+            tcpi_redact_payload(rd, pkt, dst + pkt->payload_off,
+                                pkt->payload_caplen);
+        return why;
+    }
+    /* The deepest header decoded: TCP's fixed 20 bytes (what a bad-header
+     * line prints), else the IP header, else the link header. */
+    if (pkt->tcp_off && pkt->tcp_off + 20 <= caplen)
+        keep = pkt->tcp_off + 20;
+    else if (pkt->ip_hlen && pkt->ip_off + pkt->ip_hlen <= caplen)
+        keep = pkt->ip_off + pkt->ip_hlen;
+    else
+        keep = pkt->ip_off <= caplen ? pkt->ip_off : 0;
+    memset(dst + keep, '*', caplen - keep);
+    return why;
 }

@@ -135,6 +135,59 @@ static void test_many_flows(void **state)
     assert_int_equal(rd.masked, 5000);
 }
 
+/* State lost in the middle of a header name (a retransmission, an evicted
+ * flow): a first line that is the tail of a redacted name is masked whole;
+ * a whole name, redacted or not, is still read as itself. */
+static void test_name_tail_after_lost_state(void **state)
+{
+    assert_string_equal(red(0, 7000, "ie: SID=secret\r\nHost: a\r\n"),
+                        "**************\r\nHost: a\r\n");
+    assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+    assert_string_equal(red(0, 7000, "ization: Basic eHk=\r\n"),
+                        "*******************\r\n");
+    assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+    assert_string_equal(red(0, 7000, "Set-Cookie: a\r\n"), "Set-Cookie: *\r\n");
+    assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+    assert_string_equal(red(0, 7000, "Host: ie\r\n"), "Host: ie\r\n");
+}
+
+/* A segment cut by the snaplen: the bytes not captured may have started a
+ * redacted header, so the next segment's first line is judged afresh. */
+static void test_snaplen_cut(void **state)
+{
+    char a[64] = "GET / HTTP/1.1\r\nX-Foo: 1\r\nCook", b[64] = "cdef\r\nHost: a\r\n";
+    tcpi_pkt_t p = seg(0, 1, strlen(a) + 10);       /* 10 bytes not captured */
+    tcpi_redact_payload(&rd, &p, (uint8_t *)a, strlen(a));
+    assert_string_equal(red(0, 1 + (uint32_t)strlen(a) + 10, b),
+                        "****\r\nHost: a\r\n");
+}
+
+/* The frame view: a TCP payload is redacted; a frame the decoder cannot
+ * place (here IPIP: an IPv4 header with protocol 4 around the request)
+ * keeps only its IP header, so -X cannot print the inner secret. */
+static void test_frame(void **state)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nCookie: top-secret\r\n\r\n";
+    uint8_t f[256], out[256];
+    tcpi_pkt_t pkt;
+    uint32_t n = tcpi_test_frame(f, 40000, 80, (uint32_t)strlen(req));
+
+    memcpy(f + 54, req, strlen(req));
+    assert_int_equal(tcpi_redact_frame(&rd, &pkt, 1, f, out, n, n), TCPI_DR_ok);
+    assert_memory_equal(out, f, 54);
+    assert_non_null(memmem(out + 54, n - 54, "Cookie: **********", 18));
+    assert_null(memmem(out, n, "top-secret", 10));
+
+    f[23] = 4;                                      /* IP protocol: IPIP */
+    assert_int_equal(tcpi_redact_frame(&rd, &pkt, 1, f, out, n, n), TCPI_DR_not_tcp);
+    assert_memory_equal(out, f, 34);                /* Ethernet + IPv4 */
+    for (uint32_t i = 34; i < n; i++)
+        assert_int_equal(out[i], '*');
+
+    assert_int_equal(tcpi_redact_frame(NULL, &pkt, 1, f, out, n, n), TCPI_DR_not_tcp);
+    assert_memory_equal(out, f, n);                 /* no names: a copy */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +197,9 @@ int main(void)
         cmocka_unit_test_setup(test_unknown_start, setup),
         cmocka_unit_test_setup(test_names, setup),
         cmocka_unit_test_setup(test_many_flows, setup),
+        cmocka_unit_test_setup(test_name_tail_after_lost_state, setup),
+        cmocka_unit_test_setup(test_snaplen_cut, setup),
+        cmocka_unit_test_setup(test_frame, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
