@@ -49,8 +49,9 @@ int tcpi_export_linktype(int32_t *linktype, const tcpi_shm_t *shm, int iface,
     size_t at = (size_t)snprintf(err, errlen, "a pcap file holds one link "
                                  "type; the interfaces differ:");
     for (uint32_t i = 0; i < n && at < errlen; i++)
-        at += (size_t)snprintf(err + at, errlen - at, "%s %s (%s)",
-                               i ? "," : "", shm->iface[i].name,
+        at += (size_t)snprintf(err + at, errlen - at, "%s %.*s (%s)",
+                               i ? "," : "", (int)sizeof(shm->iface[i].name),
+                               shm->iface[i].name,
                                tcpi_linktype_name(iface_linktype(shm, i)));
     if (at < errlen)
         snprintf(err + at, errlen - at, "; choose one with iface=<name> or "

@@ -1,5 +1,6 @@
 /* tcpi_trigger.c — triggered per-request captures (tcpi_trigger.h). */
 #include "tcpi_trigger.h"
+#include "tcpi_reqview.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,15 +130,7 @@ static void succeeded(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr)
 
 int tcpi_trigger_filename(char *buf, size_t len, const char *id)
 {
-    size_t n = 0;
-
-    for (const char *p = id; *p; p++, n++) {
-        char ch = *p;
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-              (ch >= '0' && ch <= '9') || ch == '@' || ch == '_' || ch == '-'))
-            return -1;
-    }
-    if (n == 0 || n >= TCPI_REQ_ID_MAX)
+    if (!tcpi_req_id_valid(id, strlen(id)))
         return -1;
     return snprintf(buf, len, "%s.pcapng", id) < (int)len ? 0 : -1;
 }
@@ -440,16 +433,11 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
         t->cursor = head - TCPI_REQLOG_LEN;
     }
     for (; t->cursor < head; t->cursor++) {
-        tcpi_req_t *r;
-        if (t->pn == TCPI_TRIGGER_PENDING) {
-            tcpi_req_t tmp;
-            if (tcpi_reqlog_get(&tmp, log, t->cursor) == 0 && tmp.capture) {
-                atomic_fetch_add(&tr->matched, 1);
-                atomic_fetch_add(&tr->skipped, 1);
-            }
-            continue;
-        }
-        r = &t->pending[(t->phead + t->pn) % TCPI_TRIGGER_PENDING];
+        /* With the queue full a matched record is read, counted and
+         * skipped; one still being written is waited for either way. */
+        int full = t->pn == TCPI_TRIGGER_PENDING;
+        tcpi_req_t tmp, *r = full ? &tmp
+                             : &t->pending[(t->phead + t->pn) % TCPI_TRIGGER_PENDING];
         if (tcpi_reqlog_get(r, log, t->cursor) != 0) {
             if (head - t->cursor > STUCK_BEHIND)
                 continue;
@@ -458,7 +446,9 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
         if (!r->capture)
             continue;
         atomic_fetch_add(&tr->matched, 1);
-        if (tr->dir[0])
+        if (full)
+            atomic_fetch_add(&tr->skipped, 1);
+        else if (tr->dir[0])
             t->pn++;
     }
 }
