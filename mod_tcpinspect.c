@@ -588,7 +588,9 @@ static void worker_maint(int reason, void *data, apr_wait_t status)
         atomic_fetch_add(&g.shm->restarts, 1);
         if (code == TCPI_EXIT_STARTUP) {
             atomic_fetch_add(&g.shm->startup_failures, 1);
-            g.backoff = g.backoff ? g.backoff * 2 : apr_time_from_sec(10);
+            /* At least 10 s, also after short-run crashes' 1 s, 2 s... */
+            g.backoff = g.backoff >= apr_time_from_sec(10) ? g.backoff * 2
+                                                           : apr_time_from_sec(10);
         } else if (apr_time_now() - g.started_at < apr_time_from_sec(10)) {
             g.backoff = g.backoff ? g.backoff * 2 : apr_time_from_sec(1);
         } else {
@@ -963,6 +965,12 @@ static req_state_t *req_state(request_rec *r)
                                                      &tcpinspect_module);
         const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
 
+        /* UNIQUE_ID may come from elsewhere than mod_unique_id (SetEnvIf
+         * from a client's X-Request-Id): used only when it is an id the
+         * pages, file names and the access log can carry unchanged. */
+        if (uid && !tcpi_req_id_valid(uid, strlen(uid)))
+            uid = NULL;
+
         st = apr_pcalloc(r->pool, sizeof(*st));
         if (cs != NULL)
             st->conn_requests = apr_atomic_inc32(&cs->requests);
@@ -1235,6 +1243,7 @@ static void take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
 static int plain_error(request_rec *r, int status, const char *msg)
 {
     ap_set_content_type(r, "text/plain; charset=utf-8");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_unset(r->headers_out, "Content-Disposition");
     r->status = status;
     ap_rprintf(r, "%s: %s\n", ap_get_status_line(status), msg);
@@ -1243,11 +1252,7 @@ static int plain_error(request_rec *r, int status, const char *msg)
 
 static int bad_request(request_rec *r, const char *msg)
 {
-    ap_set_content_type(r, "text/plain; charset=utf-8");
-    r->status = HTTP_BAD_REQUEST;
-    /* The message may quote the client's input: plain text only. */
-    ap_rprintf(r, "400 Bad Request: %s\n", msg);
-    return OK;
+    return plain_error(r, HTTP_BAD_REQUEST, msg);
 }
 
 typedef void render_fn(tcpi_out_t *o, const tcpi_snapshot_t *s);
@@ -1335,6 +1340,8 @@ static void req_status(tcpi_req_status_t *st)
 }
 
 /* /requests and /requests.json: recent requests, newest first. */
+static tcpi_out_t *view_start(request_rec *r, int json);
+
 static int page_requests(page_t *pg, int json)
 {
     request_rec *r = pg->r;
@@ -1368,14 +1375,11 @@ static int page_requests(page_t *pg, int json)
     ks = apr_palloc(r->pool, sizeof(*ks) * limit);
     count = g.shm ? tcpi_req_collect(recs, ks, (int)limit,
                                      tcpi_shm_reqlog(g.shm), &f) : 0;
-    ap_set_content_type(r, json ? "application/json"
-                                : "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (r->header_only)
+    /* The list shows clients' methods and URIs: the same headers (CSP)
+     * as every other view. */
+    if ((o = view_start(r, json)) == NULL)
         return OK;
     req_status(&st);
-    o = apr_palloc(r->pool, sizeof(*o));
-    tcpi_out_init(o, out_sink, r);
     sums = g.shm ? tcpi_shm_sumtab(g.shm) : NULL;
     if (json)
         tcpi_render_requests_json(o, recs, ks, count, sums, &st);

@@ -62,4 +62,16 @@ for my $l (@links) {
 like $html, qr{href="/tcp-inspect/packets"}, 'links /packets';
 like $html, qr{href="/tcp-inspect/requests"}, 'links /requests';
 
+# Every HTML view that shows what clients sent forbids scripts; a 400 that
+# quotes a query value is plain text the browser must not sniff.
+for my $p ('/tcp-inspect/', '/tcp-inspect/requests', '/tcp-inspect/flows',
+           '/tcp-inspect/packets') {
+    like http_get($p)->header('Content-Security-Policy') // '', qr/default-src 'none'/,
+        "$p sends a Content-Security-Policy";
+}
+my $bad = http_get('/tcp-inspect/requests?limit=<b>x</b>');
+is $bad->code, 400, 'a bad limit is a 400';
+like $bad->header('Content-Type') // '', qr{^text/plain}, '... in plain text';
+is $bad->header('X-Content-Type-Options'), 'nosniff', '... not to be sniffed';
+
 done_testing;
