@@ -19,7 +19,6 @@
 #include "mod_proxy.h"
 #include "mod_status.h"
 
-#include "apr_shm.h"
 #include "apr_strings.h"
 #include "apr_signal.h"
 #include "apr_atomic.h"
@@ -44,6 +43,7 @@
 #include "tcpi_reqcap.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
+#include "tcpi_shmmap.h"
 #include "tcpi_sockdiag.h"
 #include "tcpi_trigger.h"
 #include "tcpi_worker.h"
@@ -84,15 +84,20 @@ typedef struct {
  * children). Reset in every post_config: the DSO may be reloaded on
  * restart, and a generation's region dies with its pconf. */
 static struct {
-    tcpi_shm_t  *shm;
+    tcpi_shm_t  *shm;            /* the read-only view (the log writable) */
+    tcpi_shm_t  *shm_rw;         /* the writers' view: parent and worker
+                                    only, NULL elsewhere (tcpi_shmmap.h) */
+    tcpi_shmmap_t map;
+    tcpi_worker_conf_t wconf;    /* the worker's plan, private to the
+                                    parent, copied at fork */
     apr_pool_t  *pconf;
     server_rec  *s;
     pid_t        parent;
     apr_proc_t   proc;           /* the current worker; pid 0 when none */
     int          stopping;       /* pconf is being cleared */
-    apr_time_t   next_start;     /* backoff: monitor starts it after this */
-    apr_time_t   started_at;
-    apr_interval_time_t backoff;
+    apr_time_t   started_at;     /* when the current worker's delay ends */
+    apr_interval_time_t backoff; /* the current worker's delay */
+    uint32_t     restarts, startup_failures;
     tcpi_ports_t front_ports;
     tcpi_ports_t backend_ports;
     /* The event-kept state counter: owned (loaded, attached) by the
@@ -459,16 +464,16 @@ static void worker_check_ev(void)
                                 sizeof(diff));
     if (rc == 0)
         return;                         /* they moved: no verdict */
-    atomic_fetch_add(&g.shm->ev_checks, 1);
+    atomic_fetch_add(&g.shm_rw->ev_checks, 1);
     if (rc > 0) {
-        atomic_fetch_add(&g.shm->ev_agreed, 1);
+        atomic_fetch_add(&g.shm_rw->ev_agreed, 1);
         strikes = 0;
         return;
     }
-    atomic_fetch_add(&g.shm->ev_disagreed, 1);
-    memcpy(g.shm->ev_diff, diff, sizeof(diff));
+    atomic_fetch_add(&g.shm_rw->ev_disagreed, 1);
+    memcpy(g.shm_rw->ev_diff, diff, sizeof(diff));
     if (++strikes >= EV_CHECK_STRIKES) {
-        atomic_store(&g.shm->ev_drift, 1);
+        atomic_store(&g.shm_rw->ev_drift, 1);
         tcpi_log(TCPI_LOG_ERR, "TCPI0302", "the state-change event counts "
                  "disagree with the kernel (%s) %u times in a row: counting "
                  "with full sock_diag dumps until the next restart", diff,
@@ -486,10 +491,23 @@ static int worker_sample(void *baton, uint32_t count[TCPI_NSCOPES][TCPI_NSTATES]
                                   &g.backend_ports, usable_ev());
 }
 
-static void worker_main(server_rec *s, apr_pool_t *p)
+/* Sleep the restart delay before opening anything, watching for
+ * SIGTERM and for the parent's death; 0 when it is time to start. */
+static int worker_delay(apr_interval_time_t delay)
 {
-    tcpi_srv_conf_t *c = srv_conf(s);
-    tcpi_worker_conf_t wc;
+    apr_time_t until = apr_time_now() + delay;
+
+    while (!worker_stop && apr_time_now() < until) {
+        if (getppid() != g.parent)
+            return -1;
+        apr_sleep(apr_time_from_msec(100));
+    }
+    return worker_stop ? -1 : 0;
+}
+
+static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
+{
+    tcpi_worker_conf_t wc = g.wconf;    /* the plan: private memory */
     tcpi_worker_t *w;
     char err[256];
     int rc;
@@ -507,14 +525,12 @@ static void worker_main(server_rec *s, apr_pool_t *p)
     ap_close_listeners();
     tcpi_evstates_forget(g.evh);
     g.evh = NULL;
+    if (delay > 0 && worker_delay(delay) != 0)
+        _exit(TCPI_EXIT_OK);
 
-    memset(&wc, 0, sizeof(wc));
-    wc.shm = g.shm;
-    wc.snaplen = (uint32_t)c->snaplen;
-    wc.kernel_buffer = c->kernel_buffer;
-    wc.parent = g.parent;
     wc.sample = worker_sample;
-    /* As root: open the packet sockets. */
+    /* As root: check the region against the plan, open the packet
+     * sockets. Nothing shared is read. */
     w = tcpi_worker_open(&wc, err, sizeof(err));
     if (w == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0101)
@@ -527,12 +543,12 @@ static void worker_main(server_rec *s, apr_pool_t *p)
                      "capture worker cannot drop privileges");
         _exit(TCPI_EXIT_STARTUP);
     }
-    atomic_store(&g.shm->worker_uid, (uint32_t)getuid());
-    atomic_store(&g.shm->worker_pid, (int32_t)getpid());
+    atomic_store(&g.shm_rw->worker_uid, (uint32_t)getuid());
+    atomic_store(&g.shm_rw->worker_pid, (int32_t)getpid());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0103)
                  "capture worker %d running as uid %d with %d of %u "
                  "interface(s)", (int)getpid(), (int)getuid(),
-                 tcpi_worker_active(w), g.shm->niface);
+                 tcpi_worker_active(w), wc.niface);
     rc = tcpi_worker_run(w, &worker_stop);
     tcpi_worker_close(w);
     /* _exit: the pools and atexit handlers belong to the parent. */
@@ -541,35 +557,43 @@ static void worker_main(server_rec *s, apr_pool_t *p)
 
 static void worker_maint(int reason, void *data, apr_wait_t status);
 
-static apr_status_t worker_start(void)
+/* Fork the worker now; it waits `delay` itself before it opens anything,
+ * so a restart needs no timer in the parent. */
+static apr_status_t worker_start(apr_interval_time_t delay)
 {
     apr_status_t rv;
     apr_proc_t proc;
 
+    tcpi_shmmap_fork_begin(&g.map);
     rv = apr_proc_fork(&proc, g.pconf);
     if (rv == APR_INCHILD) {
         apr_pool_t *p;
         apr_pool_create(&p, g.pconf);
-        worker_main(g.s, p);
+        worker_main(g.s, p, delay);
         _exit(1);                       /* not reached */
     }
+    tcpi_shmmap_fork_end(&g.map);
     if (rv != APR_INPARENT) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, g.s, TCPILOG(0104)
                      "cannot fork the capture worker");
         return rv;
     }
     g.proc = proc;
-    g.started_at = apr_time_now();
-    atomic_store(&g.shm->worker_pid, (int32_t)proc.pid);
+    g.backoff = delay;
+    g.started_at = apr_time_now() + delay;
+    atomic_store(&g.shm_rw->worker_pid, (int32_t)proc.pid);
     apr_proc_other_child_register(&g.proc, worker_maint, &g.proc, NULL,
                                   g.pconf);
     return APR_SUCCESS;
 }
 
-/* Called by the MPM when the worker dies or the parent restarts. */
+/* Called by the MPM when the worker dies or the parent restarts. The
+ * parent reads nothing shared here: its counts are its own, and only
+ * stored. */
 static void worker_maint(int reason, void *data, apr_wait_t status)
 {
     int code = 0;
+    apr_interval_time_t delay;
 
     switch (reason) {
     case APR_OC_REASON_DEATH:
@@ -577,34 +601,29 @@ static void worker_maint(int reason, void *data, apr_wait_t status)
         apr_proc_other_child_unregister(data);
         /* Reaped: never signal this pid again. */
         g.proc.pid = 0;
-        atomic_store(&g.shm->worker_pid, 0);
+        if (g.shm_rw == NULL)
+            break;                      /* the region is gone already */
+        atomic_store(&g.shm_rw->worker_pid, 0);
         if (reason == APR_OC_REASON_DEATH) {
             code = WIFEXITED(status) ? WEXITSTATUS(status)
                  : WIFSIGNALED(status) ? -WTERMSIG(status) : 0;
-            atomic_store(&g.shm->last_exit, code);
+            atomic_store(&g.shm_rw->last_exit, code);
         }
         if (g.stopping)
             break;
-        atomic_fetch_add(&g.shm->restarts, 1);
-        if (code == TCPI_EXIT_STARTUP) {
-            atomic_fetch_add(&g.shm->startup_failures, 1);
-            /* At least 10 s, also after short-run crashes' 1 s, 2 s... */
-            g.backoff = g.backoff >= apr_time_from_sec(10) ? g.backoff * 2
-                                                           : apr_time_from_sec(10);
-        } else if (apr_time_now() - g.started_at < apr_time_from_sec(10)) {
-            g.backoff = g.backoff ? g.backoff * 2 : apr_time_from_sec(1);
-        } else {
-            g.backoff = 0;
-        }
-        if (g.backoff > apr_time_from_sec(300))
-            g.backoff = apr_time_from_sec(300);
+        atomic_store(&g.shm_rw->restarts, ++g.restarts);
+        if (code == TCPI_EXIT_STARTUP)
+            atomic_store(&g.shm_rw->startup_failures, ++g.startup_failures);
+        delay = apr_time_from_msec(tcpi_worker_backoff_ms(
+            (uint64_t)apr_time_as_msec(g.backoff),
+            apr_time_now() > g.started_at
+                ? (uint64_t)apr_time_as_msec(apr_time_now() - g.started_at) : 0,
+            code == TCPI_EXIT_STARTUP));
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, g.s, TCPILOG(0105)
                      "capture worker exited (%d); restarting in %" APR_TIME_T_FMT
-                     " s", code, apr_time_sec(g.backoff));
-        if (g.backoff == 0)
-            worker_start();
-        else
-            g.next_start = apr_time_now() + g.backoff;
+                     ".%03d s", code, apr_time_sec(delay),
+                     (int)(apr_time_as_msec(delay) % 1000));
+        worker_start(delay);
         break;
     case APR_OC_REASON_RESTART:
         /* httpd restarts: the pconf cleanup stops this worker and the next
@@ -614,18 +633,6 @@ static void worker_maint(int reason, void *data, apr_wait_t status)
     default:
         break;
     }
-}
-
-/* The monitor hook runs in the parent about once a second: it starts a
- * worker whose backoff has elapsed. */
-static int tcpi_monitor(apr_pool_t *p, server_rec *s)
-{
-    if (g.shm != NULL && !g.stopping && g.proc.pid == 0 && g.next_start &&
-        apr_time_now() >= g.next_start && getpid() == g.parent) {
-        g.next_start = 0;
-        worker_start();
-    }
-    return DECLINED;
 }
 
 /* pconf cleanup in the parent: stop this generation's worker. */
@@ -662,6 +669,51 @@ static apr_status_t worker_cleanup(void *data)
         waitpid(pid, NULL, 0);
     }
     g.proc.pid = 0;
+    return APR_SUCCESS;
+}
+
+/* httpd's maintenance loop reaps children that are not its own after a
+ * one-second sleep. A SIGCHLD handler that does nothing cuts that sleep
+ * short (the sleep returns EINTR), so a dead worker is restarted at once.
+ * Installed only over the default disposition, and removed again before
+ * the DSO can be unloaded (a pconf cleanup) and in every MPM child. */
+static void parent_on_chld(int sig)
+{
+}
+
+static apr_status_t chld_cleanup(void *data)
+{
+    struct sigaction cur;
+
+    if (sigaction(SIGCHLD, NULL, &cur) == 0 && cur.sa_handler == parent_on_chld)
+        apr_signal(SIGCHLD, SIG_DFL);
+    return APR_SUCCESS;
+}
+
+static void wake_on_child_exit(apr_pool_t *pconf)
+{
+    struct sigaction cur, sa;
+
+    if (sigaction(SIGCHLD, NULL, &cur) != 0 || (cur.sa_flags & SA_SIGINFO) ||
+        (cur.sa_handler != SIG_DFL && cur.sa_handler != parent_on_chld))
+        return;                         /* someone else's: leave it */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = parent_on_chld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) == 0)
+        apr_pool_cleanup_register(pconf, NULL, chld_cleanup,
+                                  apr_pool_cleanup_null);
+}
+
+/* pconf cleanup: unmap this generation's region (in the parent, after
+ * its worker was stopped: cleanups run in reverse order). */
+static apr_status_t map_cleanup(void *data)
+{
+    if (getpid() != g.parent)
+        return APR_SUCCESS;
+    g.shm = g.shm_rw = NULL;
+    tcpi_shmmap_destroy(&g.map);
     return APR_SUCCESS;
 }
 
@@ -705,6 +757,10 @@ static void tcpi_child_init(apr_pool_t *p, server_rec *s)
         return;                 /* httpd -X: the "child" is the owner */
     tcpi_evstates_forget(g.evh);
     g.evh = NULL;
+    chld_cleanup(NULL);
+    /* The writers' view was not inherited (MADV_DONTFORK): forget it. */
+    g.shm_rw = NULL;
+    g.map.rw = NULL;
 }
 
 /* The two legs as the worker will open them: the ports (the directive's,
@@ -797,7 +853,7 @@ static void setup_capture_dir(tcpi_srv_conf_t *c, server_rec *s)
     char err[TCPI_PATH_MAX + 128];
     int too_long = c->capture_dir && strlen(c->capture_dir) >= TCPI_PATH_MAX;
 
-    tcpi_trigger_configure(g.shm, too_long ? NULL : c->capture_dir,
+    tcpi_trigger_configure(g.shm_rw, too_long ? NULL : c->capture_dir,
                            c->capture_count, c->capture_size,
                            (uint32_t)c->snaplen);
     if (c->capture_dir == NULL) {
@@ -811,7 +867,7 @@ static void setup_capture_dir(tcpi_srv_conf_t *c, server_rec *s)
     }
     capture_rules_seen = 0;
     if (too_long) {
-        tcpi_trigger_set_error(g.shm, "TCPInspectCaptureDir is too long");
+        tcpi_trigger_set_error(g.shm_rw, "TCPInspectCaptureDir is too long");
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0604)
                      "TCPInspectCaptureDir %s is longer than %d bytes: no "
                      "captures are saved", c->capture_dir, TCPI_PATH_MAX - 1);
@@ -821,7 +877,7 @@ static void setup_capture_dir(tcpi_srv_conf_t *c, server_rec *s)
         tcpi_trigger_prepare_dir(err, sizeof(err), c->capture_dir,
                                  ap_unixd_config.user_id,
                                  ap_unixd_config.group_id) != 0) {
-        tcpi_trigger_set_error(g.shm, err);
+        tcpi_trigger_set_error(g.shm_rw, err);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0605)
                      "TCPInspectCaptureDir: %s; requests keep being served "
                      "and their packets stay in the ring", err);
@@ -835,9 +891,8 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     plan_iface_t plan[TCPI_MAX_IFACES];
     int nplan = 0;
     const char *front_if, *back_if;
-    apr_shm_t *shm;
-    apr_status_t rv;
-    size_t size;
+    tcpi_shm_layout_t lay;
+    char err[256];
 
     memset(&g, 0, sizeof(g));
     g.pconf = pconf;
@@ -863,38 +918,53 @@ static int tcpi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (g.backend_ports.n)
         plan_add(plan, &nplan, back_if, TCPI_LEG_BACKEND, &g.backend_ports);
 
-    size = tcpi_shm_size(c->ring_size);
-    rv = apr_shm_create(&shm, size, NULL, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, TCPILOG(0001)
-                     "cannot create %" APR_SIZE_T_FMT " bytes of anonymous "
-                     "shared memory (TCPInspectRingSize)", size);
+    tcpi_shm_layout(&lay, c->ring_size);
+    if (tcpi_shmmap_create(&g.map, lay.size, lay.reqlog_off, err,
+                           sizeof(err)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0001)
+                     "cannot create %" APR_UINT64_T_FMT " bytes of shared "
+                     "memory (TCPInspectRingSize): %s", lay.size, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    g.shm = tcpi_shm_init(apr_shm_baseaddr_get(shm), c->ring_size,
-                          (uint32_t)ap_state_query(AP_SQ_CONFIG_GEN));
-    if (g.shm == NULL) {
+    apr_pool_cleanup_register(pconf, NULL, map_cleanup, apr_pool_cleanup_null);
+    g.shm_rw = tcpi_shm_init(g.map.rw, c->ring_size,
+                             (uint32_t)ap_state_query(AP_SQ_CONFIG_GEN));
+    if (g.shm_rw == NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0002)
                      "cannot format the shared region");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    g.shm = g.map.ro;
+    /* The worker's plan, kept here in the parent's private memory. */
+    memset(&g.wconf, 0, sizeof(g.wconf));
+    g.wconf.shm = g.shm_rw;
+    g.wconf.ring_size = c->ring_size;
+    g.wconf.snaplen = (uint32_t)c->snaplen;
+    g.wconf.kernel_buffer = c->kernel_buffer;
+    g.wconf.parent = g.parent;
     for (int i = 0; i < nplan; i++) {
-        char filter[TCPI_FILTER_MAX];
-        if (tcpi_filter_build(filter, sizeof(filter), &plan[i].ports,
+        tcpi_worker_iface_t *wi = &g.wconf.iface[g.wconf.niface];
+        if (tcpi_filter_build(wi->filter, sizeof(wi->filter), &plan[i].ports,
                               c->filter) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0003)
                          "TCPInspectFilter: the filter for %s is longer than "
                          "%d bytes", plan[i].name, TCPI_FILTER_MAX);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        tcpi_shm_add_iface(g.shm, plan[i].name, plan[i].legs, filter);
+        apr_cpystrn(wi->name, plan[i].name, sizeof(wi->name));
+        wi->legs = plan[i].legs;
+        /* The pages' copy of the plan. */
+        tcpi_shm_add_iface(g.shm_rw, wi->name, wi->legs, wi->filter);
+        g.wconf.niface++;
     }
     setup_capture_dir(c, s);
     apr_pool_cleanup_register(pconf, NULL, worker_cleanup,
                               apr_pool_cleanup_null);
     ev_start(s, pconf);
-    if (c->engine == 1 && nplan > 0)
-        worker_start();
+    if (c->engine == 1 && nplan > 0) {
+        wake_on_child_exit(pconf);
+        worker_start(0);
+    }
     return OK;
 }
 
@@ -1984,7 +2054,6 @@ static void tcpi_register_hooks(apr_pool_t *p)
     ap_hook_check_config(tcpi_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tcpi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_monitor(tcpi_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tcpi_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -173,6 +173,7 @@ typedef struct {
     uint64_t backend_found;        /* and its flow found */
     uint64_t records_missed;       /* overwritten in the log before read */
     uint64_t records_skipped;      /* never completed by their producer */
+    uint64_t records_corrupt;      /* not records the glue writes: passed over */
     uint64_t packets;              /* decoded into the flow table */
     uint64_t packets_lost;         /* overwritten in the ring before read */
     uint64_t not_tcp;              /* frames the decoder rejected */

@@ -71,8 +71,21 @@ tcpi_reqlog_t *tcpi_reqlog_init(void *mem);
 int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec);
 /** Record number that the next put gets (so [head-LEN, head) may exist). */
 uint64_t tcpi_reqlog_head(const tcpi_reqlog_t *log);
-/** Copy record k: 0, or -1 when overwritten, not yet complete or torn. */
+/** Copy record k: 0; -1 when overwritten, not yet complete or torn; -2
+ *  when complete but not a record a child's log_transaction writes (a
+ *  corrupt or forged slot: see tcpi_req_check). Every MPM child can write
+ *  the log, so its readers (the worker above all) take only what this
+ *  returns 0 for. */
 int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k);
+#define TCPI_REQLOG_CORRUPT (-2)
+
+/** 1 when rec could have been written by the glue: strings terminated,
+ *  a valid id, endpoint families 0/4/6, flags 0/1, start <= end. */
+int tcpi_req_check(const tcpi_req_t *rec);
+
+/** A request id: 1 to TCPI_REQ_ID_MAX - 1 bytes of [A-Za-z0-9@_-] (so it
+ *  is safe in a file name, a URL path and a log line). */
+int tcpi_req_id_valid(const char *id, size_t len);
 uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log);
 
 /** Format an endpoint as "ip:port" ("[v6]:port"); "" when family is 0. */

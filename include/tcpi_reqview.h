@@ -30,7 +30,6 @@ int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
 
 /** 1 when id is a well-formed request id (mod_unique_id's alphabet and
  *  ours: 1 to TCPI_REQ_ID_MAX - 1 of [A-Za-z0-9@_-]). */
-int tcpi_req_id_valid(const char *id, size_t len);
 
 /** Everything the list pages show besides the records. */
 typedef struct {

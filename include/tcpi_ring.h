@@ -48,6 +48,9 @@ typedef struct {
 
 /** Format a region of `size` bytes as an empty ring. NULL if too small. */
 tcpi_ring_t *tcpi_ring_init(void *mem, size_t size);
+/** 0 when the header at mem is exactly what tcpi_ring_init(mem, size)
+ *  writes (the writer's check before it trusts an offset), else -1. */
+int tcpi_ring_check(const void *mem, size_t size);
 /** Use a region formatted by tcpi_ring_init (after a magic check). */
 tcpi_ring_t *tcpi_ring_attach(void *mem);
 

@@ -1,16 +1,15 @@
 /*
  * tcpi_shm.h — the region shared by the httpd parent, the capture worker
- * and every MPM child. It is anonymous shared memory created in
- * post_config before any fork, one per configuration generation.
+ * and every MPM child, one per configuration generation. It is made of
+ * two mappings split by who writes them (tcpi_shmmap.h), laid out so that
+ * every offset below is relative to the region's start in every process:
  *
- *   +---------------------------+ 0
- *   | tcpi_shm_t                |  magic, version, offsets, worker status,
- *   |   iface[TCPI_MAX_IFACES]  |  per-interface pcap_stats
- *   +---------------------------+ hist_off
- *   | tcpi_hist_sample_t        |  one state-count sample per second,
- *   |   [hist_len]              |  sample k in slot k % hist_len
- *   +---------------------------+ reqlog_off
- * | request log (tcpi_reqlog.h) |  one record per request, many writers
+ *   +---------------------------+ 0            written by the parent
+ *   | tcpi_shm_t                |  magic,      (before forking) and the
+ *   |   iface[TCPI_MAX_IFACES]  |  offsets,    worker; read-only in the
+ *   +---------------------------+ hist_off     MPM children, in a way they
+ *   | tcpi_hist_sample_t        |  one state-  cannot undo
+ *   |   [hist_len]              |  count sample a second, k in k % hist_len
  *   +---------------------------+ sumtab_off
  *   | request summaries         |  the worker's join of each record to
  *   |   (tcpi_join.h)           |  its two flows, seqlocked slots
@@ -19,12 +18,16 @@
  *   |   (tcpi_flowpub.h)        |  seqlocked slots, once a second
  *   +---------------------------+ ring_off
  *   | packet ring (tcpi_ring.h) |  ring_size bytes
- *   +---------------------------+ size
+ *   +---------------------------+ reqlog_off (page-aligned)
+ *   | request log               |  written by every MPM child: the only
+ *   |   (tcpi_reqlog.h)         |  part they can write; the worker reads
+ *   +---------------------------+ size         it as untrusted input
  *
- * Writers: the parent fills the static parts before forking; afterwards
- * only the worker writes, except worker_pid/restarts (the parent's
- * maintenance callback). Readers copy what they need; strings are copied
- * and re-terminated, samples are seqlocked.
+ * The parent never reads any of it. The worker takes its plan (interfaces,
+ * filters, sizes) from the parent's private memory, copied at fork, and
+ * checks this header against that plan before it uses an offset
+ * (tcpi_shm_check). Readers copy what they need; strings are copied and
+ * re-terminated, samples are seqlocked.
  */
 #ifndef TCPI_SHM_H
 #define TCPI_SHM_H
@@ -126,8 +129,24 @@ typedef struct {
     char             ev_diff[160];      /* the last disagreement */
 } tcpi_shm_t;
 
+/* Mappings are split at page boundaries (4 KiB, or a multiple of it). */
+#define TCPI_SHM_PAGE 65536u
+
+/** Where each part lives for a ring of ring_size bytes. */
+typedef struct {
+    uint64_t hist_off, sumtab_off, flowpub_off, ring_off;
+    uint64_t reqlog_off;         /* page-aligned: the child-writable part */
+    uint64_t size;               /* page-aligned */
+} tcpi_shm_layout_t;
+void tcpi_shm_layout(tcpi_shm_layout_t *l, uint64_t ring_size);
+
 /** Bytes needed for a region holding a ring of ring_size bytes. */
 size_t tcpi_shm_size(uint64_t ring_size);
+/** The worker's check, before it uses any offset: the header and the
+ *  ring's header are exactly what tcpi_shm_init writes for ring_size.
+ *  0, or -1 with the reason in err. */
+int tcpi_shm_check(const tcpi_shm_t *shm, uint64_t ring_size, char *err,
+                   size_t errlen);
 /** Format a zeroed region of tcpi_shm_size(ring_size) bytes. */
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
 /** The request log inside the region. */

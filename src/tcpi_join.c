@@ -12,6 +12,7 @@
 #define GRACE_NS     (TAIL_NS + 150000000ull)
 #define RACE_NS      1000000000ull         /* FIN this close to the send */
 #define STUCK_NS     1000000000ull         /* an incomplete log record */
+#define FUTURE_US    60000000ull           /* a record may end this far ahead */
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -394,7 +395,7 @@ struct tcpi_sumtab {
     uint32_t slot_size;
     uint32_t pad;
     _Atomic uint64_t joined, front_found, backend_expected, backend_found,
-                     records_missed, records_skipped, packets,
+                     records_missed, records_skipped, records_corrupt, packets,
                      packets_lost, not_tcp, dup_skipped, flows, evictions,
                      pending, lag_ms;
     tcpi_join_hist_t hist[TCPI_PH_COUNT];
@@ -490,6 +491,7 @@ void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *ct)
     st->backend_found = atomic_load(&t->backend_found);
     st->records_missed = atomic_load(&t->records_missed);
     st->records_skipped = atomic_load(&t->records_skipped);
+    st->records_corrupt = atomic_load(&t->records_corrupt);
     st->packets = atomic_load(&t->packets);
     st->packets_lost = atomic_load(&t->packets_lost);
     st->not_tcp = atomic_load(&t->not_tcp);
@@ -527,7 +529,7 @@ struct tcpi_join {
     uint64_t pend_head, pend_tail;  /* FIFO of [tail, head) */
     uint64_t pend_k[PENDING_LEN];
     tcpi_req_t pend[PENDING_LEN];
-    uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped;
+    uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped, corrupt;
     uint8_t  buf[TCPI_DECODE_COPY];
     tcpi_reqsum_t sum;            /* the one being built */
 };
@@ -651,7 +653,18 @@ static void read_log(tcpi_join_t *j, uint64_t now)
             j->log_next = head - TCPI_REQLOG_LEN;
             continue;
         }
-        if (tcpi_reqlog_get(r, j->c.log, j->log_next) != 0) {
+        int rc = tcpi_reqlog_get(r, j->c.log, j->log_next);
+        /* Children write the log: a record that is not one the glue
+         * writes, or that ends in the future (it would hold back every
+         * record behind it), is counted and passed over. */
+        if (rc == TCPI_REQLOG_CORRUPT ||
+            (rc == 0 && r->end_us > now / 1000 + FUTURE_US)) {
+            j->corrupt++;
+            j->log_next++;
+            j->stuck_since = 0;
+            continue;
+        }
+        if (rc != 0) {
             /* Still being written, or its producer dropped it. */
             if (j->stuck_since == 0)
                 j->stuck_since = now;
@@ -688,6 +701,7 @@ int tcpi_join_run(tcpi_join_t *j, uint64_t now)
     tcpi_flowtab_stats(&fst, j->ft);
     atomic_store_explicit(&t->records_missed, j->missed, memory_order_relaxed);
     atomic_store_explicit(&t->records_skipped, j->skipped, memory_order_relaxed);
+    atomic_store_explicit(&t->records_corrupt, j->corrupt, memory_order_relaxed);
     atomic_store_explicit(&t->packets, j->decoded, memory_order_relaxed);
     atomic_store_explicit(&t->packets_lost, j->lost, memory_order_relaxed);
     atomic_store_explicit(&t->not_tcp, j->not_tcp, memory_order_relaxed);

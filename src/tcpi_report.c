@@ -285,6 +285,10 @@ static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
     json_u64(o, "fill_percent", s->ring.data_size
              ? s->ring.used_bytes * 100 / s->ring.data_size : 0, 1);
     json_u64(o, "oldest_age_ms", oldest_age_ms(s), 0);
+    tcpi_out_str(o, "},\"request_log\":{");
+    json_u64(o, "dropped", s->reqlog_dropped, 1);
+    json_u64(o, "missed", s->join.records_missed, 1);
+    json_u64(o, "corrupt", s->join.records_corrupt, 0);
     tcpi_out_str(o, "},");
     json_trigger(o, &s->trigger, s->now_wall_ns);
     tcpi_out_str(o, "}");
@@ -512,6 +516,8 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
                                          s->ring.data_size : 0));
     tcpi_out_printf(o, "RingOldestAgeMs: %llu\n",
                     (unsigned long long)oldest_age_ms(s));
+    tcpi_out_printf(o, "RequestsCorrupt: %llu\n",
+                    (unsigned long long)s->join.records_corrupt);
     tcpi_out_printf(o, "TriggeredOK: %d\n", !s->trigger.error);
     tcpi_out_printf(o, "TriggeredFiles: %llu\n",
                     (unsigned long long)s->trigger.files);
@@ -553,6 +559,10 @@ static void render_join_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
         { "tcpinspect_requests_missed_total",
           "Request records overwritten in the log before the join read them.",
           offsetof(tcpi_join_stats_t, records_missed) },
+        { "tcpinspect_requests_corrupt_total",
+          "Request log records that no httpd child writes (corrupt shared "
+          "memory), passed over by the join.",
+          offsetof(tcpi_join_stats_t, records_corrupt) },
         { "tcpinspect_join_packets_lost_total",
           "Packets overwritten in the ring before the join read them.",
           offsetof(tcpi_join_stats_t, packets_lost) },
@@ -998,6 +1008,11 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         (unsigned long long)(s->ring.data_size ? s->ring.used_bytes
                                              * 100 / s->ring.data_size : 0),
                         (double)oldest_age_ms(s) / 1000.0);
+    if (s->join.records_corrupt)
+        tcpi_out_printf(o, "<p class=\"warning\">Request log: %llu corrupt "
+                        "records passed over (shared memory written by "
+                        "something other than this module).</p>\n",
+                        (unsigned long long)s->join.records_corrupt);
     html_trigger(o, &s->trigger);
 }
 

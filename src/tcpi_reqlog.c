@@ -101,10 +101,42 @@ int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k)
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
         return -1;
-    out->id[TCPI_REQ_ID_MAX - 1] = '\0';
-    out->method[TCPI_REQ_METHOD_MAX - 1] = '\0';
-    out->uri[TCPI_REQ_URI_MAX - 1] = '\0';
+    if (!tcpi_req_check(out)) {
+        memset(out, 0, sizeof(*out));
+        return TCPI_REQLOG_CORRUPT;
+    }
     return 0;
+}
+
+int tcpi_req_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len >= TCPI_REQ_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '@' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int endpoint_ok(const tcpi_endpoint_t *ep)
+{
+    return ep->family == 0 || ep->family == 4 || ep->family == 6;
+}
+
+int tcpi_req_check(const tcpi_req_t *r)
+{
+    size_t idlen = strnlen(r->id, sizeof(r->id));
+
+    return idlen < sizeof(r->id) && tcpi_req_id_valid(r->id, idlen) &&
+           memchr(r->method, '\0', sizeof(r->method)) != NULL &&
+           memchr(r->uri, '\0', sizeof(r->uri)) != NULL &&
+           endpoint_ok(&r->front_client) && endpoint_ok(&r->front_server) &&
+           endpoint_ok(&r->backend_local) && endpoint_ok(&r->backend_remote) &&
+           r->has_backend <= 1 && r->backend_reused <= 1 && r->capture <= 1 &&
+           r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us;
 }
 
 uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log)

@@ -43,19 +43,6 @@ int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
     return n;
 }
 
-int tcpi_req_id_valid(const char *id, size_t len)
-{
-    if (len == 0 || len >= TCPI_REQ_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '@' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 /* ---- shared pieces --------------------------------------------------- */
 
 static const char *const leg_name[TCPI_JLEGS] = { "front", "backend" };
@@ -365,7 +352,8 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
         tcpi_out_printf(o, ",\"join\":{\"joined\":%llu,\"front_found\":%llu,"
                         "\"backend_expected\":%llu,\"backend_found\":%llu,"
                         "\"pending\":%llu,\"lag_ms\":%llu,\"records_missed\":%llu,"
-                        "\"records_skipped\":%llu,\"packets\":%llu,"
+                        "\"records_skipped\":%llu,\"records_corrupt\":%llu,"
+                        "\"packets\":%llu,"
                         "\"packets_lost\":%llu,\"flows\":%llu,"
                         "\"flow_evictions\":%llu}",
                         (unsigned long long)j->joined,
@@ -376,6 +364,7 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
                         (unsigned long long)j->lag_ms,
                         (unsigned long long)j->records_missed,
                         (unsigned long long)j->records_skipped,
+                        (unsigned long long)j->records_corrupt,
                         (unsigned long long)j->packets,
                         (unsigned long long)j->packets_lost,
                         (unsigned long long)j->flows,

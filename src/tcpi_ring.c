@@ -45,32 +45,55 @@ static uint8_t *data(const tcpi_ring_t *r)
     return (uint8_t *)r + r->data_off;
 }
 
-tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
+/* The geometry of a ring in a region of `size` bytes. */
+static void geometry(tcpi_ring_t *g, size_t size)
 {
-    tcpi_ring_t *r = mem;
-    uint64_t hdr = (sizeof(*r) + 63) & ~63ull;
+    uint64_t hdr = (sizeof(*g) + 63) & ~63ull;
     uint64_t ndesc = 1;
 
-    if (mem == NULL || size < TCPI_RING_MIN_REGION)
-        return NULL;
     /* One descriptor per 512 bytes of region: proxied HTTP packets on the
      * two legs average a few hundred bytes; bigger ones use fewer slots. */
     while (ndesc * 2 <= size / 512)
         ndesc *= 2;
-    memset(r, 0, hdr);
-    r->magic = RING_MAGIC;
-    r->version = RING_VERSION;
-    r->size = size;
-    r->desc_off = hdr;
-    r->data_off = hdr + ndesc * sizeof(ring_desc_t);
-    r->ndesc = ndesc;
-    r->data_size = size - r->data_off;
+    g->magic = RING_MAGIC;
+    g->version = RING_VERSION;
+    g->size = size;
+    g->desc_off = hdr;
+    g->data_off = hdr + ndesc * sizeof(ring_desc_t);
+    g->ndesc = ndesc;
+    g->data_size = size - g->data_off;
     /* A record is at most a quarter of the data area and never more than
      * the largest snaplen: readers size their one copy buffer by it. */
-    r->max_caplen = r->data_size / 4 < TCPI_RING_MAX_RECORD
-                    ? r->data_size / 4 : TCPI_RING_MAX_RECORD;
-    memset(descs(r), 0, ndesc * sizeof(ring_desc_t));
+    g->max_caplen = g->data_size / 4 < TCPI_RING_MAX_RECORD
+                    ? g->data_size / 4 : TCPI_RING_MAX_RECORD;
+}
+
+tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
+{
+    tcpi_ring_t *r = mem;
+
+    if (mem == NULL || size < TCPI_RING_MIN_REGION)
+        return NULL;
+    memset(r, 0, (sizeof(*r) + 63) & ~63ull);
+    geometry(r, size);
+    memset(descs(r), 0, r->ndesc * sizeof(ring_desc_t));
     return r;
+}
+
+int tcpi_ring_check(const void *mem, size_t size)
+{
+    const tcpi_ring_t *r = mem;
+    tcpi_ring_t g;
+
+    if (mem == NULL || size < TCPI_RING_MIN_REGION)
+        return -1;
+    memset(&g, 0, sizeof(g));
+    geometry(&g, size);
+    return r->magic == g.magic && r->version == g.version &&
+           r->size == g.size && r->desc_off == g.desc_off &&
+           r->data_off == g.data_off && r->ndesc == g.ndesc &&
+           r->data_size == g.data_size && r->max_caplen == g.max_caplen
+           ? 0 : -1;
 }
 
 tcpi_ring_t *tcpi_ring_attach(void *mem)

@@ -1,37 +1,82 @@
 /* tcpi_shm.c — the shared region (layout in tcpi_shm.h). */
 #include "tcpi_shm.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define SHM_MAGIC   0x54435049u  /* "TCPI" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 
 static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
 
+/* Everything the worker writes, then the request log on a page of its
+ * own: the two are mapped separately (tcpi_shmmap.h). */
+static void layout(tcpi_shm_layout_t *l, uint64_t ring_size)
+{
+    l->hist_off = align64(sizeof(tcpi_shm_t));
+    l->sumtab_off = l->hist_off +
+                    align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
+    l->flowpub_off = l->sumtab_off + align64(tcpi_sumtab_size());
+    l->ring_off = l->flowpub_off + align64(tcpi_flowpub_size());
+    l->reqlog_off = (l->ring_off + ring_size + TCPI_SHM_PAGE - 1) &
+                    ~(uint64_t)(TCPI_SHM_PAGE - 1);
+    l->size = l->reqlog_off + ((tcpi_reqlog_size() + TCPI_SHM_PAGE - 1) &
+                               ~(uint64_t)(TCPI_SHM_PAGE - 1));
+}
+
+void tcpi_shm_layout(tcpi_shm_layout_t *l, uint64_t ring_size)
+{
+    layout(l, ring_size);
+}
+
 size_t tcpi_shm_size(uint64_t ring_size)
 {
-    return align64(sizeof(tcpi_shm_t)) +
-           align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t)) +
-           align64(tcpi_reqlog_size()) + align64(tcpi_sumtab_size()) +
-           align64(tcpi_flowpub_size()) + ring_size;
+    tcpi_shm_layout_t l;
+
+    layout(&l, ring_size);
+    return l.size;
+}
+
+int tcpi_shm_check(const tcpi_shm_t *shm, uint64_t ring_size, char *err,
+                   size_t errlen)
+{
+    tcpi_shm_layout_t l;
+
+    layout(&l, ring_size);
+    if (shm->magic != SHM_MAGIC || shm->version != SHM_VERSION ||
+        shm->size != l.size || shm->hist_off != l.hist_off ||
+        shm->hist_len != TCPI_HIST_LEN || shm->reqlog_off != l.reqlog_off ||
+        shm->sumtab_off != l.sumtab_off || shm->flowpub_off != l.flowpub_off ||
+        shm->ring_off != l.ring_off || shm->ring_size != ring_size) {
+        snprintf(err, errlen, "the shared region's header is not the layout "
+                 "of a %llu-byte ring", (unsigned long long)ring_size);
+        return -1;
+    }
+    if (tcpi_ring_check((char *)shm + l.ring_off, ring_size) != 0) {
+        snprintf(err, errlen, "the packet ring's header is not the layout "
+                 "of a %llu-byte ring", (unsigned long long)ring_size);
+        return -1;
+    }
+    return 0;
 }
 
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
 {
     tcpi_shm_t *shm = mem;
+    tcpi_shm_layout_t l;
 
+    layout(&l, ring_size);
     memset(shm, 0, sizeof(*shm));
     shm->magic = SHM_MAGIC;
     shm->version = SHM_VERSION;
-    shm->size = tcpi_shm_size(ring_size);
-    shm->hist_off = align64(sizeof(tcpi_shm_t));
+    shm->size = l.size;
+    shm->hist_off = l.hist_off;
     shm->hist_len = TCPI_HIST_LEN;
-    shm->reqlog_off = shm->hist_off +
-                      align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
-    shm->sumtab_off = shm->reqlog_off + align64(tcpi_reqlog_size());
-    shm->flowpub_off = shm->sumtab_off + align64(tcpi_sumtab_size());
-    shm->ring_off = shm->flowpub_off + align64(tcpi_flowpub_size());
+    shm->reqlog_off = l.reqlog_off;
+    shm->sumtab_off = l.sumtab_off;
+    shm->flowpub_off = l.flowpub_off;
+    shm->ring_off = l.ring_off;
     tcpi_reqlog_init((char *)shm + shm->reqlog_off);
     tcpi_sumtab_init((char *)shm + shm->sumtab_off);
     tcpi_flowpub_init((char *)shm + shm->flowpub_off);

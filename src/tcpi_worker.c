@@ -38,6 +38,20 @@ struct tcpi_worker {
     _Atomic int        sampler_stop;
 };
 
+uint64_t tcpi_worker_backoff_ms(uint64_t prev_ms, uint64_t ran_ms,
+                                int startup_failure)
+{
+    uint64_t d;
+
+    if (startup_failure)
+        d = prev_ms >= 10000 ? prev_ms * 2 : 10000;
+    else if (ran_ms < TCPI_WORKER_STABLE_MS)
+        d = prev_ms ? prev_ms * 2 : 1000;
+    else
+        d = 0;
+    return d > TCPI_WORKER_BACKOFF_MAX ? TCPI_WORKER_BACKOFF_MAX : d;
+}
+
 int tcpi_filter_build(char *out, size_t outlen, const tcpi_ports_t *ports,
                       const char *user_filter)
 {
@@ -90,25 +104,26 @@ static void ignore_outgoing_on_loopback(pcap_t *p, const char *name)
     close(s);
 }
 
-static void iface_error(tcpi_shm_iface_t *ifc, const char *what,
-                        const char *msg)
+static void iface_error(tcpi_shm_iface_t *ifc, const char *name,
+                        const char *what, const char *msg)
 {
     snprintf(ifc->error, sizeof(ifc->error), "%s: %s", what, msg);
     atomic_store(&ifc->status, TCPI_IF_ERROR);
     tcpi_log(TCPI_LOG_ERR, "TCPI0201", "capture on interface %s disabled: "
-             "%s: %s", ifc->name, what, msg);
+             "%s: %s", name, what, msg);
 }
 
-static int open_one(handle_t *h, tcpi_shm_iface_t *ifc,
-                    const tcpi_worker_conf_t *conf)
+/* Open one handle of the plan; its status goes to the shared ifc. */
+static int open_one(handle_t *h, const tcpi_worker_iface_t *pi,
+                    tcpi_shm_iface_t *ifc, const tcpi_worker_conf_t *conf)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct bpf_program prog;
     int rc;
 
-    h->p = pcap_create(ifc->name, errbuf);
+    h->p = pcap_create(pi->name, errbuf);
     if (h->p == NULL) {
-        iface_error(ifc, "pcap_create", errbuf);
+        iface_error(ifc, pi->name, "pcap_create", errbuf);
         return -1;
     }
     pcap_set_snaplen(h->p, (int)conf->snaplen);
@@ -120,31 +135,31 @@ static int open_one(handle_t *h, tcpi_shm_iface_t *ifc,
     pcap_set_tstamp_precision(h->p, PCAP_TSTAMP_PRECISION_NANO);
     rc = pcap_activate(h->p);
     if (rc < 0) {
-        iface_error(ifc, "pcap_activate", rc == PCAP_ERROR_NO_SUCH_DEVICE
+        iface_error(ifc, pi->name, "pcap_activate", rc == PCAP_ERROR_NO_SUCH_DEVICE
                     ? "no such interface" : pcap_geterr(h->p));
         goto fail;
     }
     if (rc > 0)
-        tcpi_log(TCPI_LOG_WARN, "TCPI0202", "interface %s: %s", ifc->name,
+        tcpi_log(TCPI_LOG_WARN, "TCPI0202", "interface %s: %s", pi->name,
                  pcap_statustostr(rc));
-    ignore_outgoing_on_loopback(h->p, ifc->name);
-    if (pcap_compile(h->p, &prog, ifc->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        iface_error(ifc, "pcap_compile", pcap_geterr(h->p));
+    ignore_outgoing_on_loopback(h->p, pi->name);
+    if (pcap_compile(h->p, &prog, pi->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        iface_error(ifc, pi->name, "pcap_compile", pcap_geterr(h->p));
         goto fail;
     }
     rc = pcap_setfilter(h->p, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
-        iface_error(ifc, "pcap_setfilter", pcap_geterr(h->p));
+        iface_error(ifc, pi->name, "pcap_setfilter", pcap_geterr(h->p));
         goto fail;
     }
     if (pcap_setnonblock(h->p, 1, errbuf) != 0) {
-        iface_error(ifc, "pcap_setnonblock", errbuf);
+        iface_error(ifc, pi->name, "pcap_setnonblock", errbuf);
         goto fail;
     }
     h->fd = pcap_get_selectable_fd(h->p);
     if (h->fd < 0) {
-        iface_error(ifc, "pcap_get_selectable_fd", "no selectable fd");
+        iface_error(ifc, pi->name, "pcap_get_selectable_fd", "no selectable fd");
         goto fail;
     }
     h->linktype = pcap_datalink(h->p);
@@ -169,9 +184,11 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         return NULL;
     }
     w->conf = *conf;
-    w->ring = tcpi_shm_ring(conf->shm);
-    if (w->ring == NULL) {
-        snprintf(err, errlen, "the shared packet ring is not initialised");
+    if (conf->niface > TCPI_MAX_IFACES ||
+        tcpi_shm_check(conf->shm, conf->ring_size, err, errlen) != 0 ||
+        (w->ring = tcpi_shm_ring(conf->shm)) == NULL) {
+        if (conf->niface > TCPI_MAX_IFACES)
+            snprintf(err, errlen, "too many interfaces");
         free(w);
         return NULL;
     }
@@ -187,11 +204,11 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         free(w);
         return NULL;
     }
-    for (uint32_t i = 0; i < conf->shm->niface; i++) {
+    for (uint32_t i = 0; i < conf->niface; i++) {
         handle_t *h = &w->h[w->nh];
         h->idx = (int)i;
         h->w = w;
-        if (open_one(h, &conf->shm->iface[i], conf) == 0)
+        if (open_one(h, &conf->iface[i], &conf->shm->iface[i], conf) == 0)
             w->nh++;
     }
     return w;
@@ -354,7 +371,7 @@ int tcpi_worker_run_once(tcpi_worker_t *w)
                               (u_char *)&w->h[i]);
         if (n == PCAP_ERROR) {
             tcpi_log(TCPI_LOG_ERR, "TCPI0204", "capture on %s failed: %s",
-                     w->conf.shm->iface[w->h[i].idx].name,
+                     w->conf.iface[w->h[i].idx].name,
                      pcap_geterr(w->h[i].p));
             return -1;
         }

@@ -71,6 +71,15 @@ is_deeply [capture_pids()], [$c->{pid}], 'exactly one process of the test httpd 
     sleep 0.3;
     ok kill('KILL', $old), "kill -9 worker $old";
     my $t0 = time;
+    # The parent forks the successor as soon as the MPM reaps the old one
+    # (its maintenance loop looks once a second) and publishes its pid.
+    my $forked = wait_for(sub {
+        my $s = status_json() or return undef;
+        my $p = $s->{capture}{pid};
+        return $p && $p != $old && kill(0, $p) ? $p : undef;
+    }, 5, 0.02);
+    my $dt = time - $t0;
+    ok $forked && $dt <= 1.0, sprintf 'a new worker process %.2f s after kill -9 of one that ran 10 s', $dt;
     my $n = running_capture(5, $old);
     ok $n, sprintf 'a new worker runs %.1f s after kill -9', time - $t0;
     my $res = client_loop_wait($load);

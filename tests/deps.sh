@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
     # build
-    make gcc apache2-dev libpcap-dev libbpf-dev
+    make gcc apache2-dev libpcap-dev libbpf-dev libseccomp-dev
     # the kernel's list of BPF programs, for the post-stop check
     bpftool
     # the server, the backend and the Apache::Test rig

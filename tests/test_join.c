@@ -369,6 +369,44 @@ static void test_run(void **state)
     rig_free(r);
 }
 
+/* Records a child forged in the log are counted and passed over, and
+ * never hold back the ones behind them: one with a bad family, one that
+ * ends an hour from now. */
+static void test_forged_records(void **state)
+{
+    rig_t *r = rig_new(1);
+    tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
+    tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
+    tcpi_join_conf_t c = { .ring = r->ring, .log = log, .sums = t,
+                           .nflows = 64, .grace_ns = 400 * MS };
+    tcpi_join_t *j = tcpi_join_create(&c);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+    tcpi_join_stats_t st;
+
+    two_requests(r);
+    req(&rec, "bad", 1050 * US, 202150 * US, 0, 0);
+    rec.front_client.family = 5;
+    tcpi_reqlog_put(log, &rec);
+    req(&rec, "later", 1050 * US, 202150 * US, 0, 0);
+    rec.end_us = (T0 + 3600ull * 1000 * MS) / 1000;
+    tcpi_reqlog_put(log, &rec);
+    req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
+    tcpi_reqlog_put(log, &rec);
+    assert_int_equal(tcpi_join_run(j, T0 + 650 * MS), 1);
+    assert_int_equal(tcpi_sumtab_get(&s, t, 2), 0);
+    assert_string_equal(s.id, "one");
+    assert_int_equal(tcpi_sumtab_get(&s, t, 0), -1);
+    assert_int_equal(tcpi_sumtab_get(&s, t, 1), -1);
+    tcpi_sumtab_stats(&st, t);
+    assert_int_equal(st.records_corrupt, 2);
+    assert_int_equal(st.pending, 0);
+    tcpi_join_destroy(j);
+    free(log);
+    free(t);
+    rig_free(r);
+}
+
 static void test_names(void **state)
 {
     assert_string_equal(tcpi_join_phase_name(TCPI_PH_backend_ttfb), "backend_ttfb");
@@ -389,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_handshake_again),
         cmocka_unit_test(test_sumtab),
         cmocka_unit_test(test_run),
+        cmocka_unit_test(test_forged_records),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

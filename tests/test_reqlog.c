@@ -52,6 +52,37 @@ static void test_put_get_wrap(void **state)
     free(log);
 }
 
+/* Every child can write the log: a slot that is complete but holds what
+ * no log_transaction writes is refused with its own code. */
+static void test_corrupt(void **state)
+{
+    tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
+    tcpi_req_t r, out;
+    for (int c = 0; c < 9; c++) {
+        fill(&r, 5);
+        switch (c) {
+        case 0: memset(r.id, 'a', sizeof(r.id)); break;         /* no NUL */
+        case 1: strcpy(r.id, "../x"); break;                    /* not an id */
+        case 2: r.id[0] = '\0'; break;
+        case 3: memset(r.method, 'G', sizeof(r.method)); break;
+        case 4: memset(r.uri, '/', sizeof(r.uri)); break;
+        case 5: r.backend_remote.family = 200; break;
+        case 6: r.capture = 7; break;
+        case 7: r.backend_src = 9; break;
+        case 8: r.start_us = r.end_us + 1; break;
+        }
+        assert_int_equal(tcpi_reqlog_put(log, &r), 0);
+        assert_int_equal(tcpi_reqlog_get(&out, log, (uint64_t)c),
+                         TCPI_REQLOG_CORRUPT);
+        assert_int_equal(out.id[0], '\0');                    /* nothing kept */
+    }
+    fill(&r, 6);
+    assert_int_equal(tcpi_reqlog_put(log, &r), 0);
+    assert_int_equal(tcpi_reqlog_get(&out, log, 9), 0);
+    assert_true(consistent(&out));
+    free(log);
+}
+
 static void test_endpoint(void **state)
 {
     tcpi_endpoint_t e = { .family = 4, .addr = { 198, 18, 0, 2 }, .port = 40000 };
@@ -120,6 +151,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_wrap),
         cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

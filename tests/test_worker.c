@@ -27,6 +27,59 @@ static void test_filter_build(void **state)
     assert_int_equal(tcpi_filter_build(buf, sizeof(buf), &p, big), -1);
 }
 
+static void plan_iface(tcpi_worker_iface_t *pi, const char *name,
+                       uint32_t legs, const char *filter)
+{
+    snprintf(pi->name, sizeof(pi->name), "%s", name);
+    snprintf(pi->filter, sizeof(pi->filter), "%s", filter);
+    pi->legs = legs;
+}
+
+static void test_backoff(void **state)
+{
+    /* A worker that ran 10 s or more comes back at once. */
+    assert_int_equal(tcpi_worker_backoff_ms(0, 10000, 0), 0);
+    assert_int_equal(tcpi_worker_backoff_ms(8000, 60000, 0), 0);
+    /* Short runs: 1 s, then doubling, up to 300 s. */
+    assert_int_equal(tcpi_worker_backoff_ms(0, 9999, 0), 1000);
+    assert_int_equal(tcpi_worker_backoff_ms(1000, 500, 0), 2000);
+    assert_int_equal(tcpi_worker_backoff_ms(256000, 0, 0), 300000);
+    /* A startup failure: at least 10 s, doubling. */
+    assert_int_equal(tcpi_worker_backoff_ms(0, 0, 1), 10000);
+    assert_int_equal(tcpi_worker_backoff_ms(2000, 0, 1), 10000);
+    assert_int_equal(tcpi_worker_backoff_ms(10000, 0, 1), 20000);
+    assert_int_equal(tcpi_worker_backoff_ms(200000, 0, 1), 300000);
+}
+
+/* The worker refuses a region whose geometry is not its plan's. */
+static void test_open_checks_region(void **state)
+{
+    size_t size = tcpi_shm_size(1 << 20);
+    void *mem = calloc(1, size);
+    tcpi_shm_t *shm = tcpi_shm_init(mem, 1 << 20, 1);
+    tcpi_worker_conf_t wc = { .shm = shm, .ring_size = 1 << 20,
+                              .snaplen = 65535, .kernel_buffer = 1 << 20 };
+    char err[256];
+    tcpi_worker_t *w;
+
+    w = tcpi_worker_open(&wc, err, sizeof(err));
+    assert_non_null(w);                 /* as formatted: accepted */
+    tcpi_worker_close(w);
+    wc.ring_size = 2 << 20;             /* a plan for another ring */
+    assert_null(tcpi_worker_open(&wc, err, sizeof(err)));
+    assert_non_null(strstr(err, "layout"));
+    wc.ring_size = 1 << 20;
+    shm->ring_off += 64;                /* an offset moved */
+    assert_null(tcpi_worker_open(&wc, err, sizeof(err)));
+    shm->ring_off -= 64;
+    ((uint64_t *)((char *)shm + shm->ring_off))[2] = 0;  /* ring desc_off */
+    assert_null(tcpi_worker_open(&wc, err, sizeof(err)));
+    assert_non_null(strstr(err, "ring"));
+    wc.niface = TCPI_MAX_IFACES + 1;
+    assert_null(tcpi_worker_open(&wc, err, sizeof(err)));
+    free(mem);
+}
+
 static volatile sig_atomic_t stop_flag;
 
 static void on_alarm(int sig)
@@ -58,9 +111,15 @@ static void test_capture_lo(void **state)
     tcpi_ports_add(&p, ntohs(sa.sin_port));
     assert_int_equal(tcpi_filter_build(filter, sizeof(filter), &p, NULL), 0);
     tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, filter);
-    tcpi_shm_add_iface(shm, "tcpi-nonexistent0", TCPI_LEG_FRONT, filter);
-    tcpi_worker_conf_t wc = { .shm = shm, .snaplen = 262144,
+    tcpi_shm_add_iface(shm, "tcpi-nonexist0", TCPI_LEG_FRONT, filter);
+    tcpi_worker_conf_t wc = { .shm = shm, .ring_size = 1 << 20,
+                              .niface = 2, .snaplen = 262144,
                               .kernel_buffer = 1 << 20, .parent = getppid() };
+    plan_iface(&wc.iface[0], "lo", TCPI_LEG_BACKEND, filter);
+    plan_iface(&wc.iface[1], "tcpi-nonexist0", TCPI_LEG_FRONT, filter);
+    /* The plan, not the shared table, says what to open: a name written
+     * into shared memory after the parent's plan is never opened. */
+    snprintf(shm->iface[1].name, sizeof(shm->iface[1].name), "lo");
     tcpi_worker_t *w = tcpi_worker_open(&wc, err, sizeof(err));
     assert_non_null(w);
     /* The missing interface is reported, the other one works. */
@@ -114,6 +173,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_build),
+        cmocka_unit_test(test_open_checks_region),
+        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_capture_lo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
