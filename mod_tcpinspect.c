@@ -1719,7 +1719,7 @@ static int page_request(page_t *pg, const char *id, int json)
     if (g.shm == NULL ||
         tcpi_req_collect(&rec, &k, 1, tcpi_shm_reqlog(g.shm), &f) != 1)
         return HTTP_NOT_FOUND;
-    if (tcpi_sumtab_get(sum, tcpi_shm_sumtab(g.shm), k) == 0)
+    if (tcpi_sumtab_get_for(sum, tcpi_shm_sumtab(g.shm), k, rec.id) == 0)
         s = sum;
     if ((o = view_start(r, json)) == NULL)
         return OK;

@@ -189,6 +189,10 @@ tcpi_sumtab_t *tcpi_sumtab_init(void *mem);
 void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s);
 /** Copy the summary of record k: 0, or -1 when absent or torn. */
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k);
+/** The same, and only when it is the summary of the request with this id
+ *  (record numbers can repeat after a child rewound the log's counter). */
+int tcpi_sumtab_get_for(tcpi_reqsum_t *out, const tcpi_sumtab_t *t,
+                        uint64_t k, const char *id);
 void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *t);
 /** Copy one phase's histogram (count, sum, non-cumulative buckets). */
 void tcpi_sumtab_hist(uint64_t bucket[TCPI_JOIN_NBUCKETS], uint64_t *count,

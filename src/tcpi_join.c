@@ -481,6 +481,14 @@ int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
     return 0;
 }
 
+int tcpi_sumtab_get_for(tcpi_reqsum_t *out, const tcpi_sumtab_t *t,
+                        uint64_t k, const char *id)
+{
+    if (tcpi_sumtab_get(out, t, k) != 0)
+        return -1;
+    return strncmp(out->id, id, sizeof(out->id)) == 0 ? 0 : -1;
+}
+
 void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *ct)
 {
     tcpi_sumtab_t *t = (tcpi_sumtab_t *)ct;
@@ -646,6 +654,11 @@ static void read_log(tcpi_join_t *j, uint64_t now)
 {
     uint64_t head = tcpi_reqlog_head(j->c.log);
 
+    if (head < j->log_next) {
+        /* The counter went back: only a write into the log does that. */
+        j->corrupt++;
+        j->log_next = head;
+    }
     while (j->log_next < head && j->pend_head - j->pend_tail < PENDING_LEN) {
         tcpi_req_t *r = &j->pend[j->pend_head % PENDING_LEN];
         if (head - j->log_next > TCPI_REQLOG_LEN) {
@@ -661,7 +674,6 @@ static void read_log(tcpi_join_t *j, uint64_t now)
             (rc == 0 && r->end_us > now / 1000 + FUTURE_US)) {
             j->corrupt++;
             j->log_next++;
-            j->stuck_since = 0;
             continue;
         }
         if (rc != 0) {
@@ -670,9 +682,11 @@ static void read_log(tcpi_join_t *j, uint64_t now)
                 j->stuck_since = now;
             if (now - j->stuck_since < STUCK_NS)
                 break;
+            /* Stuck that long: skip it, and every record after it that is
+             * not complete either, up to the next complete one (a run of
+             * slots left "being written" is passed in one go). */
             j->skipped++;
             j->log_next++;
-            j->stuck_since = 0;
             continue;
         }
         j->stuck_since = 0;

@@ -71,8 +71,9 @@ void tcpi_snapshot_requests(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     s->nrecent = tcpi_req_collect(s->recent, ks, TCPI_SNAP_REQUESTS,
                                   tcpi_shm_reqlog(shm), &all);
     for (int i = 0; i < s->nrecent; i++)
-        s->recent_joined[i] = tcpi_sumtab_get(&s->recent_sum[i],
-                                              tcpi_shm_sumtab(shm), ks[i]) == 0;
+        s->recent_joined[i] = tcpi_sumtab_get_for(&s->recent_sum[i],
+                                                  tcpi_shm_sumtab(shm), ks[i],
+                                                  s->recent[i].id) == 0;
 }
 
 void tcpi_snapshot_counts(tcpi_snapshot_t *s,

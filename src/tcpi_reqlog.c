@@ -51,7 +51,7 @@ static int slot_take(slot_t *s, int32_t me)
                                                 memory_order_acquire,
                                                 memory_order_relaxed))
         return 0;
-    if (cur > 0 && cur != me && kill(cur, 0) != 0 && errno == ESRCH &&
+    if (cur != me && (cur <= 0 || (kill(cur, 0) != 0 && errno == ESRCH)) &&
         atomic_compare_exchange_strong_explicit(&s->owner, &cur, me,
                                                 memory_order_acquire,
                                                 memory_order_relaxed))
@@ -68,8 +68,11 @@ int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec)
     if (slot_take(s, me) != 0)
         goto drop;
     /* A producer preempted between claiming k and taking the slot may
-     * find a newer record (k + LEN or later) already there: keep it. */
-    if (atomic_load_explicit(&s->seq, memory_order_relaxed) > 2 * k + 2) {
+     * find a newer record (k + LEN or later) already there: keep it. A
+     * number that no producer writes into this slot is overwritten. */
+    uint64_t cur = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    if (cur > 2 * k + 2 &&
+        ((cur - 1) / 2) % TCPI_REQLOG_LEN == k % TCPI_REQLOG_LEN) {
         atomic_store_explicit(&s->owner, 0, memory_order_release);
         goto drop;
     }
@@ -95,8 +98,14 @@ int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k)
     slot_t *s = (slot_t *)&log->slot[k % TCPI_REQLOG_LEN];
     uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 
-    if (s1 != 2 * k + 2)
+    if (s1 != 2 * k + 2) {
+        /* Not (yet, or any more) record k. A slot only ever holds a
+         * record number of its own residue, being written (odd) or
+         * complete (even); anything else was not written by a producer. */
+        if (s1 != 0 && ((s1 - 1) / 2) % TCPI_REQLOG_LEN != k % TCPI_REQLOG_LEN)
+            return TCPI_REQLOG_CORRUPT;
         return -1;
+    }
     memcpy(out, &s->rec, sizeof(*out));
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)

@@ -334,9 +334,9 @@ void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
 }
 
 static const tcpi_reqsum_t *sum_of(tcpi_reqsum_t *buf, const tcpi_sumtab_t *t,
-                                   uint64_t k)
+                                   uint64_t k, const tcpi_req_t *r)
 {
-    return t && tcpi_sumtab_get(buf, t, k) == 0 ? buf : NULL;
+    return t && tcpi_sumtab_get_for(buf, t, k, r->id) == 0 ? buf : NULL;
 }
 
 void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
@@ -373,7 +373,7 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
     for (int i = 0; i < n; i++) {
         if (i)
             tcpi_out_str(o, ",\n");
-        tcpi_render_request_json(o, &r[i], sum_of(&buf, sums, ks[i]), 0);
+        tcpi_render_request_json(o, &r[i], sum_of(&buf, sums, ks[i], &r[i]), 0);
     }
     tcpi_out_str(o, "]}\n");
 }
@@ -477,7 +477,7 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
     tcpi_out_str(o, ".</p>\n");
     tcpi_render_requests_thead(o);
     for (int i = 0; i < n; i++)
-        tcpi_render_request_row(o, &r[i], sum_of(&buf, sums, ks[i]), base);
+        tcpi_render_request_row(o, &r[i], sum_of(&buf, sums, ks[i], &r[i]), base);
     tcpi_out_str(o, "</table>\n</body></html>\n");
 }
 
