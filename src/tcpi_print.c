@@ -49,8 +49,37 @@ static int out_reserve(tcpi_print_t *st, size_t n)
     return 0;
 }
 
-/* Every packet reserves its worst case first (see tcpi_print_packet), so
- * the writers below need no checks. */
+/* The most one packet can print but for an IPv6 extension chain and -X
+ * (they reserve their own room): fixed text (addresses, flags, options
+ * expand at most ~10x of their <= 40 bytes), the HTTP line (<= caplen). */
+#define WORST_CASE(caplen) (4096 + (size_t)(caplen) * 8)
+
+/* Room for n more bytes at c->w: the buffer grows (and may move). Every
+ * packet reserves a worst case first (see tcpi_print_packet), so the
+ * writers below need no checks; the parts whose output is not bounded by
+ * a small multiple of the bytes they read (an IPv6 extension chain, the
+ * -X dump after it) ask for their own room. */
+static int ensure(pctx_t *c, size_t n)
+{
+    tcpi_print_t *st = c->st;
+    size_t off = (size_t)(c->w - st->out), cap = st->out_cap;
+    char *p;
+
+    if (cap - off >= n)
+        return 0;
+    while (cap - off < n)
+        cap *= 2;
+    p = realloc(st->out, cap);
+    if (p == NULL) {
+        st->oom = 1;
+        return -1;
+    }
+    st->out = p;
+    st->out_cap = cap;
+    c->w = p + off;
+    return 0;
+}
+
 static inline void put(pctx_t *c, const char *s, size_t n)
 {
     memcpy(c->w, s, n);
@@ -1288,6 +1317,10 @@ static int print_ip6(pctx_t *c, uint32_t o, uint32_t length)
         c->snap = o + len;
     const uint8_t *src = c->d + o + 8, *dst = c->d + o + 24;
     while (cp < c->snap) {
+        /* One extension header prints up to ~8x its 8 bytes: room for
+         * the next one, whatever the chain has used already. */
+        if (ensure(c, 1024))
+            goto out;
         if (len < advance)
             goto trunc;
         cp += advance;
@@ -1379,6 +1412,8 @@ static int print_ip6(pctx_t *c, uint32_t o, uint32_t length)
                         r = P_JUMP;
                         goto out;
                     }
+                    if (ensure(c, 128))
+                        goto out;
                     PUTS(c, ", [");
                     put_u64(c, i);
                     putch(c, ']');
@@ -1401,6 +1436,8 @@ static int print_ip6(pctx_t *c, uint32_t o, uint32_t length)
                     c->snap = o + len;
                 len -= total;
             }
+            if (ensure(c, WORST_CASE(c->snap - cp)))
+                goto out;
             if (nh == 6) {
                 r = print_tcp(c, cp, len, o, 1, cp == o + 40);
             } else {
@@ -1608,7 +1645,11 @@ static int print_link(pctx_t *c, int32_t lt, uint32_t caplen, uint32_t len)
 /* -X: offset, 8 groups of 2 bytes, two spaces, ASCII (0x21-0x7e). */
 static void print_hex_ascii(pctx_t *c, const uint8_t *p, uint32_t n)
 {
-    char *h = c->w;                       /* in place: space is reserved */
+    char *h;
+
+    if (ensure(c, (size_t)(n / 16 + 1) * 72 + 16))
+        return;
+    h = c->w;                             /* in place: space is reserved */
 
     for (uint32_t off = 0; off < n; off += 16) {
         uint32_t k = n - off < 16 ? n - off : 16, i;
@@ -1656,10 +1697,6 @@ static const uint8_t *redacted_copy(tcpi_print_t *st, int32_t lt,
     return st->scratch;
 }
 
-/* The most one packet can print: fixed text (addresses, flags, options
- * expand at most ~10x of their <= 40 bytes, routing headers 3x of their
- * captured bytes), the HTTP line (<= caplen), -X (67 bytes per 16). */
-#define WORST_CASE(caplen) (4096 + (size_t)(caplen) * 8)
 
 size_t tcpi_print_packet(tcpi_print_t *st, uint32_t ts_sec, uint32_t ts_usec,
                          int32_t lt, const uint8_t *d, uint32_t caplen,

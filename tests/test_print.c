@@ -218,6 +218,49 @@ static void test_invalid_headers(void **state)
     tcpi_print_free(&st);
 }
 
+/* The longest text per captured byte: a 64 KB frame that is one chain of
+ * 8-byte type-0 routing headers (each printed with its reserved field),
+ * with -X. It used to outgrow the packet's reserved output (run under
+ * ASan to see that). */
+static void test_ip6_extension_chain(void **state)
+{
+    enum { CAP = 65535 };
+    uint8_t *f = calloc(1, CAP);
+    tcpi_print_t st;
+    uint32_t n = (CAP - 54) / 8;
+
+    f[12] = 0x86; f[13] = 0xdd;
+    f[14] = 0x60;
+    f[18] = (uint8_t)((n * 8) >> 8); f[19] = (uint8_t)(n * 8);
+    f[20] = 43;                                 /* next: routing */
+    f[21] = 64;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *h = f + 54 + 8 * i;
+        h[0] = i + 1 < n ? 43 : 59;             /* then none */
+        h[1] = 0;                               /* 8 bytes */
+        h[2] = 0;                               /* type 0 */
+        h[3] = 255;
+        memset(h + 4, 0xff, 4);                 /* rsv printed in hex */
+    }
+    tcpi_print_init(&st);
+    /* Two -X dumps first, so that the buffer's doubling leaves less room
+     * after the chain's reservation than the chain prints. */
+    uint8_t *z = calloc(1, CAP);
+    tcpi_print_packet(&st, 1, 1, 1, z, CAP, CAP, TCPI_PRINT_HEX);
+    tcpi_print_packet(&st, 1, 1, 1, z, 16384, 16384, TCPI_PRINT_HEX);
+    free(z);
+    size_t len = tcpi_print_packet(&st, 1, 2, 1, f, CAP, CAP, TCPI_PRINT_HEX);
+    assert_false(st.oom);
+    assert_true(len > (size_t)CAP * 8 + 4096);  /* past the old bound */
+    assert_int_equal(st.out[st.out_len - 1], '\n');
+    size_t rt = 0;
+    for (const char *p = st.out; (p = strstr(p, "RT6 (len=0, type=0")); p++)
+        rt++;
+    assert_int_equal(rt, n);
+    tcpi_print_free(&st);
+    free(f);
+}
+
 /* With a redaction state the printed bytes (line and -X) are masked. */
 static void test_print_redacted(void **state)
 {
@@ -254,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_ip6_text),
         cmocka_unit_test(test_http_first_line),
         cmocka_unit_test(test_invalid_headers),
+        cmocka_unit_test(test_ip6_extension_chain),
         cmocka_unit_test(test_print_redacted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
