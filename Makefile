@@ -40,7 +40,7 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude \
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTS     := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 STESTS    := $(patsubst tests/%.c,$(BUILD)/asan/%,$(TEST_SRC))
-TEST_LIBS := -lcmocka -lpcap -lbpf $(APR_LIBS) -lpthread
+TEST_LIBS := -lcmocka -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz_*.c))
 FUZZERS   := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
@@ -58,7 +58,7 @@ module: $(MODULE)
 $(MODULE): mod_tcpinspect.c $(CORE_LIB) $(HDRS)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
 	    -Wc,-Wno-missing-field-initializers -Iinclude -o mod_tcpinspect.la mod_tcpinspect.c \
-	    $(CORE_LIB) -lpcap -lbpf
+	    $(CORE_LIB) -lpcap -lbpf -lseccomp
 
 $(BPF_OBJ): $(BPF_SRC) include/tcpi_evshared.h
 	@mkdir -p $(dir $@)
@@ -88,7 +88,7 @@ $(BUILD)/asan/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_SLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests $< -o $@ $(CORE_SLIB) $(TEST_LIBS)
 $(BUILD)/bench_%: tests/bench_%.c $(CORE_LIB)
-	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap -lbpf $(APR_LIBS) -lpthread
+	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 
 # Unit tests run from the top directory so fixtures resolve as tests/pcap/...
 unit: $(TESTS)
@@ -101,7 +101,7 @@ unit-asan: $(STESTS)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS) $(BPF_HDR)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap -lbpf $(APR_LIBS) -lpthread
+	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 fuzz: $(FUZZERS)
 fuzz-replay: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); d=tests/corpus/$${n#fuzz_}; \

@@ -25,10 +25,12 @@
 #include "apr_uri.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +44,7 @@
 #include "tcpi_report.h"
 #include "tcpi_reqcap.h"
 #include "tcpi_reqview.h"
+#include "tcpi_sandbox.h"
 #include "tcpi_shm.h"
 #include "tcpi_shmmap.h"
 #include "tcpi_sockdiag.h"
@@ -505,6 +508,19 @@ static int worker_delay(apr_interval_time_t delay)
     return worker_stop ? -1 : 0;
 }
 
+/* Every server's error log descriptor (a file or a piped logger). */
+static size_t error_log_fds(server_rec *s, int *fds, size_t max)
+{
+    size_t n = 0;
+
+    for (; s != NULL && n < max; s = s->next) {
+        apr_os_file_t fd;
+        if (s->error_log && apr_os_file_get(&fd, s->error_log) == APR_SUCCESS)
+            fds[n++] = fd;
+    }
+    return n;
+}
+
 static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
 {
     tcpi_worker_conf_t wc = g.wconf;    /* the plan: private memory */
@@ -527,6 +543,12 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
     g.evh = NULL;
     if (delay > 0 && worker_delay(delay) != 0)
         _exit(TCPI_EXIT_OK);
+    {
+        /* Only what the worker writes to stays open: not the MPM's pipe
+         * of death, nor other modules' files and sockets. */
+        int keep[64];
+        tcpi_sandbox_close_inherited(keep, error_log_fds(s, keep, 64));
+    }
 
     wc.sample = worker_sample;
     /* As root: check the region against the plan, open the packet
@@ -542,6 +564,17 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0102)
                      "capture worker cannot drop privileges");
         _exit(TCPI_EXIT_STARTUP);
+    }
+    /* No capabilities, no_new_privs, not dumpable, and a seccomp filter
+     * that allows only what the loop, the join, the sampler and the
+     * capture files need (tcpi_sandbox.h). */
+    {
+        tcpi_sandbox_conf_t sc = { .log_only = 0 };
+        if (tcpi_sandbox_enter(&sc, err, sizeof(err)) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0106)
+                         "capture worker cannot enter its sandbox: %s", err);
+            _exit(TCPI_EXIT_STARTUP);
+        }
     }
     atomic_store(&g.shm_rw->worker_uid, (uint32_t)getuid());
     atomic_store(&g.shm_rw->worker_pid, (int32_t)getpid());
@@ -581,6 +614,9 @@ static apr_status_t worker_start(apr_interval_time_t delay)
     g.proc = proc;
     g.backoff = delay;
     g.started_at = apr_time_now() + delay;
+    /* Not running until it beats itself: the last worker's heartbeat is
+     * not this one's. */
+    atomic_store(&g.shm_rw->heartbeat_ns, 0);
     atomic_store(&g.shm_rw->worker_pid, (int32_t)proc.pid);
     apr_proc_other_child_register(&g.proc, worker_maint, &g.proc, NULL,
                                   g.pconf);
@@ -796,6 +832,18 @@ static int tcpi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     tcpi_ports_t ports[2];
     const char *ifname[2], *err;
 
+    if (c->capture_dir != NULL) {
+        char why[TCPI_PATH_MAX + 256];
+        /* Here, not in the directive: User may come later in the file. */
+        uid_t uid = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+        gid_t gid = geteuid() == 0 ? ap_unixd_config.group_id : getegid();
+        if (tcpi_trigger_check_dir(why, sizeof(why), c->capture_dir, uid,
+                                   gid) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
+                         TCPILOG(0606) "TCPInspectCaptureDir: %s", why);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     if (c->filter == NULL)
         return OK;
     resolve_legs(s, c, &ports[0], &ports[1], &ifname[0], &ifname[1]);
@@ -1743,21 +1791,41 @@ static int page_request_json(page_t *pg, const char *id)
     return page_request(pg, id, 1);
 }
 
-static int send_saved_capture(request_rec *r, const char *path)
+static apr_status_t close_fd(void *fd)
 {
-    apr_finfo_t fi;
+    close((int)(intptr_t)fd);
+    return APR_SUCCESS;
+}
+
+/* A saved capture from a descriptor opened without following a symlink
+ * and checked with fstat: no window between a check of the name and the
+ * open (tcpi_trigger_open_saved). */
+static int send_saved_capture(request_rec *r, const char *dir, const char *name)
+{
+    struct stat st;
+    apr_os_file_t osfd;
     apr_file_t *fd;
     apr_size_t sent;
+    int f = tcpi_trigger_open_saved(&st, dir, name, geteuid());
 
-    if (apr_stat(&fi, path, APR_FINFO_LINK | APR_FINFO_TYPE | APR_FINFO_SIZE,
-                 r->pool) != APR_SUCCESS || fi.filetype != APR_REG ||
-        apr_file_open(&fd, path, APR_READ | APR_BINARY, 0, r->pool)
+    if (f < 0) {
+        if (errno != ENOENT)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TCPILOG(0607)
+                          "TCPInspectCaptureDir: %s/%s not served: not a regular "
+                          "file of uid %ld reached without a symlink", dir, name,
+                          (long)geteuid());
+        return DECLINED;
+    }
+    apr_pool_cleanup_register(r->pool, (void *)(intptr_t)f, close_fd,
+                              apr_pool_cleanup_null);
+    osfd = f;
+    if (apr_os_file_put(&fd, &osfd, APR_FOPEN_READ | APR_FOPEN_BINARY, r->pool)
         != APR_SUCCESS)
         return DECLINED;
     ap_set_content_type(r, "application/x-pcapng");
-    ap_set_content_length(r, fi.size);
+    ap_set_content_length(r, st.st_size);
     if (!r->header_only)
-        ap_send_fd(fd, r, 0, (apr_size_t)fi.size, &sent);
+        ap_send_fd(fd, r, 0, (apr_size_t)st.st_size, &sent);
     return OK;
 }
 
@@ -1788,9 +1856,8 @@ static int page_request_pcapng(page_t *pg, const char *id)
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "Content-Disposition",
                    apr_psprintf(r->pool, "attachment; filename=\"%s\"", name));
-    if (g.shm != NULL && g.shm->trigger.dir[0] &&
-        send_saved_capture(r, apr_pstrcat(r->pool, g.shm->trigger.dir, "/",
-                                          name, NULL)) == OK)
+    if (c->capture_dir != NULL &&
+        send_saved_capture(r, c->capture_dir, name) == OK)
         return OK;
     memset(&f, 0, sizeof(f));
     f.id = id;

@@ -7,18 +7,32 @@
  * either direction (time order; "c" is the client of the leg: the browser
  * on the front, httpd on the backend; "s" its server):
  *
- *   candidates  [start - SLACK, end + GRACE]; a front connection opened
- *               for the request (conn_requests == 0) looks back LOOKBACK
- *               for its SYN
- *   first       the later of: the last c->s SYN at or before start, or
- *               the first one sent before it with the same ISN (the
- *               handshake of a connection opened for this request), and
+ *   front       candidates [start - SLACK, end + GRACE]; a connection
+ *               opened for the request (conn_requests == 0) looks back
+ *               LOOKBACK for its SYN.
+ *               first: the later of the last c->s SYN at or before start
+ *               (or the first one sent before it with the same ISN: the
+ *               handshake of a connection opened for this request) and
  *               the packet after the last s->c payload before start (the
- *               previous response on a kept-alive connection); a backend
- *               connection opened for the request starts at start
- *   last        before the first c->s payload after end (the next
- *               request on the connection) and at most end + GRACE (the
- *               trailing ACK, FIN or RST)
+ *               previous response on a kept-alive connection).
+ *               last: before the first c->s payload or SYN after end (the
+ *               client's next request) and at most end + GRACE (the
+ *               trailing ACK, FIN or RST).
+ *   backend     one exchange, as the join delimits it: a pooled
+ *               connection serves other clients before and after, and
+ *               mod_proxy hands it on once it has read the response,
+ *               often well before the request is logged (a slow client).
+ *               candidates [start, end + GRACE].
+ *               first: httpd's first payload or SYN at or after start.
+ *               last: before httpd's next payload once the backend's
+ *               final response began (interim 1xx heads such as
+ *               "100 Continue" do not count), before any payload after
+ *               end, before a SYN of another connection on the tuple,
+ *               and at most end + GRACE.
+ *               Where the exchanges cannot be told apart (a request that
+ *               waited for the pooled connection from before the
+ *               previous one was forwarded), the first exchange after
+ *               start is taken.
  *
  * Times in request records are wall-clock microseconds, packet times
  * wall-clock nanoseconds (the same clock).
@@ -66,10 +80,23 @@ typedef struct {
 int tcpi_reqcap_classify(int *to_server, const tcpi_req_t *req,
                          const tcpi_pkt_t *pkt);
 
+/** 1 when payload[0..len) is nothing but complete interim response
+ *  heads: one or more "HTTP/1.x 1yz ..." (not 101 Switching Protocols:
+ *  after it the connection is no longer HTTP) each ended by an empty
+ *  line. A head cut short, or followed by anything, gives 0. */
+int tcpi_reqcap_interim(const uint8_t *payload, size_t len);
+
+/** Whether the backend's payload packet p holds only interim heads (the
+ *  selection reads it from the ring: tcpi_reqcap_interim). Asked only
+ *  for the backend's packets before its final response began. */
+typedef int (*tcpi_reqcap_interim_fn)(void *baton, const tcpi_reqcap_pkt_t *p);
+
 /** Trim one leg's candidates c[0..n) (time order) to the request, per
- *  the rules above: the selection is c[*lo..*hi). */
+ *  the rules above: the selection is c[*lo..*hi). interim may be NULL
+ *  (every backend payload is a final response). */
 void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
-                      size_t n, const tcpi_req_t *req, int leg);
+                      size_t n, const tcpi_req_t *req, int leg,
+                      tcpi_reqcap_interim_fn interim, void *baton);
 
 /** Select req's packets from the ring by scanning its time window: both
  *  legs, merged in time order. 0, or -1 when out of memory. */

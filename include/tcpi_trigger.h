@@ -22,6 +22,7 @@
 #include "tcpi_reqcap.h"
 #include "tcpi_shm.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define TCPI_TRIGGER_MAX_FILES_DEFAULT 1000u
@@ -44,11 +45,36 @@ void tcpi_trigger_configure(tcpi_shm_t *shm, const char *dir,
                             uint64_t max_files, uint64_t max_bytes,
                             uint32_t snaplen);
 
-/** Parent, as root: create dir (mode 0700) when it is missing and give
- *  it to uid/gid. An existing directory is left as it is. 0, or -1 with
- *  the reason in err. */
+/** `apachectl configtest`: whether dir is safe to hold captures for User
+ *  uid (group gid). It must be an absolute path without "." or ".."
+ *  components, none of them a symlink, and every component that exists
+ *  (from "/" down) a directory owned by root or uid that nobody else can
+ *  write to (group-writable is fine for groups 0 and gid); a parent
+ *  writable by others is accepted when it is sticky, like /tmp, since
+ *  others cannot rename or remove what is not theirs there. The
+ *  directory itself need not exist yet (tcpi_trigger_prepare_dir makes
+ *  it). 0, or -1 with the reason in err. */
+int tcpi_trigger_check_dir(char *err, size_t errlen, const char *dir,
+                           uid_t uid, gid_t gid);
+
+/** Parent, as root: the checks of tcpi_trigger_check_dir, and the
+ *  missing components made on the way: from "/" one component at a time,
+ *  each opened relative to its parent's descriptor with O_NOFOLLOW (a
+ *  symlink anywhere is refused, never followed), made with mkdirat (mode
+ *  0755 on the way; the directory 0700, given to uid/gid through its
+ *  descriptor). An existing directory is left as it is. 0, or -1 with the
+ *  reason in err. */
 int tcpi_trigger_prepare_dir(char *err, size_t errlen, const char *dir,
                              uid_t uid, gid_t gid);
+
+/** A child serving /requests/<id>.pcapng: open the saved capture
+ *  dir/name for reading without following a symlink (dir's components
+ *  too), and check the open file: a regular file owned by owner (the
+ *  worker's user). The descriptor (O_CLOEXEC) with *st filled, or -1 with
+ *  errno set (EINVAL: a bad name or not a regular file, EPERM: another
+ *  owner, ELOOP/ENOTDIR: a symlink on the way). */
+int tcpi_trigger_open_saved(struct stat *st, const char *dir, const char *name,
+                            uid_t owner);
 
 /** Show a setup problem (e.g. the directory cannot be created) on the
  *  status page until a capture is written. */

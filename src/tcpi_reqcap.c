@@ -59,20 +59,48 @@ static int is_syn(const tcpi_reqcap_pkt_t *p)
     return p->to_server && (p->flags & (TCPI_TH_SYN | TCPI_TH_ACK)) == TCPI_TH_SYN;
 }
 
-void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
-                      size_t n, const tcpi_req_t *req, int leg)
+/* One interim head at p[0..n): "HTTP/1.x 1yz" (not 101, which switches
+ * the connection to another protocol) up to its empty line. Its length,
+ * or 0. */
+static size_t interim_head(const uint8_t *p, size_t n)
+{
+    if (n < 16 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' ||
+        p[8] != ' ' || p[9] != '1' || p[10] < '0' || p[10] > '9' ||
+        p[11] < '0' || p[11] > '9' || (p[10] == '0' && p[11] == '1') ||
+        (p[12] != ' ' && p[12] != '\r'))
+        return 0;
+    for (size_t i = 12; i + 4 <= n; i++)
+        if (memcmp(p + i, "\r\n\r\n", 4) == 0)
+            return i + 4;
+    return 0;
+}
+
+int tcpi_reqcap_interim(const uint8_t *payload, size_t len)
+{
+    size_t k;
+
+    if (len == 0)
+        return 0;
+    while (len > 0) {
+        if ((k = interim_head(payload, len)) == 0)
+            return 0;
+        payload += k;
+        len -= k;
+    }
+    return 1;
+}
+
+/* The front leg: the same client before and after, so the bounds only
+ * keep the file to this request. */
+static void trim_front(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
+                       size_t n, const tcpi_req_t *req)
 {
     uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
     uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
     uint64_t from = start > TCPI_REQCAP_SLACK_US * 1000
                     ? start - TCPI_REQCAP_SLACK_US * 1000 : 0;
-    int fresh_backend = leg == TCPI_LEG_BACKEND && !req->backend_reused;
-    size_t i, first = n;
+    size_t i, first = n, syn = SIZE_MAX;
 
-    size_t syn = SIZE_MAX;
-
-    if (fresh_backend)
-        from = start;        /* connected for this request: nothing before */
     for (i = 0; i < n; i++)
         if (c[i].ts_ns >= from) {
             first = i;
@@ -82,7 +110,7 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
      * SYN: one sent again has the same ISN), or the end of the previous
      * response on the connection. */
     for (i = 0; i < n && c[i].ts_ns <= start; i++) {
-        if (is_syn(&c[i]) && !fresh_backend) {
+        if (is_syn(&c[i])) {
             if (syn == SIZE_MAX || first != syn || c[syn].seq != c[i].seq)
                 first = syn = i;
         } else if (!c[i].to_server && c[i].payload_len > 0 && i + 1 > first) {
@@ -98,6 +126,72 @@ void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
             break;           /* the next request (or connection) */
     }
     *hi = i < first ? first : i;
+}
+
+/* The backend leg: a pooled connection carries other clients' requests
+ * before and after this one, and mod_proxy hands it on as soon as it has
+ * read the response, often long before this request is logged. So the
+ * leg is one exchange, as the join delimits it (tcpi_join.c
+ * backend_window): from httpd's first request byte (or SYN) at or after
+ * start, up to httpd's next request byte once the final response began.
+ * Interim 1xx heads (100-continue: httpd sends the body after one) are
+ * not the final response. */
+static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
+                         size_t n, const tcpi_req_t *req,
+                         tcpi_reqcap_interim_fn interim, void *baton)
+{
+    uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
+    uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
+    size_t i, first = n;
+    int answered = 0;
+
+    for (i = 0; i < n; i++)
+        if (c[i].ts_ns >= start && c[i].to_server &&
+            (c[i].payload_len > 0 || is_syn(&c[i]))) {
+            first = i;
+            break;
+        }
+    *lo = first;
+    for (i = first; i < n; i++) {
+        const tcpi_reqcap_pkt_t *p = &c[i];
+        if (p->ts_ns > grace_end)
+            break;
+        if (i > first && is_syn(p) &&
+            !(is_syn(&c[first]) && p->seq == c[first].seq))
+            break;           /* another connection on the tuple */
+        if (p->to_server && p->payload_len > 0 && (answered || p->ts_ns > end))
+            break;           /* the next request on the connection */
+        if (!p->to_server && p->payload_len > 0 && !answered &&
+            !(interim != NULL && interim(baton, p)))
+            answered = 1;
+    }
+    *hi = i;
+}
+
+void tcpi_reqcap_trim(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
+                      size_t n, const tcpi_req_t *req, int leg,
+                      tcpi_reqcap_interim_fn interim, void *baton)
+{
+    if (leg == TCPI_LEG_BACKEND)
+        trim_backend(lo, hi, c, n, req, interim, baton);
+    else
+        trim_front(lo, hi, c, n, req);
+}
+
+/* tcpi_reqcap_interim_fn over the ring: a packet that is gone, cut by the
+ * snaplen or not decodable counts as a final response (the cut that
+ * keeps less). */
+static int ring_interim(void *baton, const tcpi_reqcap_pkt_t *p)
+{
+    uint8_t buf[TCPI_DECODE_COPY + 1024];
+    tcpi_ring_rec_t rec;
+    tcpi_pkt_t pkt;
+
+    if (tcpi_ring_read(&rec, buf, sizeof(buf), baton, p->n) != 0 ||
+        tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
+        != TCPI_DR_ok || pkt.payload_caplen != pkt.payload_len)
+        return 0;
+    return tcpi_reqcap_interim(buf + pkt.payload_off, pkt.payload_caplen);
 }
 
 void tcpi_reqcap_free(tcpi_reqcap_t *sel)
@@ -149,14 +243,15 @@ static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
 /* Trim both legs' candidates and merge them into sel in time order (ring
  * order breaks ties). Frees the candidates. */
 static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
-                      const tcpi_req_t *req)
+                      const tcpi_req_t *req, const tcpi_ring_t *ring)
 {
     size_t lo[2], hi[2], a, b;
     int rc = -1;
 
     for (int i = 0; i < 2; i++)
         tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
-                         i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND);
+                         i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND,
+                         ring_interim, (void *)ring);
     a = lo[0];
     b = lo[1];
     while (a < hi[0] || b < hi[1]) {
@@ -187,7 +282,7 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
-    uint64_t lower, upper, tail, head, n;
+    uint64_t lower, upper, tail, head, n, start = req->start_us * 1000;
     uint8_t buf[TCPI_DECODE_COPY];
 
     sel_init(sel, leg);
@@ -211,8 +306,9 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         if (tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
             != TCPI_DR_ok || tcpi_decode_lo_outgoing(&pkt))
             continue;                      /* as the worker's flow table */
-        if ((l = tcpi_reqcap_classify(&to_server, req, &pkt)) == 0)
-            continue;
+        if ((l = tcpi_reqcap_classify(&to_server, req, &pkt)) == 0 ||
+            (l == TCPI_LEG_BACKEND && rec.ts_ns < start))
+            continue;                      /* (trim_backend's first) */
         c.n = n;
         c.ts_ns = rec.ts_ns;
         c.payload_len = pkt.payload_len;
@@ -224,23 +320,23 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         if (rec.iface < TCPI_MAX_IFACES)
             sel->if_linktype[rec.iface] = rec.linktype;
         if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0) {
-            sel_finish(sel, leg, req);
+            sel_finish(sel, leg, req, ring);
             tcpi_reqcap_free(sel);
             return -1;
         }
     }
-    return sel_finish(sel, leg, req);
+    return sel_finish(sel, leg, req, ring);
 }
 
 /* ---- from the worker's flow table -------------------------------- */
 
 /* One leg's packets in [lower, upper] from its flow, oldest first.
  * Walking back from the newest event, the walk ends where
- * tcpi_reqcap_trim would cut anyway: at the handshake's first SYN (kept;
- * past a SYN the walk goes on to the SYNs sent before it with the same
- * ISN, and keeps what it found up to the oldest of them), at the previous
- * response before start, or at start for a backend connection opened for
- * the request; so a long-lived connection costs no more than its last
+ * tcpi_reqcap_trim would cut anyway: on the front at the handshake's
+ * first SYN (kept; past a SYN the walk goes on to the SYNs sent before it
+ * with the same ISN, and keeps what it found up to the oldest of them) or
+ * at the previous response before start; on the backend (lower = start)
+ * at start; so a long-lived connection costs no more than its last
  * request. Running off the flow's chain first is fine only when
  * nothing before it can be missing: *incomplete is set when the pool
  * recycled an event the walk needed, or a flow of this tuple may have
@@ -248,8 +344,8 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
 static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
                      const tcpi_flowtab_t *ft, uint64_t tail,
                      const tcpi_endpoint_t *c, const tcpi_endpoint_t *s,
-                     int leg, int fresh_backend, uint64_t start,
-                     uint64_t lower, uint64_t upper)
+                     int leg, uint64_t start, uint64_t lower,
+                     uint64_t upper)
 {
     const tcpi_flow_ev_t *e = NULL;
     const tcpi_flow_t *f;
@@ -277,9 +373,7 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
         p.to_server = (uint8_t)(e->dir == dir_c);
         p.flags = e->flags;
         p.seq = e->seq;
-        if (p.ts_ns <= start) {
-            if (fresh_backend && p.ts_ns < start)
-                goto done;
+        if (leg == TCPI_LEG_FRONT && p.ts_ns <= start) {
             if (!p.to_server && p.payload_len > 0)
                 goto done;                 /* the previous response */
             if (syn && is_syn(&p) && p.seq != isn)
@@ -289,7 +383,7 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
             return -1;
         if (e->iface < TCPI_MAX_IFACES)
             sel->if_linktype[e->iface] = e->linktype;
-        if (p.ts_ns <= start && is_syn(&p) && !fresh_backend) {
+        if (leg == TCPI_LEG_FRONT && p.ts_ns <= start && is_syn(&p)) {
             syn = 1;                       /* the handshake, so far */
             isn = p.seq;
             cut = v->n;
@@ -322,14 +416,15 @@ int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
         return 0;
     req_window(&lower, &upper, req);
     tcpi_ring_bounds(&tail, &head, ring);
+    /* The backend leg holds nothing before start (trim_backend). */
     if (walk_flow(&leg[0], sel, &incomplete, ft, tail, &req->front_client,
-                  &req->front_server, TCPI_LEG_FRONT, 0, start, lower,
+                  &req->front_server, TCPI_LEG_FRONT, start, lower,
                   upper) != 0 ||
         (req->has_backend &&
          walk_flow(&leg[1], sel, &incomplete, ft, tail, &req->backend_local,
-                   &req->backend_remote, TCPI_LEG_BACKEND,
-                   !req->backend_reused, start, lower, upper) != 0)) {
-        sel_finish(sel, leg, req);
+                   &req->backend_remote, TCPI_LEG_BACKEND, start,
+                   start > lower ? start : lower, upper) != 0)) {
+        sel_finish(sel, leg, req, ring);
         tcpi_reqcap_free(sel);
         return -1;
     }
@@ -338,7 +433,7 @@ int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
         tcpi_reqcap_free(&leg[1]);
         return TCPI_REQCAP_INCOMPLETE;
     }
-    return sel_finish(sel, leg, req);
+    return sel_finish(sel, leg, req, ring);
 }
 
 int tcpi_reqcap_select_join(tcpi_reqcap_t *sel, const tcpi_join_t *j,

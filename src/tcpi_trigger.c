@@ -135,32 +135,259 @@ int tcpi_trigger_filename(char *buf, size_t len, const char *id)
     return snprintf(buf, len, "%s.pcapng", id) < (int)len ? 0 : -1;
 }
 
+/* One existing component of the capture directory's path (OpenSSH's
+ * StrictModes, with room for /tmp): a directory owned by root or User,
+ * that nobody else can write to; a parent may be writable by others when
+ * it is sticky, since then they cannot rename or remove what is not
+ * theirs. */
+static int check_component(char *err, size_t errlen, int fd, const char *path,
+                           int last, uid_t uid, gid_t gid)
+{
+    struct stat sb;
+    int others;
+
+    if (fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    if (sb.st_uid != 0 && sb.st_uid != uid) {
+        snprintf(err, errlen, "%s is owned by uid %ld: only root or the User "
+                 "(uid %ld) may own it and the directories above it", path,
+                 (long)sb.st_uid, (long)uid);
+        return -1;
+    }
+    others = (sb.st_mode & S_IWOTH) ||
+             ((sb.st_mode & S_IWGRP) && sb.st_gid != 0 && sb.st_gid != gid);
+    if (others && (last || !(sb.st_mode & S_ISVTX))) {
+        snprintf(err, errlen, "%s is writable by others (mode %04o, group "
+                 "%ld)%s", path, (unsigned)(sb.st_mode & 07777),
+                 (long)sb.st_gid, last ? "" : " and not sticky");
+        return -1;
+    }
+    return 0;
+}
+
+/* A component that cannot be opened as a directory without following a
+ * link: say why. */
+static void open_failed(char *err, size_t errlen, int parent, const char *name,
+                        const char *path, int e)
+{
+    struct stat sb;
+
+    if (fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(sb.st_mode))
+        snprintf(err, errlen, "%s is a symlink: name the directory itself "
+                 "(no component of the path may be a symlink)", path);
+    else if (e == ENOTDIR)
+        snprintf(err, errlen, "%s is not a directory", path);
+    else
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+}
+
+/* A directory root has just made with mkdirat: open it, make sure it is
+ * the one made (not one put in its place), and set its mode and owner. */
+static int adopt_made(char *err, size_t errlen, int parent, const char *name,
+                      const char *path, int last, uid_t uid, gid_t gid)
+{
+    struct stat sb;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                    O_CLOEXEC);
+
+    if (fd < 0) {
+        open_failed(err, errlen, parent, name, path, errno);
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s was replaced while being created", path);
+    } else if (fchmod(fd, last ? 0700 : 0755) != 0) {
+        snprintf(err, errlen, "cannot set the mode of %s: %s", path,
+                 strerror(errno));
+    } else if (last && fchown(fd, uid, gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to uid %ld: %s", path,
+                 (long)uid, strerror(errno));
+    } else {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* Walk dir from "/" one component at a time, never following a symlink
+ * (O_NOFOLLOW on every component, each opened relative to its parent's
+ * descriptor), checking every component that exists. A missing one is
+ * made when make is set (0755 on the way, 0700 and given to uid:gid at
+ * the end) and ends the walk otherwise. Returns the directory's
+ * descriptor, WALK_MISSING, or -1 with the reason in err. */
+#define WALK_MISSING (-2)
+static int walk_dir(char *err, size_t errlen, const char *dir, uid_t uid,
+                    gid_t gid, int make)
+{
+    char path[TCPI_PATH_MAX], name[TCPI_PATH_MAX];
+    const char *p = dir;
+    size_t plen = 0;
+    int fd;
+
+    if (dir == NULL || dir[0] != '/') {
+        snprintf(err, errlen, "%s is not an absolute path", dir ? dir : "(none)");
+        return -1;
+    }
+    if (strlen(dir) >= sizeof(path)) {
+        snprintf(err, errlen, "the path is longer than %d bytes",
+                 TCPI_PATH_MAX - 1);
+        return -1;
+    }
+    if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot open /: %s", strerror(errno));
+        return -1;
+    }
+    path[0] = '\0';
+    if (check_component(err, errlen, fd, "/", 0, uid, gid) != 0)
+        goto fail;
+    while (*p) {
+        size_t n;
+        int next, last;
+
+        while (*p == '/')
+            p++;
+        n = strcspn(p, "/");
+        if (n == 0)
+            break;                           /* trailing slashes */
+        memcpy(name, p, n);
+        name[n] = '\0';
+        p += n;
+        last = p[strspn(p, "/")] == '\0';
+        plen += (size_t)snprintf(path + plen, sizeof(path) - plen, "/%s", name);
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+            snprintf(err, errlen, "%s: name the directory without \".\" or "
+                     "\"..\"", dir);
+            goto fail;
+        }
+        next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && !make) {
+            close(fd);
+            return WALK_MISSING;
+        }
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat(fd, name, last ? 0700 : 0755) == 0) {
+                if ((next = adopt_made(err, errlen, fd, name, path, last, uid,
+                                       gid)) < 0)
+                    goto fail;
+            } else if (errno != EEXIST) {
+                snprintf(err, errlen, "cannot create %s: %s", path,
+                         strerror(errno));
+                goto fail;
+            } else {                         /* made meanwhile: check it */
+                next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                              O_CLOEXEC);
+            }
+        }
+        if (next < 0) {
+            open_failed(err, errlen, fd, name, path, errno);
+            goto fail;
+        }
+        close(fd);
+        fd = next;
+        if (check_component(err, errlen, fd, path, last, uid, gid) != 0)
+            goto fail;
+    }
+    if (plen == 0) {
+        snprintf(err, errlen, "%s: name a directory of its own", dir);
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+int tcpi_trigger_check_dir(char *err, size_t errlen, const char *dir,
+                           uid_t uid, gid_t gid)
+{
+    int fd = walk_dir(err, errlen, dir, uid, gid, 0);
+
+    if (fd == -1)
+        return -1;
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 int tcpi_trigger_prepare_dir(char *err, size_t errlen, const char *dir,
                              uid_t uid, gid_t gid)
 {
-    struct stat sb;
-    int fd, rc = 0, made = mkdir(dir, 0700) == 0;
+    int fd = walk_dir(err, errlen, dir, uid, gid, 1);
 
-    if (!made && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+int tcpi_trigger_open_saved(struct stat *st, const char *dir, const char *name,
+                            uid_t owner)
+{
+    const char *p = dir;
+    int dfd, fd, e;
+
+    if (dir == NULL || dir[0] != '/' || name == NULL || name[0] == '\0' ||
+        name[0] == '.' || strchr(name, '/') != NULL) {
+        errno = EINVAL;
         return -1;
     }
-    /* Root works on the directory it opened, never on a path that could
-     * have been swapped for a symlink since mkdir (by User, if it can
-     * write the parent). */
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        snprintf(err, errlen, "%s is not a directory (or a symlink to one): "
-                 "%s", dir, strerror(errno));
-        rc = -1;
-    } else if (made && fchown(fd, uid, gid) != 0) {
-        snprintf(err, errlen, "cannot give %s to uid %d: %s", dir, (int)uid,
-                 strerror(errno));
-        rc = -1;
+    if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -1;
+    while (*p) {
+        char comp[TCPI_PATH_MAX];
+        size_t n;
+        int next;
+
+        while (*p == '/')
+            p++;
+        if ((n = strcspn(p, "/")) == 0)
+            break;
+        if (n >= sizeof(comp)) {
+            close(dfd);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        p += n;
+        next = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        e = errno;
+        close(dfd);
+        if (next < 0) {
+            errno = e;
+            return -1;
+        }
+        dfd = next;
     }
-    if (fd >= 0)
+    /* O_NONBLOCK: a FIFO put there must not hang the child (it is then
+     * refused); it changes nothing for a regular file. */
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                O_CLOEXEC);
+    e = errno;
+    close(dfd);
+    if (fd < 0) {
+        errno = e;
+        return -1;
+    }
+    if (fstat(fd, st) != 0) {
+        e = errno;
         close(fd);
-    return rc;
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode) || st->st_uid != owner) {
+        close(fd);
+        errno = S_ISREG(st->st_mode) ? EPERM : EINVAL;
+        return -1;
+    }
+    return fd;
 }
 
 static file_t *file_at(tcpi_trigger_t *t, size_t i)
@@ -428,6 +655,8 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
     const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
     uint64_t head = tcpi_reqlog_head(log);
 
+    if (head < t->cursor)
+        t->cursor = head;   /* the counter went back: a write into the log */
     if (head - t->cursor > TCPI_REQLOG_LEN) {
         atomic_fetch_add(&tr->records_missed, head - t->cursor - TCPI_REQLOG_LEN);
         t->cursor = head - TCPI_REQLOG_LEN;
@@ -438,7 +667,10 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
         int full = t->pn == TCPI_TRIGGER_PENDING;
         tcpi_req_t tmp, *r = full ? &tmp
                              : &t->pending[(t->phead + t->pn) % TCPI_TRIGGER_PENDING];
-        if (tcpi_reqlog_get(r, log, t->cursor) != 0) {
+        int rc = tcpi_reqlog_get(r, log, t->cursor);
+        if (rc == TCPI_REQLOG_CORRUPT)
+            continue;                   /* counted by the join */
+        if (rc != 0) {
             if (head - t->cursor > STUCK_BEHIND)
                 continue;
             break;                      /* still being written: next time */

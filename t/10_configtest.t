@@ -16,6 +16,14 @@ my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
 chomp $modules;
 my $scratch = tempdir('tcpi-configtest-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$scratch/logs";
+# Capture directories root must not trust (checked once User is known):
+# writable by others, owned by another user, or reached through a symlink.
+mkdir "$scratch/world-writable";
+chmod 0777, "$scratch/world-writable";
+mkdir "$scratch/someone-elses";
+chown 65534, 65534, "$scratch/someone-elses";
+mkdir "$scratch/real";
+symlink "$scratch/real", "$scratch/link";
 
 # [directive line(s), the directive the message must name]; server config
 # unless the text has its own section.
@@ -60,6 +68,10 @@ my @invalid = (
     ['TCPInspectThreshold ESTABLISHED 1',            'TCPInspectThreshold'],
     ['TCPInspectThreshold ESTABLISHED 1 2 front x',  'TCPInspectThreshold'],
     ['TCPInspectCaptureDir ""',                      'TCPInspectCaptureDir'],
+    ["TCPInspectCaptureDir $scratch/world-writable",  'TCPInspectCaptureDir'],
+    ["TCPInspectCaptureDir $scratch/someone-elses",   'TCPInspectCaptureDir'],
+    ["TCPInspectCaptureDir $scratch/link/captures",   'TCPInspectCaptureDir'],
+    ["TCPInspectCaptureDir $scratch/link",            'TCPInspectCaptureDir'],
     ['TCPInspectCaptureLimit 0 x',                   'TCPInspectCaptureLimit'],
     ['TCPInspectCaptureLimit x 1M',                  'TCPInspectCaptureLimit'],
     ['TCPInspectCaptureLimit 0 1M',                  'TCPInspectCaptureLimit'],

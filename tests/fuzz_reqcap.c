@@ -3,7 +3,10 @@
  * into a real ring, are selected by scanning and through the worker's
  * flow table (which must agree, or report that it cannot tell and fall
  * back to the scan), written as pcapng and read back: every selected
- * packet still in the ring comes back with its comment. */
+ * packet still in the ring comes back with its comment. The backend leg
+ * never holds another request's bytes: nothing before the request's
+ * start, and no byte from httpd once the backend's final response began
+ * or the request was logged. */
 #include "tcpi_join.h"
 #include "tcpi_pcapfile.h"
 #include "tcpi_reqcap.h"
@@ -42,6 +45,40 @@ static int same_ep(const tcpi_endpoint_t *x, const tcpi_endpoint_t *y)
 {
     return x->family == y->family && x->port == y->port &&
            memcmp(x->addr, y->addr, sizeof(x->addr)) == 0;
+}
+
+/* The backend's packet p holds only interim heads: read here from the
+ * ring, independently of the selection's own reading. */
+static int interim(const tcpi_ring_t *ring, const tcpi_reqcap_pkt_t *p)
+{
+    uint8_t buf[4096];
+    tcpi_ring_rec_t rec;
+    tcpi_pkt_t pkt;
+
+    if (tcpi_ring_read(&rec, buf, sizeof(buf), ring, p->n) != 0 ||
+        tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen) != TCPI_DR_ok)
+        return 1;                /* cannot tell: no stricter than the trim */
+    return pkt.payload_caplen == pkt.payload_len &&
+           tcpi_reqcap_interim(buf + pkt.payload_off, pkt.payload_caplen);
+}
+
+static void check_backend_leg(const tcpi_reqcap_t *sel, const tcpi_ring_t *ring,
+                              const tcpi_req_t *req)
+{
+    int answered = 0;
+
+    for (size_t i = 0; i < sel->n; i++) {
+        const tcpi_reqcap_pkt_t *p = &sel->pkt[i];
+        if (p->leg != TCPI_LEG_BACKEND)
+            continue;
+        if (p->ts_ns < req->start_us * 1000)
+            abort();             /* the previous exchange */
+        if (p->to_server && p->payload_len > 0 &&
+            (answered || p->ts_ns > req->end_us * 1000))
+            abort();             /* the next request */
+        if (!p->to_server && p->payload_len > 0 && !interim(ring, p))
+            answered = 1;
+    }
 }
 
 static int degenerate(const tcpi_req_t *r)
@@ -139,6 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 a.pkt[i].to_server != b.pkt[i].to_server)
                 abort();
     }
+
+    check_backend_leg(&a, ring, &req);
+    check_backend_leg(&b, ring, &req);
 
     tcpi_out_init(&o, tcpi_membuf_sink, &mb);
     long n = tcpi_reqcap_write(&o, &a, shm, &req, 0);

@@ -8,6 +8,7 @@
 #include "tcpi_trigger.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,45 +40,263 @@ static void test_filename(void **state)
     assert_int_equal(tcpi_trigger_filename(b, 8, "abcdefgh"), -1);
 }
 
+/* The User the tests prepare for: another uid when we can chown (root),
+ * else ourselves. */
+static uid_t user_uid(void)
+{
+    return geteuid() == 0 ? 4242 : geteuid();
+}
+
+static gid_t user_gid(void)
+{
+    return geteuid() == 0 ? 4243 : getegid();
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_prepare_dir(void **state)
 {
-    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[64], file[64], err[256];
+    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[128], file[128], err[512];
     struct stat sb;
 
     assert_non_null(mkdtemp(base));
     snprintf(dir, sizeof(dir), "%s/caps", base);
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
-                                              getuid(), getgid()), 0);
-    assert_int_equal(stat(dir, &sb), 0);
+                                              user_uid(), user_gid()), 0);
+    assert_int_equal(lstat(dir, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
-    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(sb.st_mode & 07777, 0700);
+    assert_int_equal(sb.st_uid, user_uid());
+    assert_int_equal(sb.st_gid, user_gid());
     /* An existing directory is fine and left alone. */
     chmod(dir, 0750);
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
-                                              getuid(), getgid()), 0);
+                                              user_uid(), user_gid()), 0);
     stat(dir, &sb);
-    assert_int_equal(sb.st_mode & 0777, 0750);
-    /* A file in the way, a missing parent: clear errors. */
+    assert_int_equal(sb.st_mode & 07777, 0750);
+    /* ... unless it is not safe (the checks of configtest, again). */
+    chmod(dir, 0777);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              user_uid(), user_gid()), -1);
+    assert_non_null(strstr(err, "writable by others"));
+    chmod(dir, 0750);
+    /* Missing parents are made on the way: root's, 0755 whatever the
+     * umask, so that User can reach the directory. */
+    mode_t um = umask(077);
+    snprintf(dir, sizeof(dir), "%s/a/b/caps", base);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              user_uid(), user_gid()), 0);
+    umask(um);
+    snprintf(file, sizeof(file), "%s/a/b", base);
+    assert_int_equal(lstat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0755);
+    assert_int_equal(sb.st_uid, geteuid());
+    assert_int_equal(lstat(dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0700);
+    assert_int_equal(sb.st_uid, user_uid());
+    /* A file in the way: a clear error. */
     snprintf(file, sizeof(file), "%s/file", base);
     close(open(file, O_CREAT | O_WRONLY, 0600));
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), file,
-                                              getuid(), getgid()), -1);
+                                              user_uid(), user_gid()), -1);
     assert_non_null(strstr(err, "not a directory"));
-    snprintf(dir, sizeof(dir), "%s/no/such", base);
+    snprintf(dir, sizeof(dir), "%s/file/caps", base);
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
-                                              getuid(), getgid()), -1);
-    assert_non_null(strstr(err, "cannot create"));
+                                              user_uid(), user_gid()), -1);
+    assert_non_null(strstr(err, "not a directory"));
+    /* Where nothing can be made (sysfs refuses mkdir, even to root). */
+    if (access("/sys/kernel", F_OK) == 0) {
+        assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err),
+                                                  "/sys/tcpi-no/caps",
+                                                  user_uid(), user_gid()), -1);
+        assert_non_null(strstr(err, "cannot create /sys/tcpi-no"));
+    }
     /* A symlink where the directory should be is refused, never followed
      * (root would otherwise hand its target to User). */
-    char link[64];
+    char link[128];
     snprintf(dir, sizeof(dir), "%s/caps", base);
     snprintf(link, sizeof(link), "%s/link", base);
     assert_int_equal(symlink(dir, link), 0);
     assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), link,
-                                              getuid(), getgid()), -1);
+                                              user_uid(), user_gid()), -1);
     assert_non_null(strstr(err, "symlink"));
-    snprintf(dir, sizeof(dir), "rm -rf %s", base);
-    assert_int_equal(system(dir), 0);
+    rm_rf(base);
+}
+
+/* A symlink above the directory: refused, and nothing is made where it
+ * points (root's mkdir and chown would land in the attacker's choice of
+ * place). */
+static void test_prepare_symlinked_parent(void **state)
+{
+    char base[] = "/tmp/tcpi-trig-XXXXXX", real[64], link[64], dir[192];
+    char err[512];
+    struct stat sb;
+
+    assert_non_null(mkdtemp(base));
+    snprintf(real, sizeof(real), "%s/elsewhere", base);
+    snprintf(link, sizeof(link), "%s/var", base);
+    assert_int_equal(mkdir(real, 0755), 0);
+    assert_int_equal(symlink(real, link), 0);
+    for (int depth = 0; depth < 2; depth++) {
+        snprintf(dir, sizeof(dir), depth ? "%s/var/sub/caps" : "%s/var/caps", base);
+        assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                                  user_uid(), user_gid()), -1);
+        assert_non_null(strstr(err, "symlink"));
+        assert_non_null(strstr(err, link));
+        assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir,
+                                                user_uid(), user_gid()), -1);
+        assert_non_null(strstr(err, "symlink"));
+    }
+    snprintf(dir, sizeof(dir), "%s/caps", real);
+    assert_int_equal(lstat(dir, &sb), -1);
+    snprintf(dir, sizeof(dir), "%s/sub", real);
+    assert_int_equal(lstat(dir, &sb), -1);
+    /* The path through the real directory is fine. */
+    snprintf(dir, sizeof(dir), "%s/caps", real);
+    assert_int_equal(tcpi_trigger_prepare_dir(err, sizeof(err), dir,
+                                              user_uid(), user_gid()), 0);
+    rm_rf(base);
+}
+
+/* configtest's check: owner, mode, path form; nothing is made. */
+static void test_check_dir(void **state)
+{
+    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[128], err[512];
+    struct stat sb;
+    uid_t u = user_uid();
+    gid_t g = user_gid();
+
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/caps", base);
+    /* Missing: fine (the parent makes it), and still missing. */
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+    assert_int_equal(lstat(dir, &sb), -1);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, u, g), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+    /* Root's own is fine too. */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(dir, 0, 0), 0);
+        assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+        /* Anybody else's is not. */
+        assert_int_equal(chown(dir, 4244, g), 0);
+        assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+        assert_non_null(strstr(err, "owned by uid 4244"));
+        assert_int_equal(chown(dir, u, g), 0);
+    } else {
+        /* Ours, but the User is someone else. */
+        assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u + 1, g), -1);
+        assert_non_null(strstr(err, "owned by uid"));
+    }
+    /* Writable by others: refused, sticky or not. */
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+    assert_non_null(strstr(err, "writable by others (mode 0777"));
+    assert_int_equal(chmod(dir, 01777), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+    assert_int_equal(chmod(dir, 0702), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+    /* Group-writable: only for the User's group (or root's). */
+    assert_int_equal(chmod(dir, 0770), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g + 1), -1);
+    assert_non_null(strstr(err, "writable by others"));
+    assert_int_equal(chmod(dir, 0700), 0);
+    /* A parent writable by others: only when sticky, like /tmp. */
+    assert_int_equal(chmod(base, 0777), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+    assert_non_null(strstr(err, "not sticky"));
+    assert_non_null(strstr(err, base));
+    assert_int_equal(chmod(base, 01777), 0);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+    assert_int_equal(chmod(base, 0700), 0);
+    /* A parent owned by somebody else. */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(base, 4244, 0), 0);
+        assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+        assert_non_null(strstr(err, "owned by uid 4244"));
+        assert_int_equal(chown(base, 0, 0), 0);
+    }
+    /* The path itself. */
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), "tmp/caps", u, g), -1);
+    assert_non_null(strstr(err, "absolute"));
+    snprintf(dir, sizeof(dir), "%s/../%s/caps", base, strrchr(base, '/') + 1);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), -1);
+    assert_non_null(strstr(err, "\"..\""));
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), "/", u, g), -1);
+    snprintf(dir, sizeof(dir), "%s//caps/", base);
+    assert_int_equal(tcpi_trigger_check_dir(err, sizeof(err), dir, u, g), 0);
+    rm_rf(base);
+}
+
+/* The download: a regular file of the worker's user, opened without
+ * following a symlink in the file's name or in the directory's. */
+static void test_open_saved(void **state)
+{
+    char base[] = "/tmp/tcpi-trig-XXXXXX", dir[128], path[192], other[192];
+    char buf[16];
+    struct stat st;
+    int fd;
+
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/caps", base);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/good.pcapng", dir);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_int_equal(write(fd, "pcapng", 6), 6);
+    close(fd);
+    fd = tcpi_trigger_open_saved(&st, dir, "good.pcapng", geteuid());
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 6);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "pcapng", 6);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
+    /* Names that are not a file of the directory. */
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "../caps/good.pcapng",
+                                             geteuid()), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, ".good.pcapng.tmp",
+                                             geteuid()), -1);
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "", geteuid()), -1);
+    assert_int_equal(tcpi_trigger_open_saved(&st, "caps", "good.pcapng",
+                                             geteuid()), -1);
+    /* Another owner. */
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "good.pcapng",
+                                             geteuid() + 1), -1);
+    assert_int_equal(errno, EPERM);
+    /* The capture replaced by a symlink to a file the child may read. */
+    snprintf(other, sizeof(other), "%s/secret", base);
+    fd = open(other, O_CREAT | O_WRONLY, 0600);
+    assert_int_equal(write(fd, "secret", 6), 6);
+    close(fd);
+    snprintf(path, sizeof(path), "%s/swapped.pcapng", dir);
+    assert_int_equal(symlink(other, path), 0);
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "swapped.pcapng",
+                                             geteuid()), -1);
+    assert_int_equal(errno, ELOOP);
+    /* A FIFO is refused without waiting for a writer; a directory too. */
+    snprintf(path, sizeof(path), "%s/fifo.pcapng", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "fifo.pcapng",
+                                             geteuid()), -1);
+    assert_int_equal(errno, EINVAL);
+    snprintf(path, sizeof(path), "%s/dir.pcapng", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(tcpi_trigger_open_saved(&st, dir, "dir.pcapng",
+                                             geteuid()), -1);
+    /* The directory reached through a symlink. */
+    snprintf(path, sizeof(path), "%s/link", base);
+    assert_int_equal(symlink(dir, path), 0);
+    assert_int_equal(tcpi_trigger_open_saved(&st, path, "good.pcapng",
+                                             geteuid()), -1);
+    assert_int_equal(errno, ENOTDIR);
+    rm_rf(base);
 }
 
 /* n requests with capture set, ended 2 s ago, their packets in the ring. */
@@ -348,6 +567,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filename),
         cmocka_unit_test(test_prepare_dir),
+        cmocka_unit_test(test_prepare_symlinked_parent),
+        cmocka_unit_test(test_check_dir),
+        cmocka_unit_test(test_open_saved),
         cmocka_unit_test(test_write_and_limit),
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_no_dir),
