@@ -576,6 +576,16 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
             _exit(TCPI_EXIT_STARTUP);
         }
     }
+    {
+        tcpi_sandbox_status_t ss;
+        uint32_t bits = 0;
+        if (tcpi_sandbox_status(&ss) == 0)
+            bits = (ss.no_new_privs ? TCPI_SANDBOXED_NO_NEW_PRIVS : 0) |
+                   (ss.seccomp == 2 ? TCPI_SANDBOXED_SECCOMP : 0) |
+                   (!ss.cap_eff && !ss.cap_prm ? TCPI_SANDBOXED_NO_CAPS : 0) |
+                   (!ss.dumpable ? TCPI_SANDBOXED_NOT_DUMPABLE : 0);
+        atomic_store(&g.shm_rw->worker_sandbox, bits);
+    }
     atomic_store(&g.shm_rw->worker_uid, (uint32_t)getuid());
     atomic_store(&g.shm_rw->worker_pid, (int32_t)getpid());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0103)
@@ -617,6 +627,7 @@ static apr_status_t worker_start(apr_interval_time_t delay)
     /* Not running until it beats itself: the last worker's heartbeat is
      * not this one's. */
     atomic_store(&g.shm_rw->heartbeat_ns, 0);
+    atomic_store(&g.shm_rw->worker_sandbox, 0);
     atomic_store(&g.shm_rw->worker_pid, (int32_t)proc.pid);
     apr_proc_other_child_register(&g.proc, worker_maint, &g.proc, NULL,
                                   g.pconf);

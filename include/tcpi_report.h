@@ -35,6 +35,7 @@ typedef struct {
     int      running;             /* pid set and heartbeat fresh */
     int32_t  pid;
     uint32_t uid;
+    uint32_t sandbox;              /* TCPI_SANDBOXED_* */
     uint64_t uptime_s;
     uint64_t heartbeat_age_ms;
     uint32_t restarts;

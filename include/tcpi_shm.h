@@ -43,6 +43,12 @@
 #include <stdatomic.h>
 
 #define TCPI_MAX_IFACES 8
+
+/* worker_sandbox bits: what the worker runs under. */
+#define TCPI_SANDBOXED_NO_NEW_PRIVS 1u
+#define TCPI_SANDBOXED_SECCOMP      2u   /* a seccomp filter (mode 2) */
+#define TCPI_SANDBOXED_NO_CAPS      4u   /* CapEff and CapPrm empty */
+#define TCPI_SANDBOXED_NOT_DUMPABLE 8u
 #define TCPI_HIST_LEN   3600        /* one hour at one sample a second */
 #define TCPI_FILTER_MAX 1024
 
@@ -108,6 +114,8 @@ typedef struct {
     uint32_t pad;
     _Atomic int32_t  worker_pid;        /* 0 when none runs */
     _Atomic uint32_t worker_uid;
+    _Atomic uint32_t worker_sandbox;    /* TCPI_SANDBOXED_* the worker saw in
+                                           its own /proc status once in */
     _Atomic uint64_t worker_started_ns; /* CLOCK_MONOTONIC */
     _Atomic uint64_t heartbeat_ns;      /* CLOCK_MONOTONIC */
     _Atomic uint32_t restarts;

@@ -17,6 +17,7 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     s->running = tcpi_shm_worker_alive(shm, now);
     s->pid = atomic_load(&w->worker_pid);
     s->uid = atomic_load(&w->worker_uid);
+    s->sandbox = atomic_load(&w->worker_sandbox);
     uint64_t started = atomic_load(&w->worker_started_ns);
     uint64_t hb = atomic_load(&w->heartbeat_ns);
     s->uptime_s = (s->pid > 0 && started && now > started)
@@ -248,6 +249,12 @@ static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_str(o, s->running ? "true," : "false,");
     tcpi_out_printf(o, "\"pid\":%d,", s->pid);
     json_u64(o, "uid", s->uid, 1);
+    tcpi_out_printf(o, "\"sandbox\":{\"no_new_privs\":%s,\"seccomp\":%s,"
+                    "\"no_capabilities\":%s,\"not_dumpable\":%s},",
+                    s->sandbox & TCPI_SANDBOXED_NO_NEW_PRIVS ? "true" : "false",
+                    s->sandbox & TCPI_SANDBOXED_SECCOMP ? "true" : "false",
+                    s->sandbox & TCPI_SANDBOXED_NO_CAPS ? "true" : "false",
+                    s->sandbox & TCPI_SANDBOXED_NOT_DUMPABLE ? "true" : "false");
     json_u64(o, "uptime_s", s->uptime_s, 1);
     json_u64(o, "heartbeat_age_ms", s->heartbeat_age_ms, 1);
     json_u64(o, "restarts", s->restarts, 1);
@@ -490,6 +497,7 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_printf(o, "CapturePid: %d\n", s->pid);
     tcpi_out_printf(o, "CaptureUptime: %llu\n", (unsigned long long)s->uptime_s);
     tcpi_out_printf(o, "CaptureRestarts: %u\n", s->restarts);
+    tcpi_out_printf(o, "CaptureSandboxed: %d\n", s->sandbox == 15);
     for (uint32_t i = 0; i < s->niface; i++) {
         const tcpi_snap_iface_t *f = &s->iface[i];
         /* Interface names were checked at config time: no spaces, no ':'

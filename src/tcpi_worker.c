@@ -153,6 +153,15 @@ static int open_one(handle_t *h, const tcpi_worker_iface_t *pi,
         iface_error(ifc, pi->name, "pcap_setfilter", pcap_geterr(h->p));
         goto fail;
     }
+    /* The kernel filter is the capture's scope: nothing may widen it
+     * later (the sandbox refuses SO_ATTACH_FILTER too). */
+    {
+        int one = 1;
+        if (setsockopt(pcap_fileno(h->p), SOL_SOCKET, SO_LOCK_FILTER, &one,
+                       sizeof(one)) != 0)
+            tcpi_log(TCPI_LOG_INFO, "TCPI0207", "interface %s: cannot lock "
+                     "the kernel filter: %s", pi->name, strerror(errno));
+    }
     if (pcap_setnonblock(h->p, 1, errbuf) != 0) {
         iface_error(ifc, pi->name, "pcap_setnonblock", errbuf);
         goto fail;

@@ -110,6 +110,9 @@ sub check_recovered {
     is status_of($pid, 'CapPrm'), '0000000000000000', "$what: no permitted capability";
     is status_of($pid, 'NoNewPrivs'), '1', "$what: no_new_privs";
     is status_of($pid, 'Seccomp'), '2', "$what: a seccomp filter";
+    my $sb = wait_for(sub { my $s = status_json(); $s && $s->{capture}{sandbox}{seccomp} ? $s->{capture}{sandbox} : undef }, 5, 0.1);
+    is_deeply $sb, { map { $_ => JSON::PP::true } qw(no_new_privs seccomp no_capabilities not_dumpable) },
+        "$what: status.json capture.sandbox says so";
     for my $page ('/', '/?auto', '/status.json', '/metrics', '/requests.json',
                   '/requests', '/packets.txt', '/flows.json') {
         my $res = http_get("/tcp-inspect$page");
