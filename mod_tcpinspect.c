@@ -1572,10 +1572,17 @@ static int page_capture(page_t *pg, int pcapng)
                                         sizeof(err)) != 0)
         return bad_request(r, err);
     tcpi_query_t *q = apr_palloc(r->pool, sizeof(*q));
-    if (tcpi_query_init(q, g.shm, iface, filter, err, sizeof(err)) != 0)
+    /* Downloads are allowed here, so the filter may read payload. */
+    if (tcpi_query_init_ex(q, g.shm, iface, filter, TCPI_QUERY_PAYLOAD, err,
+                           sizeof(err)) != 0)
         return bad_request(r, apr_pstrcat(r->pool, "filter: ", err, NULL));
     if (secs)
         q->from_ts_ns = tcpi_now_wall_ns() - secs * 1000000000ull;
+    /* A download may be as large as the ring, but a filter that matches
+     * little must not scan a 16 GB ring for nothing: no record bound,
+     * 2 s of scanning (writing to the client is not counted). */
+    q->budget_packets = 0;
+    q->budget_ns = 8ull * TCPI_QUERY_BUDGET_MS * 1000000ull;
 
     apr_time_exp_gmt(&tm, apr_time_now());
     apr_strftime(stamp, &slen, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -1605,6 +1612,13 @@ static int page_capture(page_t *pg, int pcapng)
                   "download: %" APR_UINT64_T_FMT " packets, %" APR_UINT64_T_FMT
                   " overwritten while reading%s", n, q->skipped_gone,
                   o->failed ? ", client went away" : "");
+    if (q->truncated)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, TCPILOG(0452)
+                      "download cut by the scan budget after %" APR_UINT64_T_FMT
+                      " packets examined (%" APR_UINT64_T_FMT " ms); packets "
+                      "from #%" APR_UINT64_T_FMT " on are not in it: use "
+                      "seconds= or a narrower filter=", q->examined,
+                      q->spent_ns / 1000000, q->end);
     tcpi_query_free(q);
     return OK;
 }
@@ -1674,17 +1688,14 @@ static int page_packets(page_t *pg, int html)
                                     : "text/plain; charset=utf-8");
         return OK;             /* no capture configured: nothing to show */
     }
-    /* BPF runs on the raw bytes: an expression that indexes past the
-     * headers could read the values redaction masks, one byte per query.
-     * Where the raw bytes may be downloaded anyway nothing is lost. */
-    if (filter != NULL && !global_conf(r)->redact_off &&
-        tcpi_filter_reads_payload(filter) &&
-        (pg->dc == NULL || pg->dc->allow_download != 1))
-        return bad_request(r, "filter: byte offsets past the fixed headers "
-                           "(proto[expr], tcp[20] and beyond) can read the "
-                           "header values TCPInspectRedact masks; use them "
-                           "where TCPInspectAllowDownload is On");
-    if (tcpi_query_init(&q, g.shm, iface, filter, err, sizeof(err)) != 0)
+    /* The filter sees headers only (payload bytes read as zero: no
+     * filter can tell a redacted byte) unless the raw bytes may be
+     * downloaded here anyway, or nothing is redacted. */
+    unsigned qflags = global_conf(r)->redact_off ||
+                      (pg->dc != NULL && pg->dc->allow_download == 1)
+                      ? TCPI_QUERY_PAYLOAD : 0;
+    if (tcpi_query_init_ex(&q, g.shm, iface, filter, qflags, err,
+                           sizeof(err)) != 0)
         return bad_request(r, apr_pstrcat(r->pool, "filter: ", err, NULL));
     if ((v = apr_table_get(pg->args, "since")) != NULL) {
         if (tcpi_conf_parse_count(&n, v, 0, UINT64_MAX / 2, r->pool) != NULL) {
@@ -1718,6 +1729,14 @@ static int page_packets(page_t *pg, int html)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-TCPInspect-Next",
                    apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, st.next));
+    if (q.truncated)
+        /* The window search hit the scan budget: the page covers only
+         * packets #first..#last (the HTML page says so too). */
+        apr_table_setn(r->headers_out, "X-TCPInspect-Truncated",
+                       apr_psprintf(r->pool, "examined=%" APR_UINT64_T_FMT
+                                    "; first=%" APR_UINT64_T_FMT "; last=%"
+                                    APR_UINT64_T_FMT, q.examined, q.next,
+                                    q.end - 1));
     if (html)
         apr_table_setn(r->headers_out, "Content-Security-Policy",
                        "default-src 'none'; style-src 'unsafe-inline'");

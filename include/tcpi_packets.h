@@ -67,12 +67,15 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
                       tcpi_query_t *q, const tcpi_packets_opts_t *opt,
                       uint8_t *buf, size_t bufsize);
 
-/** Can this BPF expression read bytes past the fixed headers (and so the
- *  header values redaction masks)? Byte indexing `proto[idx:size]` is
- *  harmless only with a constant index inside the first 20 bytes or a
- *  named field (tcpflags, icmptype, ...); anything else — a computed
- *  index such as tcp[((tcp[12]&0xf0)>>2)+4] — can probe a payload one
- *  byte per query. 1 if it may, 0 if it cannot. */
+/** Can this BPF expression read bytes past the fixed headers? A textual
+ *  heuristic: byte indexing `proto[idx:size]` counts as harmless only
+ *  with a constant index inside the first 20 bytes or a named field
+ *  (tcpflags, icmptype, ...). It is NOT a safety check: mpls, vlan,
+ *  pppoes and geneve shift the offsets of ip[], ip6[], host, net... so
+ *  that expressions it passes read payload. What keeps redacted bytes
+ *  from a filter is the query's headers-only view (tcpi_query_init_ex
+ *  without TCPI_QUERY_PAYLOAD). Kept for its tests until the callers
+ *  are gone; do not use it to refuse a filter. 1 if it may, 0 if not. */
 int tcpi_filter_reads_payload(const char *expr);
 
 /** Which leg a packet belongs to: TCPI_LEG_FRONT, TCPI_LEG_BACKEND or 0.

@@ -30,72 +30,54 @@ static int payload_matches(const tcpi_packets_opts_t *opt,
                   opt->match_len) != NULL;
 }
 
+/* For the window: a packet counts toward limit= when its redacted
+ * payload holds the match= string. */
+typedef struct {
+    const tcpi_packets_opts_t *opt;
+    tcpi_redact_t *rd;
+    uint8_t *scratch;
+} window_ctx_t;
+
+static int window_counts(void *ctx, const tcpi_ring_rec_t *rec,
+                         const uint8_t *data)
+{
+    window_ctx_t *w = ctx;
+    return payload_matches(w->opt, rec, data, w->rd, w->scratch);
+}
+
 void tcpi_packets_window(tcpi_packets_stats_t *st, tcpi_query_t *q,
                          const tcpi_packets_opts_t *opt, uint8_t *buf,
                          size_t bufsize)
 {
-    tcpi_ring_rec_t rec;
-    uint64_t tail, head, found = 0, n;
-    uint8_t *scratch = NULL;
-    tcpi_redact_t *rd = NULL;
+    window_ctx_t w = { opt, NULL, NULL };
 
     memset(st, 0, sizeof(*st));
+    q->limit = opt->limit;
+    q->oldest = opt->have_since;
     if (opt->match) {
         /* Matching redacted payloads needs a redaction state of its own:
-         * the window scan must not disturb the one used for printing. */
-        scratch = malloc(bufsize);
-        if (opt->redact && (rd = malloc(sizeof(*rd))) != NULL)
-            *rd = *opt->redact;
-        if (!scratch || (opt->redact && !rd)) {
-            free(scratch);
-            free(rd);
-            opt = NULL;
-        }
-    }
-    q->limit = 0;
-    tcpi_query_start(q, buf, bufsize);      /* since, time bound, end */
-    tcpi_ring_bounds(&tail, &head, q->ring);
-    if (opt == NULL) {
-        st->next = q->end;
-        return;
-    }
-    if (opt->have_since) {
-        /* Forward: the first `limit` matches from q->next on. */
-        for (n = q->next; n < q->end; n++) {
-            if (tcpi_ring_read(&rec, buf, bufsize, q->ring, n) != 0)
-                continue;
-            if (tcpi_query_match(q, &rec, buf) &&
-                payload_matches(opt, &rec, buf, rd, scratch) &&
-                ++found == opt->limit) {
-                n++;
-                break;
-            }
-        }
-        q->end = n;
-    } else if (opt->match == NULL) {
-        q->limit = opt->limit;
-        tcpi_query_start(q, buf, bufsize);
-    } else {
-        /* Newest `limit` whose payload matches, scanning backward. The
-         * redaction state met backward is not the printer's (which runs
-         * forward), so a match on the edge of a masked value may be
+         * the window scan must not disturb the one used for printing.
+         * Scanning backward, the state met is not the printer's (which
+         * runs forward), so a match on the edge of a masked value may be
          * counted here and then hidden: the window errs on the large side. */
-        for (n = q->end; n > q->next; n--) {
-            if (tcpi_ring_read(&rec, buf, bufsize, q->ring, n - 1) != 0)
-                break;
-            if (tcpi_query_match(q, &rec, buf) &&
-                payload_matches(opt, &rec, buf, rd, scratch) &&
-                ++found == opt->limit) {
-                n--;
-                break;
-            }
+        w.scratch = malloc(bufsize);
+        if (opt->redact && (w.rd = malloc(sizeof(*w.rd))) != NULL)
+            *w.rd = *opt->redact;
+        if (w.scratch && (!opt->redact || w.rd)) {
+            q->count_if = window_counts;
+            q->count_ctx = &w;
+        } else {
+            q->limit = 0;              /* out of memory: no window */
         }
-        if (n > q->next)
-            q->next = n;
     }
+    /* The window search is charged to the query's budget; printing the
+     * window afterwards is not charged again. */
+    tcpi_query_start(q, buf, bufsize);
+    q->count_if = NULL;
+    q->count_ctx = NULL;
     st->next = q->end;
-    free(scratch);
-    free(rd);
+    free(w.scratch);
+    free(w.rd);
 }
 
 /* One pass over the window: redact a copy of each packet, print it, and
@@ -271,6 +253,19 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
     tcpi_out_str(o, "/\">overview</a> &middot; as <a href=\"packets.txt?");
     tcpi_out_str(o, opt->query_html ? opt->query_html : "");
     tcpi_out_str(o, "\">text</a></p>\n");
+    if (q->truncated) {
+        tcpi_out_str(o, "<p class=\"truncated\">The scan stopped early: ");
+        tcpi_out_u64(o, q->examined);
+        tcpi_out_str(o, " packets examined (#");
+        tcpi_out_u64(o, q->next);
+        tcpi_out_str(o, "&ndash;#");
+        tcpi_out_u64(o, q->end - 1);
+        tcpi_out_str(o, "), the most one page may; ");
+        tcpi_out_str(o, opt->have_since ? "page on with the newer link."
+                                        : "older packets were not searched: "
+                                          "narrow the filter or add since=.");
+        tcpi_out_str(o, "</p>\n");
+    }
     for (size_t i = 0; i < TCPI_ARRAY_LEN(legs) && rc == 0; i++) {
         uint64_t before = st->shown;
         tcpi_out_str(o, "<h2>");
