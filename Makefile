@@ -19,7 +19,9 @@ APR_CFLAGS := $(shell $(APR_CFG) --cflags --cppflags --includes 2>/dev/null)
 APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -Iinclude -I$(BUILD)/gen $(APR_CFLAGS)
+# -MMD -MP: every object and test binary also depends on the headers it
+# includes (build/**/*.d), so a header change rebuilds exactly its users.
+CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -I$(BUILD)/gen $(APR_CFLAGS)
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 CORE_SRC  := $(sort $(wildcard src/*.c))
@@ -70,30 +72,34 @@ $(BPF_HDR): $(BPF_OBJ)
 	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/tcpi_evstates.o $(BUILD)/asan/obj/tcpi_evstates.o: $(BPF_HDR)
 
-$(BUILD)/obj/%.o: src/%.c $(HDRS)
+$(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/asan/obj/%.o: src/%.c $(HDRS)
+$(BUILD)/asan/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(CORE_SLIB): $(CORE_SOBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_LIB)
+$(BUILD)/test_%: tests/test_%.c $(CORE_LIB)
 	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) $(TEST_LIBS)
-$(BUILD)/asan/test_%: tests/test_%.c tests/tcpi_test.h $(CORE_SLIB)
+$(BUILD)/asan/test_%: tests/test_%.c $(CORE_SLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests $< -o $@ $(CORE_SLIB) $(TEST_LIBS)
 $(BUILD)/bench_%: tests/bench_%.c $(CORE_LIB)
 	$(CC) $(CORE_CFLAGS) -Itests $< -o $@ $(CORE_LIB) -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 
 # Unit tests run from the top directory so fixtures resolve as tests/pcap/...
-unit: $(TESTS)
+# (the fixtures and the fuzz corpora are prerequisites: a missing one
+# stops make, naming it, instead of failing inside a test)
+FIXTURES  := $(wildcard tests/pcap/*.pcap tests/pcap/*.txt)
+CORPORA   := $(wildcard tests/corpus/*/*)
+unit: $(TESTS) $(FIXTURES)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./$$t; done
-unit-asan: $(STESTS)
+unit-asan: $(STESTS) $(FIXTURES)
 	@set -e; for t in $(STESTS); do echo "== $$t (asan+ubsan)"; \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
 
@@ -103,7 +109,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS) $(BPF_HDR)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 fuzz: $(FUZZERS)
-fuzz-replay: $(FUZZERS)
+fuzz-replay: $(FUZZERS) $(CORPORA)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); d=tests/corpus/$${n#fuzz_}; \
 	    echo "== $$n over $$d"; ./$$f -runs=0 $$d; \
 	    tmp=$$(mktemp -d); ./$$f -runs=20000 -max_total_time=10 -seed=1 $$tmp $$d >$$tmp.log 2>&1 \
@@ -134,3 +140,5 @@ bench: module $(BENCHES)
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,8 +1,11 @@
 # /flows and /flows.json through a real httpd and Jetty, and the decoder's
 # reason counters: requests from the client namespace (fresh connections,
-# the client or httpd closing first), from loopback, through the pooled
-# /app and the disablereuse /fresh/ backends, and /app/close (Jetty closes
-# without answering). Each request's frontend and backend 4-tuples appear
+# the client or httpd closing first), from loopback, and /fresh/close
+# (Jetty closes without answering). Every case goes through the
+# disablereuse /fresh/ backend, so each owns its backend connection from
+# SYN to FIN: through the pooled /app two cases could share one backend
+# tuple (under prefork one child served both), and a pooled connection's
+# end is not the request's (t/50 covers the pooled joins). Each request's frontend and backend 4-tuples appear
 # in flows.json; each side's packet-derived state history is checked
 # against two oracles not written by us: the packets of that flow in
 # /capture.pcap read with `tcpdump -n -r` (who sent SYN, who sent the
@@ -111,14 +114,14 @@ my $ok0 = $st0->{capture}{decode}{ok} // 0;
 # --- traffic -----------------------------------------------------------------
 curl1(ns => 0, path => "/app/echo?warmup=$run");             # Jetty's first call
 my %req;
-$req{ns_srvclose} = raw_close_after_eof("/app/echo?u=$run-a");
-$req{ns_cliclose} = curl1(ns => 1, path => "/app/echo?u=$run-b");
-$req{ns_fresh}    = curl1(ns => 1, path => "/fresh/echo?u=$run-c");
-$req{ns_close}    = curl1(ns => 1, path => "/app/close?u=$run-d");
-$req{lo}          = curl1(ns => 0, path => "/app/echo?u=$run-e");
-my %uri = (ns_srvclose => "/app/echo?u=$run-a", ns_cliclose => "/app/echo?u=$run-b",
-           ns_fresh => "/fresh/echo?u=$run-c", ns_close => "/app/close?u=$run-d",
-           lo => "/app/echo?u=$run-e");
+my %uri = (ns_srvclose => "/fresh/echo?u=$run-a", ns_cliclose => "/fresh/echo?u=$run-b",
+           ns_fresh => "/fresh/echo?u=$run-c", ns_close => "/fresh/close?u=$run-d",
+           lo => "/fresh/echo?u=$run-e");
+$req{ns_srvclose} = raw_close_after_eof($uri{ns_srvclose});
+$req{ns_cliclose} = curl1(ns => 1, path => $uri{ns_cliclose});
+$req{ns_fresh}    = curl1(ns => 1, path => $uri{ns_fresh});
+$req{ns_close}    = curl1(ns => 1, path => $uri{ns_close});
+$req{lo}          = curl1(ns => 0, path => $uri{lo});
 is $req{$_}[0], ($_ eq 'ns_close' ? 502 : 200), "$_: status $req{$_}[0]" for sort keys %req;
 
 # ss right away, while the sockets still exist (TIME_WAIT lasts 60 s).
@@ -281,14 +284,19 @@ if (my $x = $f{'ns_cliclose:front'}) {
 if (my $x = $f{'ns_close:backend'}) {
     my $pk = oracle(@{ $be{ns_close} });
     my ($fin) = grep { $_->[2] =~ /[FR]/ } @$pk;
-    is $fin && $fin->[0], "127.0.0.1:$JP", '/app/close: tcpdump shows Jetty closing first';
-    like hist($x->{server}), qr/(FIN_WAIT1|CLOSE)/, '/app/close: Jetty side closed first: ' . hist($x->{server});
+    is $fin && $fin->[0], "127.0.0.1:$JP", '/fresh/close: tcpdump shows Jetty closing first';
+    like hist($x->{server}), qr/(FIN_WAIT1|CLOSE)/, '/fresh/close: Jetty side closed first: ' . hist($x->{server});
     like hist($x->{client}), qr/CLOSE_WAIT|^[^,]*(,ESTABLISHED)?,CLOSE$/,
-        '/app/close: httpd side saw the backend close: ' . hist($x->{client});
+        '/fresh/close: httpd side saw the backend close: ' . hist($x->{client});
 }
-if (my $x = $f{'ns_fresh:backend'}) {
-    isnt $x->{client}{state}, 'ESTABLISHED', 'disablereuse: the backend connection was closed';
+for my $k (grep { $_ ne 'ns_close' } sort keys %req) {
+    my $x = $f{"$k:backend"} or next;
+    isnt $x->{client}{state}, 'ESTABLISHED', "$k: disablereuse: the backend connection was closed";
 }
+my %tuple_of;
+push @{ $tuple_of{ join ' ', @{ $be{$_} } } }, $_ for keys %be;
+is scalar(grep { @$_ > 1 } values %tuple_of), 0, 'every case had a backend connection of its own'
+    or diag explain \%tuple_of;
 ok !find_flow($flows, @{ $req{lo} }[1, 2]),
     'a loopback request has no frontend flow (the frontend is captured on the veth only)';
 ok $f{'lo:backend'}, 'the loopback request\'s backend flow is there';
