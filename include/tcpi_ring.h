@@ -51,8 +51,11 @@ tcpi_ring_t *tcpi_ring_init(void *mem, size_t size);
 /** 0 when the header at mem is exactly what tcpi_ring_init(mem, size)
  *  writes (the writer's check before it trusts an offset), else -1. */
 int tcpi_ring_check(const void *mem, size_t size);
-/** Use a region formatted by tcpi_ring_init (after a magic check). */
-tcpi_ring_t *tcpi_ring_attach(void *mem);
+/** Use a region of `size` bytes formatted by tcpi_ring_init (after a
+ *  magic check). The geometry comes from size, never from the header:
+ *  whoever else can write the ring cannot move this process's accesses.
+ *  Handles are per process and per address, and live as long as it. */
+tcpi_ring_t *tcpi_ring_attach(void *mem, size_t size);
 
 /** Append one packet (caplen bytes of data). Never blocks; overwrites the
  *  oldest records when needed. Bytes beyond max_caplen are cut off. */

@@ -157,7 +157,13 @@ int tcpi_shm_check(const tcpi_shm_t *shm, uint64_t ring_size, char *err,
                    size_t errlen);
 /** Format a zeroed region of tcpi_shm_size(ring_size) bytes. */
 tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation);
-/** The request log inside the region. */
+/** Trust the region at base (another view of one this process formatted,
+ *  e.g. the read-only view) as holding a ring of ring_size bytes: the
+ *  accessors below then place every part by that layout, never by the
+ *  offsets in the header. tcpi_shm_init trusts what it formats. 0 or -1. */
+int tcpi_shm_trust(const void *base, uint64_t ring_size);
+/** The request log inside the region (NULL: a region never formatted or
+ *  trusted here whose header is not self-consistent). */
 tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm);
 /** The request summaries inside the region. */
 tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm);

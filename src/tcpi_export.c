@@ -81,8 +81,10 @@ static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
                      const uint8_t *data, char *comment, size_t commentlen)
 {
     const tcpi_shm_t *shm = baton;
+    /* The record's interface index is the worker's word: bounded here. */
     snprintf(comment, commentlen, "ring #%llu %s", (unsigned long long)rec->n,
-             tcpi_export_leg_name(shm->iface[rec->iface].legs));
+             tcpi_export_leg_name(rec->iface < TCPI_MAX_IFACES
+                                  ? shm->iface[rec->iface].legs : 0));
     return 1;
 }
 

@@ -492,7 +492,8 @@ static void build_ifmap(ifmap_t *m, const tcpi_reqcap_t *sel,
     for (int k = 0; k < 2; k++) {
         int found = 0;
         for (size_t i = 0; i < sel->n; i++)
-            if (sel->pkt[i].leg == legs[k] && sel->pkt[i].iface < shm->niface) {
+            if (sel->pkt[i].leg == legs[k] && sel->pkt[i].iface < shm->niface &&
+                sel->pkt[i].iface < TCPI_MAX_IFACES) {
                 ifmap_add(m, legs[k], sel->pkt[i].iface);
                 found = 1;
             }

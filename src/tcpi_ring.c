@@ -1,7 +1,9 @@
 /* tcpi_ring.c — seqlock packet ring (layout in tcpi_ring.h). */
 #include "tcpi_ring.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RING_MAGIC   0x54435052u   /* "TCPR" */
@@ -18,7 +20,11 @@ typedef struct {
     int32_t  linktype;
 } ring_desc_t;
 
-struct tcpi_ring {
+/* The shared header. Its geometry fields are written once by
+ * tcpi_ring_init and only ever compared (tcpi_ring_check): every process
+ * uses the geometry it computed itself from the size it trusts, so a
+ * header rewritten by another process cannot move an access. */
+typedef struct {
     uint32_t magic;
     uint32_t version;
     uint64_t size;
@@ -31,22 +37,31 @@ struct tcpi_ring {
     _Atomic uint64_t tail;     /* oldest valid packet number */
     _Atomic uint64_t reserved; /* end of the bytes written or being written */
     _Atomic uint64_t bytes;
+} ring_hdr_t;
+
+/* A process's handle on a ring: where its parts are, from the size. */
+struct tcpi_ring {
+    ring_hdr_t  *h;
+    ring_desc_t *desc;
+    uint8_t     *data;
+    uint64_t     size, ndesc, data_size, max_caplen;
+    struct tcpi_ring *next;    /* the handle list */
 };
 
 _Static_assert(sizeof(ring_desc_t) == 40, "descriptor layout");
 
 static ring_desc_t *descs(const tcpi_ring_t *r)
 {
-    return (ring_desc_t *)((char *)r + r->desc_off);
+    return r->desc;
 }
 
 static uint8_t *data(const tcpi_ring_t *r)
 {
-    return (uint8_t *)r + r->data_off;
+    return r->data;
 }
 
 /* The geometry of a ring in a region of `size` bytes. */
-static void geometry(tcpi_ring_t *g, size_t size)
+static void geometry(ring_hdr_t *g, size_t size)
 {
     uint64_t hdr = (sizeof(*g) + 63) & ~63ull;
     uint64_t ndesc = 1;
@@ -68,22 +83,58 @@ static void geometry(tcpi_ring_t *g, size_t size)
                     ? g->data_size / 4 : TCPI_RING_MAX_RECORD;
 }
 
+/* Handles live for the process (a ring is mapped once per generation):
+ * one per ring address, updated when a ring is formatted there again. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static tcpi_ring_t *handles;
+
+static tcpi_ring_t *handle(void *mem, size_t size)
+{
+    ring_hdr_t g;
+    tcpi_ring_t *r;
+
+    memset(&g, 0, sizeof(g));
+    geometry(&g, size);
+    pthread_mutex_lock(&handles_lock);
+    for (r = handles; r != NULL; r = r->next)
+        if (r->h == mem)
+            break;
+    if (r == NULL && (r = calloc(1, sizeof(*r))) != NULL) {
+        r->h = mem;
+        r->next = handles;
+        handles = r;
+    }
+    if (r != NULL) {
+        r->desc = (ring_desc_t *)((char *)mem + g.desc_off);
+        r->data = (uint8_t *)mem + g.data_off;
+        r->size = size;
+        r->ndesc = g.ndesc;
+        r->data_size = g.data_size;
+        r->max_caplen = g.max_caplen;
+    }
+    pthread_mutex_unlock(&handles_lock);
+    return r;
+}
+
 tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
 {
-    tcpi_ring_t *r = mem;
+    ring_hdr_t *h = mem;
+    tcpi_ring_t *r;
 
     if (mem == NULL || size < TCPI_RING_MIN_REGION)
         return NULL;
-    memset(r, 0, (sizeof(*r) + 63) & ~63ull);
-    geometry(r, size);
-    memset(descs(r), 0, r->ndesc * sizeof(ring_desc_t));
+    memset(h, 0, (sizeof(*h) + 63) & ~63ull);
+    geometry(h, size);
+    if ((r = handle(mem, size)) == NULL)
+        return NULL;
+    memset(r->desc, 0, r->ndesc * sizeof(ring_desc_t));
     return r;
 }
 
 int tcpi_ring_check(const void *mem, size_t size)
 {
-    const tcpi_ring_t *r = mem;
-    tcpi_ring_t g;
+    const ring_hdr_t *r = mem;
+    ring_hdr_t g;
 
     if (mem == NULL || size < TCPI_RING_MIN_REGION)
         return -1;
@@ -96,13 +147,14 @@ int tcpi_ring_check(const void *mem, size_t size)
            ? 0 : -1;
 }
 
-tcpi_ring_t *tcpi_ring_attach(void *mem)
+tcpi_ring_t *tcpi_ring_attach(void *mem, size_t size)
 {
-    tcpi_ring_t *r = mem;
+    const ring_hdr_t *h = mem;
 
-    if (r == NULL || r->magic != RING_MAGIC || r->version != RING_VERSION)
+    if (h == NULL || size < TCPI_RING_MIN_REGION || h->magic != RING_MAGIC ||
+        h->version != RING_VERSION)
         return NULL;
-    return r;
+    return handle(mem, size);
 }
 
 static void copy_in(tcpi_ring_t *r, uint64_t pos, const uint8_t *src,
@@ -137,9 +189,9 @@ void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
                      int32_t linktype, uint32_t caplen, uint32_t wirelen,
                      const uint8_t *bytes)
 {
-    uint64_t n = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t pos = atomic_load_explicit(&r->reserved, memory_order_relaxed);
+    uint64_t n = atomic_load_explicit(&r->h->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&r->h->tail, memory_order_relaxed);
+    uint64_t pos = atomic_load_explicit(&r->h->reserved, memory_order_relaxed);
     ring_desc_t *d = &descs(r)[n & (r->ndesc - 1)];
 
     if (caplen > r->max_caplen)
@@ -154,8 +206,8 @@ void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
         else
             break;
     }
-    atomic_store_explicit(&r->tail, tail, memory_order_relaxed);
-    atomic_store_explicit(&r->reserved, pos + caplen, memory_order_relaxed);
+    atomic_store_explicit(&r->h->tail, tail, memory_order_relaxed);
+    atomic_store_explicit(&r->h->reserved, pos + caplen, memory_order_relaxed);
     atomic_store_explicit(&d->seq, 2 * n + 1, memory_order_relaxed);
     /* Order the publications above before the stores below. */
     atomic_thread_fence(memory_order_release);
@@ -167,15 +219,15 @@ void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
     d->linktype = linktype;
     copy_in(r, pos, bytes, caplen);
     atomic_store_explicit(&d->seq, 2 * n + 2, memory_order_release);
-    atomic_fetch_add_explicit(&r->bytes, caplen, memory_order_relaxed);
-    atomic_store_explicit(&r->head, n + 1, memory_order_release);
+    atomic_fetch_add_explicit(&r->h->bytes, caplen, memory_order_relaxed);
+    atomic_store_explicit(&r->h->head, n + 1, memory_order_release);
 }
 
 void tcpi_ring_bounds(uint64_t *tail, uint64_t *head, const tcpi_ring_t *r)
 {
     tcpi_ring_t *w = (tcpi_ring_t *)r;
-    *head = atomic_load_explicit(&w->head, memory_order_acquire);
-    *tail = atomic_load_explicit(&w->tail, memory_order_acquire);
+    *head = atomic_load_explicit(&w->h->head, memory_order_acquire);
+    *tail = atomic_load_explicit(&w->h->tail, memory_order_acquire);
     if (*tail > *head)
         *tail = *head;
 }
@@ -208,7 +260,7 @@ int tcpi_ring_read(tcpi_ring_rec_t *rec, uint8_t *buf, size_t bufsize,
     copy_out(buf, r, pos, len);
     atomic_thread_fence(memory_order_acquire);
     s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
-    reserved = atomic_load_explicit(&w->reserved, memory_order_relaxed);
+    reserved = atomic_load_explicit(&w->h->reserved, memory_order_relaxed);
     if (s2 != s1 || reserved - pos > r->data_size)
         return -1;
     rec->caplen = len;
@@ -223,7 +275,7 @@ void tcpi_ring_stats(tcpi_ring_stats_t *st, const tcpi_ring_t *r)
     memset(st, 0, sizeof(*st));
     tcpi_ring_bounds(&tail, &head, r);
     st->packets = head;
-    st->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
+    st->bytes = atomic_load_explicit(&w->h->bytes, memory_order_relaxed);
     st->overwritten = tail;
     st->data_size = r->data_size;
     st->ndesc = r->ndesc;
@@ -236,7 +288,7 @@ void tcpi_ring_stats(tcpi_ring_stats_t *st, const tcpi_ring_t *r)
         atomic_thread_fence(memory_order_acquire);
         if (s1 == 2 * tail + 2 &&
             atomic_load_explicit(&d->seq, memory_order_relaxed) == s1) {
-            uint64_t reserved = atomic_load_explicit(&w->reserved,
+            uint64_t reserved = atomic_load_explicit(&w->h->reserved,
                                                      memory_order_relaxed);
             st->oldest_ts_ns = ts;
             st->used_bytes = reserved - pos;

@@ -1,7 +1,9 @@
 /* tcpi_shm.c — the shared region (layout in tcpi_shm.h). */
 #include "tcpi_shm.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +11,8 @@
 #define SHM_VERSION 3u
 
 static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
+
+static uint64_t sizeof_hdr(void) { return align64(sizeof(tcpi_shm_t)); }
 
 /* Everything the worker writes, then the request log on a page of its
  * own: the two are mapped separately (tcpi_shmmap.h). */
@@ -28,6 +32,64 @@ static void layout(tcpi_shm_layout_t *l, uint64_t ring_size)
 void tcpi_shm_layout(tcpi_shm_layout_t *l, uint64_t ring_size)
 {
     layout(l, ring_size);
+}
+
+/* The regions this process formatted or was told to trust, with the
+ * layout it computed itself: every part is found from that, never from
+ * offsets in the header, which the worker (or anyone who owns it) can
+ * rewrite. A handful per process: the views of one generation. */
+typedef struct trusted {
+    const void     *base;
+    uint64_t        ring_size;
+    tcpi_shm_layout_t l;
+    struct trusted *next;
+} trusted_t;
+static pthread_mutex_t trusted_lock = PTHREAD_MUTEX_INITIALIZER;
+static trusted_t *trusted;
+
+int tcpi_shm_trust(const void *base, uint64_t ring_size)
+{
+    trusted_t *t;
+
+    pthread_mutex_lock(&trusted_lock);
+    for (t = trusted; t != NULL; t = t->next)
+        if (t->base == base)
+            break;
+    if (t == NULL && (t = calloc(1, sizeof(*t))) != NULL) {
+        t->base = base;
+        t->next = trusted;
+        trusted = t;
+    }
+    if (t != NULL) {
+        t->ring_size = ring_size;
+        layout(&t->l, ring_size);
+    }
+    pthread_mutex_unlock(&trusted_lock);
+    return t != NULL ? 0 : -1;
+}
+
+/* The layout of a region: the trusted one; for one never registered
+ * (there is none in the module) the header's, if it is self-consistent. */
+static int layout_of(tcpi_shm_layout_t *l, uint64_t *ring_size,
+                     const tcpi_shm_t *shm)
+{
+    const trusted_t *t;
+    int found = 0;
+
+    pthread_mutex_lock(&trusted_lock);
+    for (t = trusted; t != NULL; t = t->next)
+        if (t->base == (const void *)shm) {
+            *l = t->l;
+            *ring_size = t->ring_size;
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&trusted_lock);
+    if (found)
+        return 0;
+    *ring_size = shm->ring_size;
+    layout(l, *ring_size);
+    return shm->size == l->size && shm->reqlog_off == l->reqlog_off ? 0 : -1;
 }
 
 size_t tcpi_shm_size(uint64_t ring_size)
@@ -84,29 +146,50 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     shm->generation = generation;
     memset((char *)shm + shm->hist_off, 0,
            TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
-    if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL)
+    if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL ||
+        tcpi_shm_trust(shm, ring_size) != 0)
         return NULL;
     return shm;
 }
 
 tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
 {
-    return (tcpi_reqlog_t *)((char *)shm + shm->reqlog_off);
+    tcpi_shm_layout_t l;
+    uint64_t rs;
+
+    if (layout_of(&l, &rs, shm) != 0)
+        return NULL;
+    return (tcpi_reqlog_t *)((char *)shm + l.reqlog_off);
 }
 
 tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm)
 {
-    return (tcpi_sumtab_t *)((char *)shm + shm->sumtab_off);
+    tcpi_shm_layout_t l;
+    uint64_t rs;
+
+    if (layout_of(&l, &rs, shm) != 0)
+        return NULL;
+    return (tcpi_sumtab_t *)((char *)shm + l.sumtab_off);
 }
 
 tcpi_flowpub_t *tcpi_shm_flowpub(const tcpi_shm_t *shm)
 {
-    return (tcpi_flowpub_t *)((char *)shm + shm->flowpub_off);
+    tcpi_shm_layout_t l;
+    uint64_t rs;
+
+    if (layout_of(&l, &rs, shm) != 0)
+        return NULL;
+    return (tcpi_flowpub_t *)((char *)shm + l.flowpub_off);
 }
 
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)
 {
-    return tcpi_ring_attach((char *)shm + shm->ring_off);
+    tcpi_shm_layout_t l;
+    uint64_t rs;
+
+    if (layout_of(&l, &rs, shm) != 0)
+        return NULL;
+    return tcpi_ring_attach((char *)shm + l.ring_off, rs);
 }
 
 int tcpi_shm_add_iface(tcpi_shm_t *shm, const char *name, uint32_t legs,
@@ -135,14 +218,14 @@ int tcpi_shm_find_iface(const tcpi_shm_t *shm, const char *name)
 
 static tcpi_hist_sample_t *hist(const tcpi_shm_t *shm)
 {
-    return (tcpi_hist_sample_t *)((char *)shm + shm->hist_off);
+    return (tcpi_hist_sample_t *)((char *)shm + sizeof_hdr());
 }
 
 void tcpi_shm_hist_put(tcpi_shm_t *shm, uint64_t time_s,
                        const uint32_t count[TCPI_NSCOPES][TCPI_NSTATES])
 {
     uint64_t k = atomic_load_explicit(&shm->hist_count, memory_order_relaxed);
-    tcpi_hist_sample_t *s = &hist(shm)[k % shm->hist_len];
+    tcpi_hist_sample_t *s = &hist(shm)[k % TCPI_HIST_LEN];
 
     atomic_store_explicit(&s->seq, 2 * k + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
@@ -155,7 +238,7 @@ void tcpi_shm_hist_put(tcpi_shm_t *shm, uint64_t time_s,
 int tcpi_shm_hist_get(tcpi_hist_sample_t *out, const tcpi_shm_t *shm,
                       uint64_t k)
 {
-    tcpi_hist_sample_t *s = &hist(shm)[k % shm->hist_len];
+    tcpi_hist_sample_t *s = &hist(shm)[k % TCPI_HIST_LEN];
     uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 
     if (s1 != 2 * k + 2)

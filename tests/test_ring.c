@@ -41,9 +41,9 @@ static void test_small_region(void **state)
     assert_null(tcpi_ring_init(mem, sizeof(mem) - 1));
     assert_null(tcpi_ring_init(NULL, sizeof(mem)));
     assert_non_null(tcpi_ring_init(mem, sizeof(mem)));
-    assert_non_null(tcpi_ring_attach(mem));
-    uint8_t junk[256] = { 1, 2, 3 };
-    assert_null(tcpi_ring_attach(junk));
+    assert_non_null(tcpi_ring_attach(mem, sizeof(mem)));
+    static uint8_t junk[TCPI_RING_MIN_REGION] = { 1, 2, 3 };
+    assert_null(tcpi_ring_attach(junk, sizeof(junk)));
 }
 
 static void test_order_and_eviction(void **state)
