@@ -49,6 +49,10 @@ BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
 BENCHES   := $(patsubst tests/%.c,$(BUILD)/%,$(BENCH_SRC))
 
 MODULE    := .libs/mod_tcpinspect.so
+# The httpd glue: mod_tcpinspect.c and src/httpd/ (not in CORE_SRC, so never
+# in libtcpi.a nor the unit tests).
+HTTPD_SRC := $(sort $(wildcard src/httpd/*.c))
+HTTPD_HDR := src/httpd/tcpi_httpd.h
 
 .PHONY: all deps module unit unit-asan fuzz fuzz-replay test itest demo demo-stop install bench clean
 all: module
@@ -57,10 +61,10 @@ deps:
 	@./tests/deps.sh
 
 module: $(MODULE)
-$(MODULE): mod_tcpinspect.c $(CORE_LIB) $(HDRS)
+$(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
-	    -Wc,-Wno-missing-field-initializers -Iinclude -o mod_tcpinspect.la mod_tcpinspect.c \
-	    $(CORE_LIB) -lpcap -lbpf -lseccomp
+	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc/httpd -o mod_tcpinspect.la \
+	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp
 
 $(BPF_OBJ): $(BPF_SRC) include/tcpi_evshared.h
 	@mkdir -p $(dir $@)
@@ -139,6 +143,7 @@ bench: module $(BENCHES)
 	@./tests/bench.sh
 
 clean:
-	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o
+	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o \
+	    src/httpd/.libs src/httpd/*.lo src/httpd/*.slo src/httpd/*.o
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
