@@ -51,6 +51,10 @@
 #define TCPI_REQCAP_LOOKBACK_US (TCPI_JOIN_SYN_LOOKBACK_NS / 1000)
 #define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
 #define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
+/* A ring scan for one request (a long-lived one spans much of the ring)
+ * stops after this many packets or ns, like the pages' scans. */
+#define TCPI_REQCAP_SCAN_PKTS   2097152u
+#define TCPI_REQCAP_SCAN_NS     500000000ull
 
 /** One selected packet. */
 typedef struct {
@@ -71,6 +75,7 @@ typedef struct {
     int      truncated;    /* more than TCPI_REQCAP_MAX_PKTS */
     int32_t  if_linktype[TCPI_MAX_IFACES];  /* as seen; -1 unknown */
     uint64_t looked_at;    /* ring packets examined */
+    int      scan_cut;     /* the ring scan hit its budget: not all there */
     uint64_t nleg[3];      /* selected per leg (index TCPI_LEG_*) */
     int      scanned;      /* tcpi_reqcap_select_join fell back to the scan */
 } tcpi_reqcap_t;

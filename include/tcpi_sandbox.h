@@ -29,6 +29,7 @@
 #define TCPI_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 typedef struct {
@@ -52,6 +53,21 @@ int tcpi_sandbox_enter(const tcpi_sandbox_conf_t *conf, char *err,
  *  syslog connection, which cannot be reopened inside the sandbox).
  *  Returns how many were closed, or -1 when /proc/self/fd is unreadable. */
 int tcpi_sandbox_close_inherited(const int *keep, size_t nkeep);
+
+/** As root, before dropping privileges: make dir the process's root
+ *  (chroot), so that the files it can reach afterwards are the ones in
+ *  dir (the capture directory) and nothing else: not /proc (other
+ *  processes of the same user), not a web root. dir NULL or unusable: an
+ *  empty directory that no longer has a name. Returns 1 when dir is the
+ *  root, 0 when the empty one is, -1 with the reason in err. */
+int tcpi_sandbox_confine(const char *dir, char *err, size_t errlen);
+
+/** As root: become uid/gid with no supplementary group (numeric: no
+ *  NSS lookup, which a confined process could not make) and not
+ *  dumpable. The kernel makes a process that changed its uid dumpable
+ *  only when fs.suid_dumpable is not 0; the flag is cleared at once after
+ *  the change. 0, or -1 with the reason in err (uid 0 is refused). */
+int tcpi_sandbox_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
 
 typedef struct {
     int      no_new_privs;     /* NoNewPrivs: 0 or 1 */

@@ -80,6 +80,11 @@ int tcpi_trigger_open_saved(struct stat *st, const char *dir, const char *name,
  *  status page until a capture is written. */
 void tcpi_trigger_set_error(tcpi_shm_t *shm, const char *msg);
 
+/** Worker: the capture directory is at path from now on (the worker
+ *  chroot()s into it: "/"), whatever its configured name; messages and
+ *  the pages keep the configured name. */
+void tcpi_trigger_confined(const char *path);
+
 /** Worker: one call per loop, after tcpi_join_run (join's flow table
  *  finds the packets; NULL: scan the ring). Creates *t on the first
  *  call. */

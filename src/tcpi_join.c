@@ -533,6 +533,7 @@ struct tcpi_join {
     int      ring_started;
     uint64_t last_ts;             /* newest packet decoded */
     uint64_t log_next;
+    int      log_started;         /* log_next set from the head */
     uint64_t stuck_since;
     uint64_t pend_head, pend_tail;  /* FIFO of [tail, head) */
     uint64_t pend_k[PENDING_LEN];
@@ -559,7 +560,8 @@ tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
         free(j);
         return NULL;
     }
-    j->log_next = conf->log ? tcpi_reqlog_head(conf->log) : 0;
+    /* log_next is set by the first read_log: the worker creates the join
+     * as root, and root reads nothing a child can write. */
     return j;
 }
 
@@ -654,6 +656,10 @@ static void read_log(tcpi_join_t *j, uint64_t now)
 {
     uint64_t head = tcpi_reqlog_head(j->c.log);
 
+    if (!j->log_started) {
+        j->log_next = head;
+        j->log_started = 1;
+    }
     if (head < j->log_next) {
         /* The counter went back: only a write into the log does that. */
         j->corrupt++;

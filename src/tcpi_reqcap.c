@@ -283,6 +283,7 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
     tcpi_reqcap_t leg[2];
     uint64_t lower, upper, tail, head, n, start = req->start_us * 1000;
+    uint64_t t0 = tcpi_now_mono_ns();
     uint8_t buf[TCPI_DECODE_COPY];
 
     sel_init(sel, leg);
@@ -295,6 +296,13 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         tcpi_pkt_t pkt;
         tcpi_reqcap_pkt_t c;
         int to_server, l;
+
+        if (sel->looked_at >= TCPI_REQCAP_SCAN_PKTS ||
+            ((sel->looked_at & 4095) == 4095 &&
+             tcpi_now_mono_ns() - t0 > TCPI_REQCAP_SCAN_NS)) {
+            sel->scan_cut = 1;
+            break;
+        }
 
         if (tcpi_ring_read(&rec, buf, sizeof(buf), ring, n) != 0)
             continue;                      /* overwritten under us */

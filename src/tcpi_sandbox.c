@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,12 +249,13 @@ static int load(scmp_filter_ctx ctx, const char *which, char *err,
  * kills. Own filter because seccomp takes the harshest verdict of all
  * filters, while one libseccomp filter mixing "allow write" with "kill
  * write to fd 5" resolves the overlap by the order of the rules. */
-static int load_fd_filter(uint32_t kill, char *err, size_t errlen)
+/* The process's network sockets (packet, inet), from /proc/self/fd:
+ * their count, or -1 with the reason in err. */
+static int net_sockets(int *fds, char *err, size_t errlen)
 {
-    int fds[MAX_INHERITED_SOCKETS], n = 0;
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
-    scmp_filter_ctx ctx;
+    int n = 0;
 
     if (d == NULL)
         return fail(err, errlen, errno, "listing /proc/self/fd");
@@ -274,6 +276,23 @@ static int load_fd_filter(uint32_t kill, char *err, size_t errlen)
         fds[n++] = (int)fd;
     }
     closedir(d);
+    return n;
+}
+
+/* Counted by tcpi_sandbox_confine while /proc was there. */
+static int confined_fds[MAX_INHERITED_SOCKETS], confined_nfds = -1;
+
+static int load_fd_filter(uint32_t kill, char *err, size_t errlen)
+{
+    int fds[MAX_INHERITED_SOCKETS], n;
+    scmp_filter_ctx ctx;
+
+    if (confined_nfds >= 0) {
+        n = confined_nfds;
+        memcpy(fds, confined_fds, sizeof(int) * (size_t)n);
+    } else if ((n = net_sockets(fds, err, errlen)) < 0) {
+        return -1;
+    }
     if (n == 0)
         return 0;
     ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -322,6 +341,9 @@ static int load_allow_list(uint32_t deny, uint32_t badarch, char *err,
     return load(ctx, "loading the allow-list", err, errlen);
 }
 
+/* Set by tcpi_sandbox_confine once it saw a single thread. */
+static int confined_single;
+
 int tcpi_sandbox_enter(const tcpi_sandbox_conf_t *conf, char *err,
                        size_t errlen)
 {
@@ -343,9 +365,13 @@ int tcpi_sandbox_enter(const tcpi_sandbox_conf_t *conf, char *err,
         return fail(err, errlen, errno, "PR_SET_DUMPABLE");
     if (drop_caps(err, errlen) != 0 || check_identity(err, errlen) != 0)
         return -1;
-    /* Capabilities and no_new_privs belong to the calling thread only. */
-    if (tcpi_sandbox_status(&st) != 0)
-        return fail(err, errlen, 0, "cannot read /proc/self/status");
+    /* Capabilities and no_new_privs belong to the calling thread only.
+     * Confined, there is no /proc: tcpi_sandbox_confine counted them. */
+    if (tcpi_sandbox_status(&st) != 0) {
+        if (!confined_single)
+            return fail(err, errlen, 0, "cannot read /proc/self/status");
+        st.threads = 1;
+    }
     if (st.threads != 1)
         return fail(err, errlen, 0, "the process already has threads");
     if (load_fd_filter(kill, err, errlen) != 0)
@@ -371,6 +397,67 @@ static int keep_fd(int fd, const int *keep, size_t nkeep)
            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
            dom == AF_UNIX && type == SOCK_DGRAM &&
            getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+int tcpi_sandbox_confine(const char *dir, char *err, size_t errlen)
+{
+    char tmpl[] = "/tmp/tcpinspect-jail-XXXXXX";
+    tcpi_sandbox_status_t st;
+
+    /* Count the threads while /proc is there (tcpi_sandbox_enter needs
+     * one): a confined process only creates them after entering. */
+    if (tcpi_sandbox_status(&st) != 0 || st.threads != 1) {
+        snprintf(err, errlen, "confine: the process has threads, or no /proc");
+        return -1;
+    }
+    /* And the sockets the descriptor filter will cover: the confined
+     * process opens no network socket before it enters the sandbox. */
+    if ((confined_nfds = net_sockets(confined_fds, err, errlen)) < 0)
+        return -1;
+    confined_single = 1;
+
+    if (dir != NULL && *dir != '\0' && chdir(dir) == 0 && chroot(".") == 0 &&
+        chdir("/") == 0)
+        return 1;
+    /* An empty directory of root's, removed before we enter it: nothing
+     * can be created in it, nothing is there. */
+    if (mkdtemp(tmpl) == NULL) {
+        snprintf(err, errlen, "mkdtemp %s: %s", tmpl, strerror(errno));
+        return -1;
+    }
+    if (chdir(tmpl) != 0 || rmdir(tmpl) != 0 || chroot(".") != 0 ||
+        chdir("/") != 0) {
+        snprintf(err, errlen, "chroot into an empty directory: %s",
+                 strerror(errno));
+        rmdir(tmpl);
+        return -1;
+    }
+    return 0;
+}
+
+int tcpi_sandbox_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+
+    if (uid == 0 || gid == 0) {
+        snprintf(err, errlen, "will not run as uid/gid 0");
+        return -1;
+    }
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(uid, uid, uid) != 0) {
+        snprintf(err, errlen, "cannot become uid %ld gid %ld: %s", (long)uid,
+                 (long)gid, strerror(errno));
+        return -1;
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+        r != uid || e != uid || s != uid || rg != gid || eg != gid ||
+        sg != gid || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "the privilege drop did not hold");
+        return -1;
+    }
+    return 0;
 }
 
 int tcpi_sandbox_close_inherited(const int *keep, size_t nkeep)

@@ -17,6 +17,21 @@
  * a producer that died mid-copy: skip it rather than wait forever. */
 #define STUCK_BEHIND 64
 
+/* Where the worker finds the directory: its configured path, or "/" once
+ * the worker is confined to it (tcpi_trigger_confined). */
+static const char *confined_dir;
+
+void tcpi_trigger_confined(const char *path)
+{
+    confined_dir = path;
+}
+
+static const char *fsdir(const tcpi_shm_trigger_t *tr)
+{
+    return confined_dir != NULL ? confined_dir : tr->dir;
+}
+#define TRIGGER_FUTURE_US 60000000ull   /* a record may end this far ahead */
+
 typedef struct {
     char     name[NAME_MAX_LEN];
     uint64_t size;
@@ -437,7 +452,7 @@ static int has_suffix(const char *s, const char *suffix)
 static int scan_dir(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr)
 {
     char path[PATH_BUF];
-    DIR *d = opendir(tr->dir);
+    DIR *d = opendir(fsdir(tr));
     struct dirent *e;
     file_t *list = NULL;
     size_t n = 0, cap = 0;
@@ -448,7 +463,7 @@ static int scan_dir(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr)
     }
     while ((e = readdir(d)) != NULL) {
         struct stat sb;
-        snprintf(path, sizeof(path), "%s/%s", tr->dir, e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", fsdir(tr), e->d_name);
         if (e->d_name[0] == '.' && has_suffix(e->d_name, ".pcapng.tmp")) {
             unlink(path);
             continue;
@@ -489,7 +504,7 @@ static void enforce_limit(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr)
 
     while (t->fn > 0 && (t->fn > tr->max_files || t->bytes > tr->max_bytes)) {
         file_t *f = file_at(t, 0);
-        snprintf(path, sizeof(path), "%s/%s", tr->dir, f->name);
+        snprintf(path, sizeof(path), "%s/%s", fsdir(tr), f->name);
         if (unlink(path) == 0) {
             atomic_fetch_add(&tr->removed, 1);
         } else if (errno != ENOENT) {
@@ -562,8 +577,8 @@ static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm,
         tcpi_reqcap_free(&sel);
         return;
     }
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", tr->dir, name);
-    snprintf(final, sizeof(final), "%s/%s", tr->dir, name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", fsdir(tr), name);
+    snprintf(final, sizeof(final), "%s/%s", fsdir(tr), name);
     if (access(final, F_OK) == 0) {
         tcpi_reqcap_free(&sel);          /* saved by a worker before us */
         return;
@@ -649,7 +664,7 @@ void tcpi_trigger_close(tcpi_trigger_t *t)
 }
 
 /* Copy the matched records logged since the last call. */
-static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
+static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm, uint64_t now_us)
 {
     tcpi_shm_trigger_t *tr = &shm->trigger;
     const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
@@ -668,8 +683,10 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm)
         tcpi_req_t tmp, *r = full ? &tmp
                              : &t->pending[(t->phead + t->pn) % TCPI_TRIGGER_PENDING];
         int rc = tcpi_reqlog_get(r, log, t->cursor);
-        if (rc == TCPI_REQLOG_CORRUPT)
-            continue;                   /* counted by the join */
+        if (rc == TCPI_REQLOG_CORRUPT ||
+            (rc == 0 && r->end_us > now_us + TRIGGER_FUTURE_US))
+            continue;                   /* counted by the join; one from the
+                                           future would hold the queue */
         if (rc != 0) {
             if (head - t->cursor > STUCK_BEHIND)
                 continue;
@@ -700,7 +717,7 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
     if (t->tokens_ns > (int64_t)TCPI_TRIGGER_BURST_NS)
         t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = mono;
-    read_log(t, shm);
+    read_log(t, shm, now_us);
     if (t->pn == 0)
         return;
     tcpi_ring_stats(&st, tcpi_shm_ring(shm));

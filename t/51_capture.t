@@ -362,10 +362,27 @@ is get("/app/close?t=rw-$run")->code, 502, 'writable again: served';
 ok wait_for(sub { my $x = trig(); $x && $x->{ok} && $x->{written} > $before->{written} }, 8, 0.2),
     'writable again: written, ok again' or diag explain trig();
 
-# Full: a 16 KiB tmpfs over the directory.
-$before = trig();
+# A graceful restart of the scratch httpd; true once the new generation's
+# worker runs.
+sub restart_scratch {
+    my $gen = (status() // {})->{generation} // -1;
+    open my $pf, '<', "$dir/logs/httpd.pid" or return 0;
+    my $pid = <$pf>;
+    chomp $pid;
+    kill 'USR1', $pid or return 0;
+    return wait_for(sub {
+        my $s = status();
+        $s && ($s->{generation} // -1) != $gen && $s->{capture}{running};
+    }, 15, 0.2);
+}
+
+# Full: a 16 KiB tmpfs over the directory. The worker is confined to the
+# directory it entered (chroot): a volume mounted over it is its next
+# generation's, from a graceful restart on.
 system('mount', '-t', 'tmpfs', '-o', "size=16k,mode=0700,uid=$www_uid", 'tcpi-full', $caps) == 0
     or BAIL_OUT('cannot mount a tmpfs');
+ok restart_scratch(), 'full directory: graceful restart, the new worker runs';
+$before = trig();
 is ns_get("/app/big?kb=256&t=full-$run"), 200, 'full directory: the namespace client is served';
 is ns_get("/app/big?kb=256&t=full2-$run"), 200, 'full directory: again';
 $t = wait_for(sub { my $x = trig(); $x && $x->{failed} >= $before->{failed} + 2 ? $x : undef }, 8, 0.2);
@@ -373,6 +390,7 @@ ok $t && !$t->{ok}, 'full directory: capture.triggered.ok is false' or diag expl
 like $t ? $t->{last_error} : '', qr/No space left on device/, 'capture.triggered.last_error says the disk is full';
 is error_log_lines(qr/TCPI0601.*No space left/), 1, 'the error log says it once';
 system 'umount', $caps;
+ok restart_scratch(), 'the full volume unmounted: graceful restart';
 is ns_get("/app/echo?t=after-$run"), 200, 'after the full directory: served';
 ok wait_for(sub { my $x = trig(); $x && $x->{ok} }, 8, 0.2), 'and written again';
 

@@ -274,6 +274,73 @@ static int child_gid_root(int out, void *arg)
     return 0;
 }
 
+/* Confined to a directory, then dropped: only that directory is there
+ * (no /proc, no /etc), files are written in it; the drop is numeric,
+ * leaves no supplementary group and a process that is not dumpable. */
+static int child_confined(int out, void *arg)
+{
+    const char *dir = arg;
+    char err[256];
+    gid_t groups[8];
+    int fd;
+
+    CHECK(tcpi_sandbox_confine(dir, err, sizeof(err)) == 1);
+    CHECK(tcpi_sandbox_drop(NOBODY, NOBODY, err, sizeof(err)) == 0);
+    CHECK(getuid() == NOBODY && geteuid() == NOBODY && getgid() == NOBODY);
+    CHECK(getgroups(8, groups) == 1 && groups[0] == NOBODY);
+    CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0);
+    CHECK(access("/proc/self/status", F_OK) != 0);
+    CHECK(access("/etc/passwd", F_OK) != 0);
+    CHECK(access("/marker", F_OK) == 0);
+    CHECK((fd = open("/written", O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+    close(fd);
+    /* Entering needs no /proc once confined (threads and sockets were
+     * counted by tcpi_sandbox_confine). */
+    CHECK(tcpi_sandbox_enter(NULL, err, sizeof(err)) == 0);
+    say(out, "confined ok\n");
+    return 0;
+}
+
+/* No usable directory: an empty one without a name, where nothing can
+ * be created. */
+static int child_confined_empty(int out, void *arg)
+{
+    char err[256];
+
+    CHECK(tcpi_sandbox_confine(NULL, err, sizeof(err)) == 0);
+    CHECK(tcpi_sandbox_drop(NOBODY, NOBODY, err, sizeof(err)) == 0);
+    CHECK(access("/proc/self/status", F_OK) != 0);
+    CHECK(access("/tmp", F_OK) != 0);
+    CHECK(open("/x", O_WRONLY | O_CREAT, 0600) < 0);
+    CHECK(tcpi_sandbox_drop(0, NOBODY, err, sizeof(err)) == -1);
+    say(out, "empty ok\n");
+    return 0;
+}
+
+static void test_confine_and_drop(void **state)
+{
+    char dir[] = "/tmp/tcpi-confine-XXXXXX", path[64];
+    child_t c;
+
+    need_root();
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
+    snprintf(path, sizeof(path), "%s/marker", dir);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    run(&c, child_confined, dir);
+    expect_exit0(&c);
+    assert_non_null(strstr(c.text, "confined ok"));
+    snprintf(path, sizeof(path), "%s/written", dir);
+    assert_int_equal(access(path, F_OK), 0);     /* written where it was */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/marker", dir);
+    unlink(path);
+    rmdir(dir);
+    run(&c, child_confined_empty, NULL);
+    expect_exit0(&c);
+    assert_non_null(strstr(c.text, "empty ok"));
+}
+
 static void test_refuses_gid_root(void **state)
 {
     child_t c;
@@ -1003,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_status_sandboxed),
         cmocka_unit_test(test_refuses_root),
         cmocka_unit_test(test_refuses_gid_root),
+        cmocka_unit_test(test_confine_and_drop),
         cmocka_unit_test(test_refuses_threads),
         cmocka_unit_test(test_close_inherited),
         cmocka_unit_test(test_allowed_work),

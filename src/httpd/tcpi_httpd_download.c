@@ -220,6 +220,12 @@ int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
                            "the packets of request %s are no longer in the "
                            "ring (TCPInspectRingSize), and it has no saved "
                            "capture", id));
+    if (sel->scan_cut)
+        /* A long-lived request spans more of the ring than one scan may
+         * read: the file holds what the budget reached. */
+        apr_table_setn(r->headers_out, "X-TCPInspect-Truncated",
+                       apr_psprintf(r->pool, "examined=%" APR_UINT64_T_FMT
+                                    "; scan budget", sel->looked_at));
     ap_set_content_type(r, "application/x-pcapng");
     if (r->header_only)
         return OK;

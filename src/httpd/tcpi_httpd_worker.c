@@ -177,11 +177,32 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
                      "capture worker cannot start: %s", err);
         _exit(TCPI_EXIT_STARTUP);
     }
-    /* Then become httpd's User/Group, keeping the handles. */
-    if (ap_run_drop_privileges(p, s) != OK) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0102)
-                     "capture worker cannot drop privileges");
-        _exit(TCPI_EXIT_STARTUP);
+    /* Then, still root: confine it to the capture directory (nothing else
+     * of the file system is reachable: not /proc, not a web root), and
+     * become httpd's User/Group ourselves, keeping the handles: by number
+     * (no NSS inside the jail), with no supplementary group, and never
+     * dumpable (httpd's own drop makes a process dumpable when
+     * CoreDumpDirectory is set: a child could then take its sockets). */
+    if (geteuid() == 0) {
+        const char *dir = tcpi_httpd_srv_conf(s)->capture_dir;
+        int in = tcpi_sandbox_confine(dir, err, sizeof(err));
+        if (in < 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0107)
+                         "capture worker cannot confine itself: %s", err);
+            _exit(TCPI_EXIT_STARTUP);
+        }
+        if (in == 1)
+            tcpi_trigger_confined("/");
+        else if (dir != NULL)
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0108)
+                         "capture worker: TCPInspectCaptureDir %s cannot be "
+                         "entered: no captures are saved", dir);
+        if (tcpi_sandbox_drop(ap_unixd_config.user_id,
+                              ap_unixd_config.group_id, err, sizeof(err)) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, TCPILOG(0102)
+                         "capture worker cannot drop privileges: %s", err);
+            _exit(TCPI_EXIT_STARTUP);
+        }
     }
     /* No capabilities, no_new_privs, not dumpable, and a seccomp filter
      * that allows only what the loop, the join, the sampler and the
@@ -194,16 +215,11 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
             _exit(TCPI_EXIT_STARTUP);
         }
     }
-    {
-        tcpi_sandbox_status_t ss;
-        uint32_t bits = 0;
-        if (tcpi_sandbox_status(&ss) == 0)
-            bits = (ss.no_new_privs ? TCPI_SANDBOXED_NO_NEW_PRIVS : 0) |
-                   (ss.seccomp == 2 ? TCPI_SANDBOXED_SECCOMP : 0) |
-                   (!ss.cap_eff && !ss.cap_prm ? TCPI_SANDBOXED_NO_CAPS : 0) |
-                   (!ss.dumpable ? TCPI_SANDBOXED_NOT_DUMPABLE : 0);
-        atomic_store(&tcpi_httpd_state.shm_rw->worker_sandbox, bits);
-    }
+    /* tcpi_sandbox_enter checked each of these before it returned 0
+     * (there is no /proc to read them back from in the jail). */
+    atomic_store(&tcpi_httpd_state.shm_rw->worker_sandbox,
+                 TCPI_SANDBOXED_NO_NEW_PRIVS | TCPI_SANDBOXED_SECCOMP |
+                 TCPI_SANDBOXED_NO_CAPS | TCPI_SANDBOXED_NOT_DUMPABLE);
     atomic_store(&tcpi_httpd_state.shm_rw->worker_uid, (uint32_t)getuid());
     atomic_store(&tcpi_httpd_state.shm_rw->worker_pid, (int32_t)getpid());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0103)
@@ -563,6 +579,13 @@ int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     tcpi_httpd_state.shm = tcpi_httpd_state.map.ro;
+    /* Every process finds the parts of both views by this layout, never
+     * by the offsets in the header the worker writes. */
+    if (tcpi_shm_trust(tcpi_httpd_state.map.ro, c->ring_size) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TCPILOG(0008)
+                     "out of memory for the shared region's layout");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* The worker's plan, kept here in the parent's private memory. */
     memset(&tcpi_httpd_state.wconf, 0, sizeof(tcpi_httpd_state.wconf));
     tcpi_httpd_state.wconf.shm = tcpi_httpd_state.shm_rw;
