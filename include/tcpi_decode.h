@@ -19,20 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* LINKTYPE_* values as they appear in pcap files (pcap/dlt.h for the
- * DLT_* that differ). */
-#define TCPI_LINKTYPE_NULL        0
-#define TCPI_LINKTYPE_EN10MB      1
-#define TCPI_LINKTYPE_RAW         101
-#define TCPI_LINKTYPE_LOOP        108
-#define TCPI_LINKTYPE_LINUX_SLL   113
-#define TCPI_LINKTYPE_IPV4        228
-#define TCPI_LINKTYPE_IPV6        229
-#define TCPI_LINKTYPE_LINUX_SLL2  276
-/* pcap_datalink() gives DLT_RAW (12 on Linux) for LINKTYPE_RAW handles;
- * both are accepted. The other values above are the same as DLT and
- * LINKTYPE. */
-#define TCPI_DLT_RAW              12
+#include "tcpi_proto.h"
+
+/* Link types, ethertypes, IP protocol numbers, TCP flag bits and the
+ * header offsets the decoder reads: tcpi_proto.h. */
 
 /* Why a frame was not decoded to a TCP header. X(name, text). */
 #define TCPI_DECODE_REASONS(X)                                          \
@@ -62,16 +52,6 @@ typedef enum {
 const char *tcpi_decode_reason_name(int reason);
 /** A sentence for the page. */
 const char *tcpi_decode_reason_text(int reason);
-
-/* TCP flag bits, as in the header's 13th byte. */
-#define TCPI_TH_FIN 0x01
-#define TCPI_TH_SYN 0x02
-#define TCPI_TH_RST 0x04
-#define TCPI_TH_PSH 0x08
-#define TCPI_TH_ACK 0x10
-#define TCPI_TH_URG 0x20
-#define TCPI_TH_ECE 0x40
-#define TCPI_TH_CWR 0x80
 
 #define TCPI_MAX_VLAN 2
 #define TCPI_MAX_SACK 4

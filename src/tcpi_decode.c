@@ -35,41 +35,21 @@ const char *tcpi_decode_reason_text(int reason)
 #define GET16(v, off, why) do { if (tcpi_get_be16(&(v), d, caplen, (off))) return (why); } while (0)
 #define GET32(v, off, why) do { if (tcpi_get_be32(&(v), d, caplen, (off))) return (why); } while (0)
 
-#define ETHERTYPE_IP     0x0800
-#define ETHERTYPE_IPV6   0x86dd
-#define ETHERTYPE_8021Q  0x8100
-#define ETHERTYPE_8021AD 0x88a8
-#define ETHERTYPE_QINQ   0x9100
-#define ETHERTYPE_QINQ2  0x9200
-
-/* BSD AF_INET6 values seen in DLT_NULL/LOOP headers (NetBSD/OpenBSD,
- * FreeBSD, Darwin); Linux's 10 is not one, as for tcpdump. */
-static int bsd_af_is_inet6(uint32_t af)
-{
-    return af == 24 || af == 28 || af == 30;
-}
-
-static int is_vlan_type(uint16_t t, int any_tpid)
-{
-    return t == ETHERTYPE_8021Q || (any_tpid && (t == ETHERTYPE_8021AD ||
-           t == ETHERTYPE_QINQ || t == ETHERTYPE_QINQ2));
-}
-
 /* VLAN tags after an ethertype at *off. Ethernet takes 802.1Q, 802.1ad
  * and the old QinQ TPIDs; the cooked headers only 802.1Q (as tcpdump). */
 static int skip_vlans(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
                       uint32_t *off, int any_tpid)
 {
-    while (is_vlan_type(pkt->ethertype, any_tpid)) {
+    while (tcpi_ethertype_is_vlan(pkt->ethertype, any_tpid)) {
         uint16_t tci, et;
 
         GET16(tci, *off, TCPI_DR_link_truncated);
-        GET16(et, *off + 2, TCPI_DR_link_truncated);
+        GET16(et, *off + TCPI_VLAN_TYPE, TCPI_DR_link_truncated);
         if (pkt->nvlan < TCPI_MAX_VLAN)
-            pkt->vlan[pkt->nvlan] = tci & 0x0fff;
+            pkt->vlan[pkt->nvlan] = tci & TCPI_VLAN_VID_MASK;
         pkt->nvlan++;
         pkt->ethertype = et;
-        *off += 4;
+        *off += TCPI_VLAN_HLEN;
     }
     return TCPI_DR_ok;
 }
@@ -84,28 +64,28 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
 
     switch (pkt->linktype) {
     case TCPI_LINKTYPE_EN10MB:
-        GET16(pkt->ethertype, 12, TCPI_DR_link_truncated);
-        *off = 14;
-        if (pkt->ethertype < 0x0600)    /* 802.3 length: LLC follows */
+        GET16(pkt->ethertype, TCPI_ETH_TYPE, TCPI_DR_link_truncated);
+        *off = TCPI_ETH_HLEN;
+        if (pkt->ethertype < TCPI_ETHERTYPE_MIN)    /* 802.3 length: LLC */
             return TCPI_DR_not_ip;
         return skip_vlans(pkt, d, caplen, off, 1);
     case TCPI_LINKTYPE_LINUX_SLL:
         /* pkttype, hatype, halen, addr[8], protocol (RFC-less: pcap-linktype) */
-        if (!tcpi_have(caplen, 0, 16))
+        if (!tcpi_have(caplen, 0, TCPI_SLL_HLEN))
             return TCPI_DR_link_truncated;
-        GET16(pkt->sll_pkttype, 0, TCPI_DR_link_truncated);
-        GET16(pkt->ethertype, 14, TCPI_DR_link_truncated);
-        *off = 16;
+        GET16(pkt->sll_pkttype, TCPI_SLL_PKTTYPE, TCPI_DR_link_truncated);
+        GET16(pkt->ethertype, TCPI_SLL_PROTOCOL, TCPI_DR_link_truncated);
+        *off = TCPI_SLL_HLEN;
         return skip_vlans(pkt, d, caplen, off, 0);
     case TCPI_LINKTYPE_LINUX_SLL2:
         /* protocol, reserved, ifindex, hatype, pkttype, halen, addr[8] */
-        if (!tcpi_have(caplen, 0, 20))
+        if (!tcpi_have(caplen, 0, TCPI_SLL2_HLEN))
             return TCPI_DR_link_truncated;
-        GET16(pkt->ethertype, 0, TCPI_DR_link_truncated);
-        GET32(pkt->sll2_ifindex, 4, TCPI_DR_link_truncated);
-        GET8(v8, 10, TCPI_DR_link_truncated);
+        GET16(pkt->ethertype, TCPI_SLL2_PROTOCOL, TCPI_DR_link_truncated);
+        GET32(pkt->sll2_ifindex, TCPI_SLL2_IFINDEX, TCPI_DR_link_truncated);
+        GET8(v8, TCPI_SLL2_PKTTYPE, TCPI_DR_link_truncated);
         pkt->sll_pkttype = v8;
-        *off = 20;
+        *off = TCPI_SLL2_HLEN;
         return skip_vlans(pkt, d, caplen, off, 0);
     case TCPI_LINKTYPE_NULL:
     case TCPI_LINKTYPE_LOOP:
@@ -114,11 +94,11 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         GET32(af, 0, TCPI_DR_link_truncated);
         if (pkt->linktype == TCPI_LINKTYPE_NULL && (af & 0xffff0000u))
             af = __builtin_bswap32(af);
-        *off = 4;
-        if (af == 2)
-            pkt->ethertype = ETHERTYPE_IP;
-        else if (bsd_af_is_inet6(af))
-            pkt->ethertype = ETHERTYPE_IPV6;
+        *off = TCPI_NULL_HLEN;
+        if (af == TCPI_BSD_AF_INET)
+            pkt->ethertype = TCPI_ETHERTYPE_IP;
+        else if (tcpi_bsd_af_is_inet6(af))
+            pkt->ethertype = TCPI_ETHERTYPE_IPV6;
         else
             return TCPI_DR_not_ip;
         return TCPI_DR_ok;
@@ -128,19 +108,19 @@ static int decode_link(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         GET8(v8, 0, TCPI_DR_ip_truncated);
         v16 = v8 >> 4;
         if (v16 == 4)
-            pkt->ethertype = ETHERTYPE_IP;
+            pkt->ethertype = TCPI_ETHERTYPE_IP;
         else if (v16 == 6)
-            pkt->ethertype = ETHERTYPE_IPV6;
+            pkt->ethertype = TCPI_ETHERTYPE_IPV6;
         else
             return TCPI_DR_not_ip;
         return TCPI_DR_ok;
     case TCPI_LINKTYPE_IPV4:
         *off = 0;
-        pkt->ethertype = ETHERTYPE_IP;
+        pkt->ethertype = TCPI_ETHERTYPE_IP;
         return TCPI_DR_ok;
     case TCPI_LINKTYPE_IPV6:
         *off = 0;
-        pkt->ethertype = ETHERTYPE_IPV6;
+        pkt->ethertype = TCPI_ETHERTYPE_IPV6;
         return TCPI_DR_ok;
     default:
         return TCPI_DR_link_unsupported;
@@ -155,25 +135,25 @@ static int decode_ip4(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
     uint16_t len, frag;
     uint8_t  vhl, proto;
 
-    GET8(vhl, o, TCPI_DR_ip_truncated);
+    GET8(vhl, o + TCPI_IP4_VHL, TCPI_DR_ip_truncated);
     if (vhl >> 4 != 4)
         return TCPI_DR_ip_bad_version;
-    if (!tcpi_have(caplen, o, 20))
+    if (!tcpi_have(caplen, o, TCPI_IP4_HLEN_MIN))
         return TCPI_DR_ip_truncated;
     pkt->family = 4;
     pkt->ip_hlen = (uint32_t)(vhl & 0x0f) * 4;
-    GET8(pkt->tos, o + 1, TCPI_DR_ip_truncated);
-    GET16(len, o + 2, TCPI_DR_ip_truncated);
-    GET16(pkt->ip_id, o + 4, TCPI_DR_ip_truncated);
-    GET16(frag, o + 6, TCPI_DR_ip_truncated);
-    GET8(pkt->ttl, o + 8, TCPI_DR_ip_truncated);
-    GET8(proto, o + 9, TCPI_DR_ip_truncated);
-    memcpy(pkt->src, d + o + 12, 4);       /* inside the 20 checked above */
-    memcpy(pkt->dst, d + o + 16, 4);
-    pkt->ip_df = !!(frag & 0x4000);
-    pkt->ip_mf = !!(frag & 0x2000);
-    pkt->frag_off = (uint16_t)((frag & 0x1fff) * 8);
-    if (pkt->ip_hlen < 20)
+    GET8(pkt->tos, o + TCPI_IP4_TOS, TCPI_DR_ip_truncated);
+    GET16(len, o + TCPI_IP4_LEN, TCPI_DR_ip_truncated);
+    GET16(pkt->ip_id, o + TCPI_IP4_ID, TCPI_DR_ip_truncated);
+    GET16(frag, o + TCPI_IP4_OFF, TCPI_DR_ip_truncated);
+    GET8(pkt->ttl, o + TCPI_IP4_TTL, TCPI_DR_ip_truncated);
+    GET8(proto, o + TCPI_IP4_PROTO, TCPI_DR_ip_truncated);
+    memcpy(pkt->src, d + o + TCPI_IP4_SRC, 4);   /* inside the 20 checked */
+    memcpy(pkt->dst, d + o + TCPI_IP4_DST, 4);
+    pkt->ip_df = !!(frag & TCPI_IP4_DF);
+    pkt->ip_mf = !!(frag & TCPI_IP4_MF);
+    pkt->frag_off = (uint16_t)((frag & TCPI_IP4_OFFMASK) * 8);
+    if (pkt->ip_hlen < TCPI_IP4_HLEN_MIN)
         return TCPI_DR_ip_hlen_too_small;
     rest = wirelen > o ? wirelen - o : 0;
     pkt->ip_len = len;
@@ -187,7 +167,7 @@ static int decode_ip4(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
         return TCPI_DR_ip_truncated;
     if (pkt->frag_off != 0)
         return TCPI_DR_ip_fragment;
-    if (proto != 6)
+    if (proto != TCPI_IPPROTO_TCP)
         return TCPI_DR_not_tcp;
     *off = o + pkt->ip_hlen;
     return TCPI_DR_ok;
@@ -201,64 +181,64 @@ static int decode_ip6(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen,
     uint16_t plen;
     uint8_t  nh, hl;
 
-    GET8(nh, o, TCPI_DR_ip_truncated);
+    GET8(nh, o + TCPI_IP6_VCF, TCPI_DR_ip_truncated);
     if (nh >> 4 != 6)
         return TCPI_DR_ip_bad_version;
-    if (!tcpi_have(caplen, o, 40))
+    if (!tcpi_have(caplen, o, TCPI_IP6_HLEN))
         return TCPI_DR_ip_truncated;
     pkt->family = 6;
-    GET32(vcf, o, TCPI_DR_ip_truncated);
+    GET32(vcf, o + TCPI_IP6_VCF, TCPI_DR_ip_truncated);
     pkt->tos = (uint8_t)(vcf >> 20);
     pkt->flowlabel = vcf & 0xfffff;
-    GET16(plen, o + 4, TCPI_DR_ip_truncated);
-    GET8(nh, o + 6, TCPI_DR_ip_truncated);
-    GET8(pkt->ttl, o + 7, TCPI_DR_ip_truncated);
-    memcpy(pkt->src, d + o + 8, 16);
-    memcpy(pkt->dst, d + o + 24, 16);
+    GET16(plen, o + TCPI_IP6_PLEN, TCPI_DR_ip_truncated);
+    GET8(nh, o + TCPI_IP6_NXT, TCPI_DR_ip_truncated);
+    GET8(pkt->ttl, o + TCPI_IP6_HLIM, TCPI_DR_ip_truncated);
+    memcpy(pkt->src, d + o + TCPI_IP6_SRC, 16);
+    memcpy(pkt->dst, d + o + TCPI_IP6_DST, 16);
     if (plen == 0) {                          /* jumbogram or TSO */
         pkt->ip_len_zero = 1;
         pkt->ip_len = wirelen > o ? wirelen - o : 0;
     } else {
-        pkt->ip_len = 40u + plen;
+        pkt->ip_len = TCPI_IP6_HLEN + (uint32_t)plen;
     }
-    hoff = o + 40;
+    hoff = o + TCPI_IP6_HLEN;
     for (;;) {
         uint16_t fo;
 
         switch (nh) {
-        case 0:    /* hop-by-hop */
-        case 43:   /* routing */
-        case 60:   /* destination options */
-            GET8(hl, hoff + 1, TCPI_DR_ip6_ext_truncated);
-            GET8(nh, hoff, TCPI_DR_ip6_ext_truncated);
+        case TCPI_IPPROTO_HOPOPTS:
+        case TCPI_IPPROTO_ROUTING:
+        case TCPI_IPPROTO_DSTOPTS:
+            GET8(hl, hoff + TCPI_IP6E_LEN, TCPI_DR_ip6_ext_truncated);
+            GET8(nh, hoff + TCPI_IP6E_NXT, TCPI_DR_ip6_ext_truncated);
             hoff += 8u + 8u * hl;
             if (!tcpi_have(caplen, 0, hoff))
                 return TCPI_DR_ip6_ext_truncated;
             break;
-        case 51:   /* AH (RFC 4302): length in 4-byte units minus 2 */
-            GET8(hl, hoff + 1, TCPI_DR_ip6_ext_truncated);
-            GET8(nh, hoff, TCPI_DR_ip6_ext_truncated);
+        case TCPI_IPPROTO_AH:   /* RFC 4302: length in 4-byte units minus 2 */
+            GET8(hl, hoff + TCPI_IP6E_LEN, TCPI_DR_ip6_ext_truncated);
+            GET8(nh, hoff + TCPI_IP6E_NXT, TCPI_DR_ip6_ext_truncated);
             hoff += 4u * (hl + 2u);
             if (!tcpi_have(caplen, 0, hoff))
                 return TCPI_DR_ip6_ext_truncated;
             break;
-        case 44:   /* fragment */
-            GET8(nh, hoff, TCPI_DR_ip6_ext_truncated);
-            GET16(fo, hoff + 2, TCPI_DR_ip6_ext_truncated);
+        case TCPI_IPPROTO_FRAGMENT:
+            GET8(nh, hoff + TCPI_IP6E_NXT, TCPI_DR_ip6_ext_truncated);
+            GET16(fo, hoff + TCPI_IP6F_OFF, TCPI_DR_ip6_ext_truncated);
             {
                 uint32_t id;
-                GET32(id, hoff + 4, TCPI_DR_ip6_ext_truncated);
+                GET32(id, hoff + TCPI_IP6F_ID, TCPI_DR_ip6_ext_truncated);
                 pkt->ip_id = (uint16_t)id;
             }
-            pkt->frag_off = fo & 0xfff8;
-            pkt->ip_mf = fo & 1;
-            hoff += 8;
+            pkt->frag_off = fo & TCPI_IP6F_OFFMASK;
+            pkt->ip_mf = fo & TCPI_IP6F_MORE;
+            hoff += TCPI_IP6F_HLEN;
             if (pkt->frag_off != 0) {
                 pkt->ip_hlen = hoff - o;
                 return TCPI_DR_ip_fragment;
             }
             break;
-        case 6:
+        case TCPI_IPPROTO_TCP:
             pkt->ip_hlen = hoff - o;
             if (pkt->ip_len < pkt->ip_hlen)
                 return TCPI_DR_ip_len_too_small;
@@ -284,9 +264,9 @@ static void parse_options(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen)
 
         if (tcpi_get_u8(&kind, d, caplen, o))
             return;
-        if (kind == 0)
+        if (kind == TCPI_TCPOPT_EOL)
             return;
-        if (kind == 1) {
+        if (kind == TCPI_TCPOPT_NOP) {
             o++;
             continue;
         }
@@ -294,18 +274,18 @@ static void parse_options(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen)
             o + len > end)
             return;
         switch (kind) {
-        case 2:
-            if (len == 4 && !tcpi_get_be16(&pkt->mss, d, caplen, o + 2))
+        case TCPI_TCPOPT_MSS:
+            if (len == TCPI_TCPOLEN_MSS && !tcpi_get_be16(&pkt->mss, d, caplen, o + 2))
                 pkt->has_mss = 1;
             break;
-        case 3:
-            if (len == 3 && !tcpi_get_u8(&pkt->wscale, d, caplen, o + 2))
+        case TCPI_TCPOPT_WSCALE:
+            if (len == TCPI_TCPOLEN_WSCALE && !tcpi_get_u8(&pkt->wscale, d, caplen, o + 2))
                 pkt->has_wscale = 1;
             break;
-        case 4:
-            pkt->has_sackok = len == 2;
+        case TCPI_TCPOPT_SACKOK:
+            pkt->has_sackok = len == TCPI_TCPOLEN_SACKOK;
             break;
-        case 5:
+        case TCPI_TCPOPT_SACK:
             for (uint32_t s = o + 2; s + 8 <= o + len &&
                  pkt->nsack < TCPI_MAX_SACK; s += 8) {
                 if (tcpi_get_be32(&pkt->sack_left[pkt->nsack], d, caplen, s) ||
@@ -314,8 +294,8 @@ static void parse_options(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen)
                 pkt->nsack++;
             }
             break;
-        case 8:
-            if (len == 10 &&
+        case TCPI_TCPOPT_TIMESTAMP:
+            if (len == TCPI_TCPOLEN_TIMESTAMP &&
                 !tcpi_get_be32(&pkt->tsval, d, caplen, o + 2) &&
                 !tcpi_get_be32(&pkt->tsecr, d, caplen, o + 6))
                 pkt->has_ts = 1;
@@ -332,26 +312,26 @@ static int decode_tcp(tcpi_pkt_t *pkt, const uint8_t *d, uint32_t caplen)
     uint32_t o = pkt->tcp_off, seg, hend;
     uint8_t  v8;
 
-    if (!tcpi_have(caplen, o, 20))
+    if (!tcpi_have(caplen, o, TCPI_TCP_HLEN_MIN))
         return TCPI_DR_tcp_truncated;
-    GET16(pkt->sport, o, TCPI_DR_tcp_truncated);
-    GET16(pkt->dport, o + 2, TCPI_DR_tcp_truncated);
-    GET32(pkt->seq, o + 4, TCPI_DR_tcp_truncated);
-    GET32(pkt->ack, o + 8, TCPI_DR_tcp_truncated);
-    GET8(v8, o + 12, TCPI_DR_tcp_truncated);
+    GET16(pkt->sport, o + TCPI_TCP_SPORT, TCPI_DR_tcp_truncated);
+    GET16(pkt->dport, o + TCPI_TCP_DPORT, TCPI_DR_tcp_truncated);
+    GET32(pkt->seq, o + TCPI_TCP_SEQ, TCPI_DR_tcp_truncated);
+    GET32(pkt->ack, o + TCPI_TCP_ACK, TCPI_DR_tcp_truncated);
+    GET8(v8, o + TCPI_TCP_OFF, TCPI_DR_tcp_truncated);
     pkt->tcp_hlen = (uint16_t)((v8 >> 4) * 4);
-    GET8(pkt->flags, o + 13, TCPI_DR_tcp_truncated);
-    GET16(pkt->win, o + 14, TCPI_DR_tcp_truncated);
-    GET16(pkt->csum, o + 16, TCPI_DR_tcp_truncated);
-    GET16(pkt->urp, o + 18, TCPI_DR_tcp_truncated);
-    if (pkt->tcp_hlen < 20)
+    GET8(pkt->flags, o + TCPI_TCP_FLAGS, TCPI_DR_tcp_truncated);
+    GET16(pkt->win, o + TCPI_TCP_WIN, TCPI_DR_tcp_truncated);
+    GET16(pkt->csum, o + TCPI_TCP_SUM, TCPI_DR_tcp_truncated);
+    GET16(pkt->urp, o + TCPI_TCP_URP, TCPI_DR_tcp_truncated);
+    if (pkt->tcp_hlen < TCPI_TCP_HLEN_MIN)
         return TCPI_DR_tcp_hlen_too_small;
     seg = pkt->ip_len - pkt->ip_hlen;
     if (pkt->tcp_hlen > seg)
         return TCPI_DR_tcp_hlen_too_long;
     hend = o + pkt->tcp_hlen;
-    pkt->opt_off = o + 20;
-    pkt->opt_len = pkt->tcp_hlen - 20u;
+    pkt->opt_off = o + TCPI_TCP_HLEN_MIN;
+    pkt->opt_len = pkt->tcp_hlen - (uint32_t)TCPI_TCP_HLEN_MIN;
     if (hend > caplen) {
         pkt->opt_truncated = 1;
         pkt->opt_len = caplen - pkt->opt_off;
@@ -380,9 +360,9 @@ int tcpi_decode(tcpi_pkt_t *pkt, int32_t linktype, const uint8_t *d,
     if ((rc = decode_link(pkt, d, caplen, &off)) != TCPI_DR_ok)
         return rc;
     pkt->ip_off = off;
-    if (pkt->ethertype == ETHERTYPE_IP)
+    if (pkt->ethertype == TCPI_ETHERTYPE_IP)
         rc = decode_ip4(pkt, d, caplen, wirelen, &off);
-    else if (pkt->ethertype == ETHERTYPE_IPV6)
+    else if (pkt->ethertype == TCPI_ETHERTYPE_IPV6)
         rc = decode_ip6(pkt, d, caplen, wirelen, &off);
     else
         return TCPI_DR_not_ip;
@@ -392,8 +372,6 @@ int tcpi_decode(tcpi_pkt_t *pkt, int32_t linktype, const uint8_t *d,
     return decode_tcp(pkt, d, caplen);
 }
 
-#define PACKET_OUTGOING 4                  /* sll_pkttype */
-
 static int loopback_addr(uint8_t family, const uint8_t *a)
 {
     static const uint8_t v6lo[16] = { [15] = 1 };
@@ -402,7 +380,7 @@ static int loopback_addr(uint8_t family, const uint8_t *a)
 
 int tcpi_decode_lo_outgoing(const tcpi_pkt_t *p)
 {
-    return p->sll_pkttype == PACKET_OUTGOING &&
+    return p->sll_pkttype == TCPI_PACKET_OUTGOING &&
            ((p->linktype == TCPI_LINKTYPE_LINUX_SLL2 && p->sll2_ifindex == 1) ||
             (p->linktype == TCPI_LINKTYPE_LINUX_SLL &&
              loopback_addr(p->family, p->src) && loopback_addr(p->family, p->dst)));

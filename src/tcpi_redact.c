@@ -731,8 +731,8 @@ int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
     }
     /* The deepest header decoded: TCP's fixed 20 bytes (what a bad-header
      * line prints), else the IP header, else the link header. */
-    if (pkt->tcp_off && pkt->tcp_off + 20 <= caplen)
-        keep = pkt->tcp_off + 20;
+    if (pkt->tcp_off && pkt->tcp_off + TCPI_TCP_HLEN_MIN <= caplen)
+        keep = pkt->tcp_off + TCPI_TCP_HLEN_MIN;
     else if (pkt->ip_hlen && pkt->ip_off + pkt->ip_hlen <= caplen)
         keep = pkt->ip_off + pkt->ip_hlen;
     else
