@@ -2,12 +2,14 @@
  * tcpi_report.h — one snapshot of everything the status pages show, and
  * the renderers over it (HTML, JSON, ?auto, Prometheus). The glue takes a
  * snapshot and hands it to the renderer a URL asks for; no renderer reads
- * shared memory or the kernel itself.
+ * shared memory or the kernel itself. The counters in it are listed once,
+ * by family, in tcpi_counters.h; every renderer walks those tables.
  */
 #ifndef TCPI_REPORT_H
 #define TCPI_REPORT_H
 
 #include "tcpi_out.h"
+#include "tcpi_reqview.h"
 #include "tcpi_shm.h"
 #include "tcpi_sysctl.h"
 #include "tcpi_threshold.h"
@@ -40,6 +42,7 @@ typedef struct {
     uint64_t heartbeat_age_ms;
     uint32_t restarts;
     uint32_t startup_failures;
+    uint64_t sample_errors;        /* state samples the worker missed */
     int32_t  last_exit;
     uint32_t niface;
     tcpi_snap_iface_t iface[TCPI_MAX_IFACES];
@@ -77,10 +80,9 @@ typedef struct {
     tcpi_sysctl_t sysctl;
     int      nadvice;
     tcpi_advice_t advice[TCPI_MAX_ADVICE];
-    /* the request join: counters and wire-timing histograms per phase */
-    int      have_join;
-    uint64_t reqlog_dropped;
-    tcpi_join_stats_t join;
+    /* the request log and join: counters (have_join in it: the region
+     * was there), and the wire-timing histograms per phase */
+    tcpi_req_status_t req;
     uint64_t phase_bucket[TCPI_PH_COUNT][TCPI_JOIN_NBUCKETS];
     uint64_t phase_count[TCPI_PH_COUNT];
     uint64_t phase_sum_ns[TCPI_PH_COUNT];

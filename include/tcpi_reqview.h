@@ -31,7 +31,9 @@ int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
 /** 1 when id is a well-formed request id (mod_unique_id's alphabet and
  *  ours: 1 to TCPI_REQ_ID_MAX - 1 of [A-Za-z0-9@_-]). */
 
-/** Everything the list pages show besides the records. */
+/** Everything the list pages show besides the records: the counters of
+ *  the request log and the join (tcpi_counters.h: TCPI_CTR_REQLOG,
+ *  TCPI_CTR_JOIN). */
 typedef struct {
     uint64_t          log_dropped;
     int               have_join;
@@ -57,6 +59,10 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
  *  joined (yet). detail adds the time points, anomalies and packets. */
 void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
                               const tcpi_reqsum_t *s, int detail);
+/** The same as the member `key` of the JSON being written (NULL in an
+ *  array), e.g. status.json's recent_requests. */
+void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
+                       const tcpi_reqsum_t *s, int detail);
 /** The /requests/<id> page. */
 void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
                               const tcpi_reqsum_t *s, const char *base);

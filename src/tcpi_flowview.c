@@ -216,22 +216,13 @@ static void out_urlenc(tcpi_out_t *o, const char *s)
     }
 }
 
-static const char flows_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<title>mod_tcpinspect: flows</title><style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-    "padding:.2em .5em;text-align:right;vertical-align:top}"
-    "th{background:#f4f4f4;font-size:.85em}td.l,th.l{text-align:left}"
-    "td b{font-weight:600}\n</style></head><body>\n";
-
 void tcpi_render_flows_html(tcpi_out_t *o, const tcpi_flowrow_t *rows,
                             uint32_t n, const tcpi_flowpub_stats_t *st,
                             const char *base)
 {
     char ep[64], bpf[320];
 
-    tcpi_out_str(o, flows_head);
+    tcpi_out_page_head(o, "flows", base);
     tcpi_out_printf(o, "<h1>Flows</h1>\n<p><a href=\"%s/\">overview</a> "
                     "<a href=\"%s/flows.json\">flows.json</a></p>\n<p>The "
                     "most recently active TCP flows the capture worker "
@@ -280,5 +271,6 @@ void tcpi_render_flows_html(tcpi_out_t *o, const tcpi_flowrow_t *rows,
         out_urlenc(o, bpf);
         tcpi_out_str(o, "\">packets</a></td></tr>\n");
     }
-    tcpi_out_str(o, "</table>\n</body></html>\n");
+    tcpi_out_str(o, "</table>\n");
+    tcpi_out_page_foot(o);
 }

@@ -1,8 +1,10 @@
 /* tcpi_report.c — snapshot and renderers (see tcpi_report.h). */
 #include "tcpi_report.h"
+#include "tcpi_counters.h"
 #include "tcpi_reqview.h"
 
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <string.h>
 
 void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
@@ -25,6 +27,7 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     s->heartbeat_age_ms = hb && now > hb ? (now - hb) / 1000000ull : 0;
     s->restarts = atomic_load(&w->restarts);
     s->startup_failures = atomic_load(&w->startup_failures);
+    s->sample_errors = atomic_load(&w->sample_errors);
     s->last_exit = atomic_load(&w->last_exit);
     s->niface = shm->niface < TCPI_MAX_IFACES ? shm->niface : TCPI_MAX_IFACES;
     for (uint32_t i = 0; i < s->niface; i++) {
@@ -52,9 +55,9 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
         tcpi_ring_stats(&s->ring, ring);
         s->have_ring = 1;
     }
-    s->have_join = 1;
-    s->reqlog_dropped = tcpi_reqlog_dropped(tcpi_shm_reqlog(shm));
-    tcpi_sumtab_stats(&s->join, tcpi_shm_sumtab(shm));
+    s->req.have_join = 1;
+    s->req.log_dropped = tcpi_reqlog_dropped(tcpi_shm_reqlog(shm));
+    tcpi_sumtab_stats(&s->req.join, tcpi_shm_sumtab(shm));
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
         tcpi_sumtab_hist(s->phase_bucket[ph], &s->phase_count[ph],
                          &s->phase_sum_ns[ph], tcpi_shm_sumtab(shm), ph);
@@ -103,7 +106,7 @@ void tcpi_snapshot_history(tcpi_snapshot_t *s, const tcpi_shm_t *shm,
     if (shm == NULL)
         return;
     k_end = atomic_load_explicit(&w->hist_count, memory_order_acquire);
-    span = window_s < shm->hist_len ? window_s : shm->hist_len;
+    span = window_s < TCPI_HIST_LEN ? window_s : TCPI_HIST_LEN;
     k_start = k_end > span ? k_end - span : 0;
     if (k_end == k_start)
         return;
@@ -157,292 +160,267 @@ static const char *legs_name(uint32_t legs)
     }
 }
 
-static uint64_t oldest_age_ms(const tcpi_snapshot_t *s)
+static const char *overall_level(const tcpi_snapshot_t *s)
 {
-    if (!s->have_ring || s->ring.oldest_ts_ns == 0 ||
-        s->ring.oldest_ts_ns > s->now_wall_ns)
-        return 0;
-    return (s->now_wall_ns - s->ring.oldest_ts_ns) / 1000000ull;
+    return tcpi_level_name(s->counts_ok
+                           ? tcpi_threshold_worst(s->results, s->nresults)
+                           : TCPI_LEVEL_UNKNOWN);
+}
+
+static uint64_t ring_fill_percent(const tcpi_snapshot_t *s)
+{
+    return s->ring.data_size ? s->ring.used_bytes * 100 / s->ring.data_size : 0;
+}
+
+/* ---- the counter families (tcpi_counters.h) --------------------------- */
+
+TCPI_CTR_FAMILY(worker, TCPI_CTR_WORKER, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "capture worker", "capture", "");
+TCPI_CTR_FAMILY(ring, TCPI_CTR_RING, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "packet ring", "capture.ring", "");
+TCPI_CTR_FAMILY(trigger, TCPI_CTR_TRIGGER, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "triggered captures",
+                "capture.triggered", "");
+TCPI_CTR_FAMILY(counts, TCPI_CTR_COUNTS, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "state counts", "counts", "");
+TCPI_CTR_FAMILY(events, TCPI_CTR_EVENTS, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "state-change events",
+                "counts.events", "");
+TCPI_CTR_FAMILY(iface, TCPI_CTR_IFACE, tcpi_snap_iface_t, TCPI_CTR_SRC_IFACE,
+                "interfaces", "capture.interfaces.*", "capture.*.");
+
+/* The decoder's reasons are a table already (tcpi_decode.h). */
+#define DECODE_DESC(name, text)                                              \
+    { TCPI_DR_##name == TCPI_DR_ok ? TCPI_CT_COUNTER : TCPI_CT_LOSS, #name,  \
+      #name, "tcpinspect_decode_packets_total{reason=\"" #name "\"}", 1,     \
+      TCPI_CTR_DECODE_HELP, #name },
+static const tcpi_counter_t decode_c[] = { TCPI_DECODE_REASONS(DECODE_DESC) };
+_Static_assert(TCPI_DR_COUNT <= TCPI_CTR_MAX, "decode: too many reasons");
+
+static void decode_values(uint64_t *out, const void *src)
+{
+    const tcpi_snap_iface_t *f = src;
+    memcpy(out, f->decode, sizeof(f->decode));
+}
+
+const tcpi_counter_family_t tcpi_ctr_decode = {
+    "decode", "decoded frames", "capture.interfaces.*.decode",
+    "capture.*.decode.", TCPI_CTR_SRC_IFACE, decode_c, TCPI_DR_COUNT,
+    decode_values
+};
+
+const tcpi_counter_family_t *const tcpi_counter_families[] = {
+    &tcpi_ctr_counts, &tcpi_ctr_events, &tcpi_ctr_worker, &tcpi_ctr_iface,
+    &tcpi_ctr_decode, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
+    &tcpi_ctr_trigger, NULL
+};
+
+/* A family's values from the snapshot (not for the per-interface ones). */
+static void values_of(uint64_t v[TCPI_CTR_MAX], const tcpi_counter_family_t *f,
+                      const tcpi_snapshot_t *s)
+{
+    f->values(v, f->src == TCPI_CTR_SRC_REQ ? (const void *)&s->req
+                                            : (const void *)s);
+}
+
+/* Decode results summed over the interfaces. */
+static void decode_sum(uint64_t n[TCPI_DR_COUNT], const tcpi_snapshot_t *s)
+{
+    memset(n, 0, sizeof(uint64_t) * TCPI_DR_COUNT);
+    for (uint32_t i = 0; i < s->niface; i++)
+        for (int k = 0; k < TCPI_DR_COUNT; k++)
+            n[k] += s->iface[i].decode[k];
 }
 
 /* ---- JSON ------------------------------------------------------------ */
 
-static void json_key(tcpi_out_t *o, const char *k)
+/* The family's counters as members of the object open in j. */
+static void json_family(tcpi_json_t *j, const tcpi_counter_family_t *f,
+                        const void *src)
 {
-    tcpi_out_json_str(o, k, strlen(k));
-    tcpi_out_mem(o, ":", 1);
+    uint64_t v[TCPI_CTR_MAX];
+
+    f->values(v, src);
+    tcpi_counters_json(j, f->c, f->n, v);
 }
 
-static void json_u64(tcpi_out_t *o, const char *k, uint64_t v, int comma)
+static void json_interface(tcpi_json_t *j, const tcpi_snap_iface_t *f)
 {
-    json_key(o, k);
-    tcpi_out_u64(o, v);
-    if (comma)
-        tcpi_out_mem(o, ",", 1);
+    tcpi_json_obj(j, NULL);
+    tcpi_json_str(j, "name", f->name);
+    tcpi_json_str(j, "leg", legs_name(f->legs));
+    tcpi_json_str(j, "filter", f->filter);
+    tcpi_json_str(j, "linktype", tcpi_linktype_name(f->linktype));
+    tcpi_json_str(j, "status", iface_status(f->status));
+    tcpi_json_str(j, "error", f->error);
+    json_family(j, &tcpi_ctr_iface, f);
+    tcpi_json_obj(j, "decode");                 /* every reason, zeros too */
+    json_family(j, &tcpi_ctr_decode, f);
+    tcpi_json_end(j);
+    tcpi_json_end(j);
 }
 
-static void json_strf(tcpi_out_t *o, const char *k, const char *v, int comma)
-{
-    json_key(o, k);
-    tcpi_out_json_str(o, v, strlen(v));
-    if (comma)
-        tcpi_out_mem(o, ",", 1);
-}
-
-/* capture.triggered: the TCPInspectCapture files. */
-static void json_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t,
-                         uint64_t now_ns)
-{
-    json_key(o, "triggered");
-    tcpi_out_str(o, "{\"dir\":");
-    if (t->dir[0])
-        tcpi_out_json_str(o, t->dir, strlen(t->dir));
-    else
-        tcpi_out_str(o, "null");
-    tcpi_out_printf(o, ",\"ok\":%s,", t->error ? "false" : "true");
-    json_u64(o, "max_files", t->max_files, 1);
-    json_u64(o, "max_bytes", t->max_bytes, 1);
-    json_u64(o, "files", t->files, 1);
-    json_u64(o, "bytes", t->bytes, 1);
-    json_u64(o, "matched", t->matched, 1);
-    json_u64(o, "written", t->written, 1);
-    json_u64(o, "failed", t->failed, 1);
-    json_u64(o, "skipped", t->skipped, 1);
-    json_u64(o, "removed", t->removed, 1);
-    json_u64(o, "records_missed", t->records_missed, 1);
-    json_u64(o, "scanned", t->scanned, 1);
-    json_strf(o, "last_error", t->last_error, 1);
-    json_u64(o, "last_error_age_s", t->last_error_ns && now_ns > t->last_error_ns
-             ? (now_ns - t->last_error_ns) / 1000000000ull : 0, 0);
-    tcpi_out_mem(o, "}", 1);
-}
-
-/* Decode results summed over the interfaces (iface < 0) or of one. */
-static void decode_counts(uint64_t n[TCPI_DR_COUNT], const tcpi_snapshot_t *s,
-                          int iface)
-{
-    memset(n, 0, sizeof(uint64_t) * TCPI_DR_COUNT);
-    for (uint32_t i = 0; i < s->niface; i++)
-        for (int k = 0; k < TCPI_DR_COUNT && (iface < 0 || (int)i == iface); k++)
-            n[k] += s->iface[i].decode[k];
-}
-
-/* "decode":{"ok":n,...}: every reason, zeros included. */
-static void json_decode(tcpi_out_t *o, const tcpi_snapshot_t *s, int iface)
+static void json_capture(tcpi_json_t *j, const tcpi_snapshot_t *s)
 {
     uint64_t n[TCPI_DR_COUNT];
 
-    decode_counts(n, s, iface);
-    json_key(o, "decode");
-    tcpi_out_mem(o, "{", 1);
-    for (int k = 0; k < TCPI_DR_COUNT; k++)
-        json_u64(o, tcpi_decode_reason_name(k), n[k], k + 1 < TCPI_DR_COUNT);
-    tcpi_out_mem(o, "}", 1);
+    tcpi_json_obj(j, "capture");
+    tcpi_json_bool(j, "engine", s->engine);
+    tcpi_json_i64(j, "pid", s->pid);
+    tcpi_json_u64(j, "uid", s->uid);
+    tcpi_json_obj(j, "sandbox");
+    tcpi_json_bool(j, "no_new_privs", s->sandbox & TCPI_SANDBOXED_NO_NEW_PRIVS);
+    tcpi_json_bool(j, "seccomp", s->sandbox & TCPI_SANDBOXED_SECCOMP);
+    tcpi_json_bool(j, "no_capabilities", s->sandbox & TCPI_SANDBOXED_NO_CAPS);
+    tcpi_json_bool(j, "not_dumpable", s->sandbox & TCPI_SANDBOXED_NOT_DUMPABLE);
+    tcpi_json_end(j);
+    tcpi_json_i64(j, "last_exit", s->last_exit);
+    tcpi_json_u64(j, "snaplen", s->snaplen);
+    json_family(j, &tcpi_ctr_worker, s);
+    tcpi_json_arr(j, "interfaces");
+    for (uint32_t i = 0; i < s->niface; i++)
+        json_interface(j, &s->iface[i]);
+    tcpi_json_end(j);
+    decode_sum(n, s);
+    tcpi_json_obj(j, "decode");
+    tcpi_counters_json(j, decode_c, TCPI_DR_COUNT, n);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "ring");
+    json_family(j, &tcpi_ctr_ring, s);
+    tcpi_json_u64(j, "fill_percent", ring_fill_percent(s));
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "request_log");
+    json_family(j, &tcpi_ctr_reqlog, &s->req);
+    tcpi_json_u64(j, "missed", s->req.join.records_missed);  /* first names */
+    tcpi_json_u64(j, "corrupt", s->req.join.records_corrupt);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "join");
+    json_family(j, &tcpi_ctr_join, &s->req);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "triggered");              /* TCPInspectCapture files */
+    tcpi_json_str(j, "dir", s->trigger.dir[0] ? s->trigger.dir : NULL);
+    json_family(j, &tcpi_ctr_trigger, s);
+    tcpi_json_str(j, "last_error", s->trigger.last_error);
+    tcpi_json_end(j);
+    tcpi_json_end(j);
 }
 
-static void json_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
+static void json_states(tcpi_json_t *j, const tcpi_snapshot_t *s)
 {
-    json_key(o, "capture");
-    tcpi_out_str(o, "{\"engine\":");
-    tcpi_out_str(o, s->engine ? "true" : "false");
-    tcpi_out_str(o, ",\"running\":");
-    tcpi_out_str(o, s->running ? "true," : "false,");
-    tcpi_out_printf(o, "\"pid\":%d,", s->pid);
-    json_u64(o, "uid", s->uid, 1);
-    tcpi_out_printf(o, "\"sandbox\":{\"no_new_privs\":%s,\"seccomp\":%s,"
-                    "\"no_capabilities\":%s,\"not_dumpable\":%s},",
-                    s->sandbox & TCPI_SANDBOXED_NO_NEW_PRIVS ? "true" : "false",
-                    s->sandbox & TCPI_SANDBOXED_SECCOMP ? "true" : "false",
-                    s->sandbox & TCPI_SANDBOXED_NO_CAPS ? "true" : "false",
-                    s->sandbox & TCPI_SANDBOXED_NOT_DUMPABLE ? "true" : "false");
-    json_u64(o, "uptime_s", s->uptime_s, 1);
-    json_u64(o, "heartbeat_age_ms", s->heartbeat_age_ms, 1);
-    json_u64(o, "restarts", s->restarts, 1);
-    json_u64(o, "startup_failures", s->startup_failures, 1);
-    tcpi_out_printf(o, "\"last_exit\":%d,", s->last_exit);
-    json_u64(o, "snaplen", s->snaplen, 1);
-    json_key(o, "interfaces");
-    tcpi_out_mem(o, "[", 1);
-    for (uint32_t i = 0; i < s->niface; i++) {
-        const tcpi_snap_iface_t *f = &s->iface[i];
-        tcpi_out_str(o, i ? ",{" : "{");
-        json_strf(o, "name", f->name, 1);
-        json_strf(o, "leg", legs_name(f->legs), 1);
-        json_strf(o, "filter", f->filter, 1);
-        json_strf(o, "linktype", tcpi_linktype_name(f->linktype), 1);
-        json_strf(o, "status", iface_status(f->status), 1);
-        json_strf(o, "error", f->error, 1);
-        json_u64(o, "received", f->received, 1);
-        json_u64(o, "dropped", f->dropped, 1);
-        json_u64(o, "if_dropped", f->if_dropped, 1);
-        json_u64(o, "packets", f->packets, 1);
-        json_u64(o, "bytes", f->bytes, 1);
-        json_decode(o, s, (int)i);
-        tcpi_out_mem(o, "}", 1);
-    }
-    tcpi_out_str(o, "],");
-    json_decode(o, s, -1);
-    tcpi_out_str(o, ",\"ring\":{");
-    json_u64(o, "size", s->ring.data_size, 1);
-    json_u64(o, "slots", s->ring.ndesc, 1);
-    json_u64(o, "packets", s->ring.packets, 1);
-    json_u64(o, "bytes", s->ring.bytes, 1);
-    json_u64(o, "overwritten", s->ring.overwritten, 1);
-    json_u64(o, "held", s->ring.packets - s->ring.overwritten, 1);
-    json_u64(o, "used_bytes", s->ring.used_bytes, 1);
-    json_u64(o, "fill_percent", s->ring.data_size
-             ? s->ring.used_bytes * 100 / s->ring.data_size : 0, 1);
-    json_u64(o, "oldest_age_ms", oldest_age_ms(s), 0);
-    tcpi_out_str(o, "},\"request_log\":{");
-    json_u64(o, "dropped", s->reqlog_dropped, 1);
-    json_u64(o, "missed", s->join.records_missed, 1);
-    json_u64(o, "corrupt", s->join.records_corrupt, 0);
-    tcpi_out_str(o, "},");
-    json_trigger(o, &s->trigger, s->now_wall_ns);
-    tcpi_out_str(o, "}");
-}
-
-static void json_ports(tcpi_out_t *o, const tcpi_ports_t *p)
-{
-    tcpi_out_mem(o, "[", 1);
-    for (int i = 0; i < p->n; i++) {
-        if (i)
-            tcpi_out_mem(o, ",", 1);
-        tcpi_out_u64(o, p->port[i]);
-    }
-    tcpi_out_mem(o, "]", 1);
-}
-
-static void json_states(tcpi_out_t *o, const tcpi_snapshot_t *s)
-{
-    json_key(o, "states");
-    tcpi_out_mem(o, "{", 1);
+    tcpi_json_obj(j, "states");
     for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
-        json_key(o, tcpi_scope_name(sc));
-        tcpi_out_mem(o, "{", 1);
+        const tcpi_ports_t *p = &s->ports[sc];
+        tcpi_json_obj(j, tcpi_scope_name(sc));
         for (int st = 0; st < TCPI_NSTATES; st++)
-            json_u64(o, tcpi_state_name(st), s->count[sc][st], 1);
-        json_u64(o, "total", s->total[sc], 1);
-        json_key(o, "ports");
-        json_ports(o, &s->ports[sc]);
-        tcpi_out_str(o, sc + 1 < TCPI_NSCOPES ? "}," : "}");
+            tcpi_json_u64(j, tcpi_state_name(st), s->count[sc][st]);
+        tcpi_json_u64(j, "total", s->total[sc]);
+        tcpi_json_arr(j, "ports");
+        for (int i = 0; i < p->n; i++)
+            tcpi_json_u64(j, NULL, p->port[i]);
+        tcpi_json_end(j);
+        tcpi_json_end(j);
     }
-    tcpi_out_str(o, "},\"counts\":{\"ok\":");
-    tcpi_out_str(o, s->counts_ok ? "true," : "false,");
-    json_strf(o, "error", s->counts_error, 1);
-    json_u64(o, "took_us", s->counts_took_us, 1);
-    json_strf(o, "source", s->ev.used ? "events+dump" : "dump", 1);
-    json_key(o, "events");
-    tcpi_out_printf(o, "{\"loaded\":%s,", s->ev.loaded ? "true" : "false");
-    json_u64(o, "changes", s->ev.changes, 1);
-    json_u64(o, "seeded", s->ev.seeded, 1);
-    json_u64(o, "lost", s->ev.lost, 1);
-    json_u64(o, "raced", s->ev.raced, 1);
-    json_u64(o, "checks", s->ev.checks, 1);
-    json_u64(o, "agreed", s->ev.agreed, 1);
-    json_u64(o, "disagreed", s->ev.disagreed, 1);
-    tcpi_out_printf(o, "\"drift\":%s,", s->ev.drift ? "true" : "false");
-    json_strf(o, "last_difference", s->ev.diff, 0);
-    tcpi_out_str(o, "}},");
-    json_key(o, "thresholds");
-    tcpi_out_mem(o, "[", 1);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "counts");
+    json_family(j, &tcpi_ctr_counts, s);
+    tcpi_json_str(j, "error", s->counts_error);
+    tcpi_json_str(j, "source", s->ev.used ? "events+dump" : "dump");
+    tcpi_json_obj(j, "events");
+    json_family(j, &tcpi_ctr_events, s);
+    tcpi_json_str(j, "last_difference", s->ev.diff);
+    tcpi_json_end(j);
+    tcpi_json_end(j);
+    tcpi_json_arr(j, "thresholds");
     for (int i = 0; i < s->nresults; i++) {
         const tcpi_threshold_result_t *r = &s->results[i];
-        tcpi_out_str(o, i ? ",{" : "{");
-        json_strf(o, "scope", tcpi_scope_name(r->scope), 1);
-        json_strf(o, "state", tcpi_state_name(r->state), 1);
-        json_u64(o, "warning", r->warning, 1);
-        json_u64(o, "critical", r->critical, 1);
-        json_u64(o, "value", r->value, 1);
-        json_strf(o, "level", tcpi_level_name(r->level), 0);
-        tcpi_out_mem(o, "}", 1);
+        tcpi_json_obj(j, NULL);
+        tcpi_json_str(j, "scope", tcpi_scope_name(r->scope));
+        tcpi_json_str(j, "state", tcpi_state_name(r->state));
+        tcpi_json_u64(j, "warning", r->warning);
+        tcpi_json_u64(j, "critical", r->critical);
+        tcpi_json_u64(j, "value", r->value);
+        tcpi_json_str(j, "level", tcpi_level_name(r->level));
+        tcpi_json_end(j);
     }
-    tcpi_out_str(o, "],");
-    json_strf(o, "level", tcpi_level_name(s->counts_ok
-              ? tcpi_threshold_worst(s->results, s->nresults)
-              : TCPI_LEVEL_UNKNOWN), 1);
+    tcpi_json_end(j);
+    tcpi_json_str(j, "level", overall_level(s));
 }
 
-static void json_history(tcpi_out_t *o, const tcpi_snapshot_t *s)
+static void json_history(tcpi_json_t *j, const tcpi_snapshot_t *s)
 {
-    json_key(o, "history");
-    tcpi_out_mem(o, "{", 1);
-    json_u64(o, "start", s->hist_start_s, 1);
-    json_u64(o, "step_s", s->hist_step_s, 1);
-    json_u64(o, "points", s->nhist, 1);
-    json_key(o, "series");
-    tcpi_out_mem(o, "{", 1);
+    tcpi_json_obj(j, "history");
+    tcpi_json_u64(j, "start", s->hist_start_s);
+    tcpi_json_u64(j, "step_s", s->hist_step_s);
+    tcpi_json_u64(j, "points", s->nhist);
+    tcpi_json_obj(j, "series");
     for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
-        json_key(o, tcpi_scope_name(sc));
-        tcpi_out_mem(o, "{", 1);
+        tcpi_json_obj(j, tcpi_scope_name(sc));
         for (int st = 0; st < TCPI_NSTATES; st++) {
-            json_key(o, tcpi_state_name(st));
-            tcpi_out_mem(o, "[", 1);
-            for (uint32_t i = 0; i < s->nhist; i++) {
-                if (i)
-                    tcpi_out_mem(o, ",", 1);
-                tcpi_out_u64(o, s->hist[i][sc][st]);
-            }
-            tcpi_out_str(o, st + 1 < TCPI_NSTATES ? "]," : "]");
+            tcpi_json_arr(j, tcpi_state_name(st));
+            for (uint32_t i = 0; i < s->nhist; i++)
+                tcpi_json_u64(j, NULL, s->hist[i][sc][st]);
+            tcpi_json_end(j);
         }
-        tcpi_out_str(o, sc + 1 < TCPI_NSCOPES ? "}," : "}");
+        tcpi_json_end(j);
     }
-    tcpi_out_str(o, "}},");
+    tcpi_json_end(j);
+    tcpi_json_end(j);
 }
 
 /* sysctl.<name>: a number, a list of numbers, a string, or null when the
  * knob is absent or unreadable; then the advice. */
-static void json_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
+static void json_sysctl(tcpi_json_t *j, const tcpi_snapshot_t *s)
 {
     if (!s->have_sysctl)
         return;
-    json_key(o, "sysctl");
+    tcpi_json_obj(j, "sysctl");
     for (int k = 0; k < TCPI_NSYSCTL; k++) {
         const tcpi_sysctl_value_t *v = &s->sysctl.k[k];
-        tcpi_out_str(o, k ? "," : "{");
-        json_key(o, tcpi_sysctl_name(k));
+        const char *name = tcpi_sysctl_name(k);
         if (v->present != 1) {
-            tcpi_out_str(o, "null");
+            tcpi_json_null(j, name);
         } else if (v->nv == 1) {
-            tcpi_out_printf(o, "%lld", (long long)v->v[0]);
+            tcpi_json_i64(j, name, v->v[0]);
         } else if (v->nv > 1) {
+            tcpi_json_arr(j, name);
             for (int i = 0; i < v->nv; i++)
-                tcpi_out_printf(o, "%s%lld", i ? "," : "[", (long long)v->v[i]);
-            tcpi_out_str(o, "]");
+                tcpi_json_i64(j, NULL, v->v[i]);
+            tcpi_json_end(j);
         } else {
-            tcpi_out_json_str(o, v->text, strlen(v->text));
+            tcpi_json_str(j, name, v->text);
         }
     }
-    tcpi_out_str(o, "},");
-    json_key(o, "advice");
-    tcpi_out_str(o, "[");
+    tcpi_json_end(j);
+    tcpi_json_arr(j, "advice");
     for (int i = 0; i < s->nadvice; i++) {
-        tcpi_out_str(o, i ? ",{" : "{");
-        json_strf(o, "level", tcpi_advice_level_name(s->advice[i].level), 1);
-        json_strf(o, "topic", s->advice[i].topic, 1);
-        json_strf(o, "text", s->advice[i].text, 0);
-        tcpi_out_str(o, "}");
+        tcpi_json_obj(j, NULL);
+        tcpi_json_str(j, "level", tcpi_advice_level_name(s->advice[i].level));
+        tcpi_json_str(j, "topic", s->advice[i].topic);
+        tcpi_json_str(j, "text", s->advice[i].text);
+        tcpi_json_end(j);
     }
-    tcpi_out_str(o, "],");
+    tcpi_json_end(j);
 }
 
 void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
-    tcpi_out_str(o, "{");
-    json_u64(o, "time", s->now_wall_ns / 1000000000ull, 1);
-    json_u64(o, "generation", s->generation, 1);
-    json_states(o, s);
-    json_sysctl(o, s);
-    json_history(o, s);
-    json_capture(o, s);
-    tcpi_out_str(o, ",\"recent_requests\":[");
-    for (int i = 0; i < s->nrecent; i++) {
-        if (i)
-            tcpi_out_str(o, ",");
-        tcpi_render_request_json(o, &s->recent[i], s->recent_joined[i]
-                                 ? &s->recent_sum[i] : NULL, 0);
-    }
-    tcpi_out_str(o, "]}\n");
+    tcpi_json_t j;
+
+    tcpi_json_init(&j, o);
+    tcpi_json_obj(&j, NULL);
+    tcpi_json_u64(&j, "time", s->now_wall_ns / 1000000000ull);
+    tcpi_json_u64(&j, "generation", s->generation);
+    json_states(&j, s);
+    json_sysctl(&j, s);
+    json_history(&j, s);
+    json_capture(&j, s);
+    tcpi_json_arr(&j, "recent_requests");
+    for (int i = 0; i < s->nrecent; i++)
+        tcpi_reqview_json(&j, NULL, &s->recent[i], s->recent_joined[i]
+                          ? &s->recent_sum[i] : NULL, 0);
+    tcpi_json_end(&j);
+    tcpi_json_end(&j);
+    tcpi_out_str(o, "\n");
 }
 
 void tcpi_render_nagios(tcpi_out_t *o, const tcpi_snapshot_t *s)
@@ -456,11 +434,23 @@ void tcpi_render_nagios(tcpi_out_t *o, const tcpi_snapshot_t *s)
 
 /* ---- ?auto ----------------------------------------------------------- */
 
+static void auto_family(tcpi_out_t *o, const char *prefix,
+                        const tcpi_counter_family_t *f, const void *src)
+{
+    uint64_t v[TCPI_CTR_MAX];
+
+    f->values(v, src);
+    tcpi_counters_auto(o, prefix, f->c, f->n, v);
+}
+
 void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
+    uint64_t n[TCPI_DR_COUNT];
+
     tcpi_out_printf(o, "Generation: %u\n", s->generation);
-    tcpi_out_printf(o, "CountsOK: %d\n", s->counts_ok);
+    auto_family(o, "", &tcpi_ctr_counts, s);
     tcpi_out_printf(o, "CountsSource: %s\n", s->ev.used ? "events+dump" : "dump");
+    auto_family(o, "", &tcpi_ctr_events, s);
     for (int sc = 0; sc < TCPI_NSCOPES; sc++) {
         for (int st = 0; st < TCPI_NSTATES; st++)
             tcpi_out_printf(o, "%s.%s: %u\n", tcpi_scope_name(sc),
@@ -481,9 +471,7 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         tcpi_level_name(r->level), r->value, r->warning,
                         r->critical);
     }
-    tcpi_out_printf(o, "Level: %s\n", tcpi_level_name(s->counts_ok
-                    ? tcpi_threshold_worst(s->results, s->nresults)
-                    : TCPI_LEVEL_UNKNOWN));
+    tcpi_out_printf(o, "Level: %s\n", overall_level(s));
     for (int k = 0; k < TCPI_NSYSCTL && s->have_sysctl; k++) {
         const tcpi_sysctl_value_t *v = &s->sysctl.k[k];
         tcpi_out_printf(o, "sysctl.%s: %s\n", tcpi_sysctl_name(k),
@@ -493,49 +481,26 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     for (int i = 0; i < s->nadvice; i++)
         tcpi_out_printf(o, "advice.%s: %s\n", s->advice[i].topic,
                         tcpi_advice_level_name(s->advice[i].level));
-    tcpi_out_printf(o, "CaptureRunning: %d\n", s->running);
+    auto_family(o, "", &tcpi_ctr_worker, s);
     tcpi_out_printf(o, "CapturePid: %d\n", s->pid);
-    tcpi_out_printf(o, "CaptureUptime: %llu\n", (unsigned long long)s->uptime_s);
-    tcpi_out_printf(o, "CaptureRestarts: %u\n", s->restarts);
     tcpi_out_printf(o, "CaptureSandboxed: %d\n", s->sandbox == 15);
     for (uint32_t i = 0; i < s->niface; i++) {
-        const tcpi_snap_iface_t *f = &s->iface[i];
         /* Interface names were checked at config time: no spaces, no ':'
          * at the start, printable. */
-        tcpi_out_printf(o, "capture.%s.received: %llu\n", f->name,
-                        (unsigned long long)f->received);
-        tcpi_out_printf(o, "capture.%s.dropped: %llu\n", f->name,
-                        (unsigned long long)f->dropped);
-        tcpi_out_printf(o, "capture.%s.if_dropped: %llu\n", f->name,
-                        (unsigned long long)f->if_dropped);
+        char p[TCPI_IFNAMSIZ + 32];
+        snprintf(p, sizeof(p), "capture.%s.", s->iface[i].name);
+        auto_family(o, p, &tcpi_ctr_iface, &s->iface[i]);
+        snprintf(p, sizeof(p), "capture.%s.decode.", s->iface[i].name);
+        auto_family(o, p, &tcpi_ctr_decode, &s->iface[i]);
     }
-    {
-        uint64_t n[TCPI_DR_COUNT];
-        decode_counts(n, s, -1);
-        for (int k = 0; k < TCPI_DR_COUNT; k++)
-            tcpi_out_printf(o, "capture.decode.%s: %llu\n",
-                            tcpi_decode_reason_name(k), (unsigned long long)n[k]);
-    }
-    tcpi_out_printf(o, "RingPackets: %llu\n", (unsigned long long)s->ring.packets);
-    tcpi_out_printf(o, "RingBytes: %llu\n", (unsigned long long)s->ring.bytes);
-    tcpi_out_printf(o, "RingOverwritten: %llu\n",
-                    (unsigned long long)s->ring.overwritten);
-    tcpi_out_printf(o, "RingFillPercent: %llu\n", (unsigned long long)
-                    (s->ring.data_size ? s->ring.used_bytes * 100 /
-                                         s->ring.data_size : 0));
-    tcpi_out_printf(o, "RingOldestAgeMs: %llu\n",
-                    (unsigned long long)oldest_age_ms(s));
-    tcpi_out_printf(o, "RequestsCorrupt: %llu\n",
-                    (unsigned long long)s->join.records_corrupt);
-    tcpi_out_printf(o, "TriggeredOK: %d\n", !s->trigger.error);
-    tcpi_out_printf(o, "TriggeredFiles: %llu\n",
-                    (unsigned long long)s->trigger.files);
-    tcpi_out_printf(o, "TriggeredWritten: %llu\n",
-                    (unsigned long long)s->trigger.written);
-    tcpi_out_printf(o, "TriggeredFailed: %llu\n",
-                    (unsigned long long)s->trigger.failed);
-    tcpi_out_printf(o, "TriggeredSkipped: %llu\n",
-                    (unsigned long long)s->trigger.skipped);
+    decode_sum(n, s);
+    tcpi_counters_auto(o, "capture.decode.", decode_c, TCPI_DR_COUNT, n);
+    auto_family(o, "", &tcpi_ctr_ring, s);
+    tcpi_out_printf(o, "RingFillPercent: %llu\n",
+                    (unsigned long long)ring_fill_percent(s));
+    auto_family(o, "", &tcpi_ctr_reqlog, &s->req);
+    auto_family(o, "", &tcpi_ctr_join, &s->req);
+    auto_family(o, "", &tcpi_ctr_trigger, s);
 }
 
 /* ---- Prometheus ------------------------------------------------------ */
@@ -546,49 +511,35 @@ static void prom_head(tcpi_out_t *o, const char *name, const char *type,
     tcpi_out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_iface(tcpi_out_t *o, const char *name,
-                       const tcpi_snap_iface_t *f, uint64_t v)
+static void prom_family(tcpi_out_t *o, const tcpi_counter_family_t *f,
+                        const tcpi_snapshot_t *s)
 {
-    tcpi_out_printf(o, "%s{interface=\"", name);
-    tcpi_out_prom_label(o, f->name, strlen(f->name));
-    tcpi_out_str(o, "\"} ");
-    tcpi_out_u64(o, v);
-    tcpi_out_mem(o, "\n", 1);
+    uint64_t v[TCPI_CTR_MAX];
+
+    values_of(v, f, s);
+    tcpi_counters_prom(o, f->c, f->n, v, 1, NULL, NULL);
 }
 
-/* The request join: counters, and the wire timings as one histogram
- * with a phase label (names from the phase table, never from requests). */
-static void render_join_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
+/* A per-interface family: one sample per interface, labelled. */
+static void prom_ifaces(tcpi_out_t *o, const tcpi_counter_family_t *f,
+                        const tcpi_snapshot_t *s)
+{
+    uint64_t v[TCPI_MAX_IFACES * TCPI_CTR_MAX];
+    const char *names[TCPI_MAX_IFACES];
+
+    for (uint32_t i = 0; i < s->niface; i++) {
+        f->values(&v[i * f->n], &s->iface[i]);
+        names[i] = s->iface[i].name;
+    }
+    tcpi_counters_prom(o, f->c, f->n, v, s->niface, "interface", names);
+}
+
+/* The wire timings as one histogram with a phase label (names from the
+ * phase table, never from requests). */
+static void prom_phases(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     const double *le = tcpi_join_bucket_ms();
-    static const struct { const char *name, *help; size_t off; } jm[] = {
-        { "tcpinspect_requests_joined_total",
-          "Requests joined to their packets by the capture worker.",
-          offsetof(tcpi_join_stats_t, joined) },
-        { "tcpinspect_requests_missed_total",
-          "Request records overwritten in the log before the join read them.",
-          offsetof(tcpi_join_stats_t, records_missed) },
-        { "tcpinspect_requests_corrupt_total",
-          "Request log records that no httpd child writes (corrupt shared "
-          "memory), passed over by the join.",
-          offsetof(tcpi_join_stats_t, records_corrupt) },
-        { "tcpinspect_join_packets_lost_total",
-          "Packets overwritten in the ring before the join read them.",
-          offsetof(tcpi_join_stats_t, packets_lost) },
-        { "tcpinspect_flow_evictions_total",
-          "Flows replaced in the full flow table.",
-          offsetof(tcpi_join_stats_t, evictions) },
-    };
 
-    prom_head(o, "tcpinspect_requests_dropped_total", "counter",
-              "Request records dropped by the full request log.");
-    tcpi_out_printf(o, "tcpinspect_requests_dropped_total %llu\n",
-                    (unsigned long long)s->reqlog_dropped);
-    for (size_t m = 0; m < TCPI_ARRAY_LEN(jm); m++) {
-        prom_head(o, jm[m].name, "counter", jm[m].help);
-        tcpi_out_printf(o, "%s %llu\n", jm[m].name, (unsigned long long)
-                        *(const uint64_t *)((const char *)&s->join + jm[m].off));
-    }
     prom_head(o, "tcpinspect_request_phase_seconds", "histogram",
               "Wire timings of requests per phase, measured on the packets.");
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
@@ -644,133 +595,30 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
     for (int i = 0; i < s->nadvice; i++)
         tcpi_out_printf(o, "tcpinspect_advice_level{topic=\"%s\"} %d\n",
                         s->advice[i].topic, s->advice[i].level);
-    prom_head(o, "tcpinspect_count_seconds", "gauge",
-              "Time the kernel dump for these counts took.");
-    tcpi_out_printf(o, "tcpinspect_count_seconds %.6f\n",
-                    (double)s->counts_took_us / 1e6);
-    prom_head(o, "tcpinspect_count_events_used", "gauge",
-              "1 when full sockets were counted from state-change events.");
-    tcpi_out_printf(o, "tcpinspect_count_events_used %d\n", s->ev.used);
-    prom_head(o, "tcpinspect_count_event_checks_total", "counter",
-              "Checks of the event counts against a kernel dump, by result.");
-    tcpi_out_printf(o, "tcpinspect_count_event_checks_total{result=\"agreed\"} %llu\n"
-                    "tcpinspect_count_event_checks_total{result=\"disagreed\"} %llu\n",
-                    (unsigned long long)s->ev.agreed,
-                    (unsigned long long)s->ev.disagreed);
-    prom_head(o, "tcpinspect_capture_running", "gauge",
-              "1 while the capture worker heartbeats.");
-    tcpi_out_printf(o, "tcpinspect_capture_running %d\n", s->running);
-    prom_head(o, "tcpinspect_capture_restarts_total", "counter",
-              "Capture worker restarts in this generation.");
-    tcpi_out_printf(o, "tcpinspect_capture_restarts_total %u\n", s->restarts);
-    static const struct { const char *name, *help; size_t off; } ifm[] = {
-        { "tcpinspect_interface_received_total",
-          "Packets the kernel handed to the handle (pcap_stats ps_recv).",
-          offsetof(tcpi_snap_iface_t, received) },
-        { "tcpinspect_interface_dropped_total",
-          "Packets dropped because the kernel buffer was full (ps_drop).",
-          offsetof(tcpi_snap_iface_t, dropped) },
-        { "tcpinspect_interface_if_dropped_total",
-          "Packets dropped by the interface (ps_ifdrop).",
-          offsetof(tcpi_snap_iface_t, if_dropped) },
-        { "tcpinspect_interface_packets_total",
-          "Packets written to the ring.",
-          offsetof(tcpi_snap_iface_t, packets) },
-        { "tcpinspect_interface_bytes_total",
-          "Captured bytes written to the ring.",
-          offsetof(tcpi_snap_iface_t, bytes) },
-    };
-    for (size_t m = 0; m < TCPI_ARRAY_LEN(ifm); m++) {
-        prom_head(o, ifm[m].name, "counter", ifm[m].help);
-        for (uint32_t i = 0; i < s->niface; i++)
-            prom_iface(o, ifm[m].name, &s->iface[i],
-                       *(const uint64_t *)((const char *)&s->iface[i] +
-                                           ifm[m].off));
-    }
-    prom_head(o, "tcpinspect_decode_packets_total", "counter",
-              "Captured frames the worker decoded, by result: ok, or the "
-              "reason the decoder rejected the frame.");
-    for (uint32_t i = 0; i < s->niface; i++)
-        for (int k = 0; k < TCPI_DR_COUNT; k++) {
-            tcpi_out_str(o, "tcpinspect_decode_packets_total{interface=\"");
-            tcpi_out_prom_label(o, s->iface[i].name, strlen(s->iface[i].name));
-            tcpi_out_printf(o, "\",reason=\"%s\"} %llu\n",
-                            tcpi_decode_reason_name(k),
-                            (unsigned long long)s->iface[i].decode[k]);
-        }
-    const struct { const char *name, *type, *help; uint64_t v; } ringm[] = {
-        { "tcpinspect_ring_packets_total", "counter",
-          "Packets written to the ring since the worker started.",
-          s->ring.packets },
-        { "tcpinspect_ring_bytes_total", "counter",
-          "Captured bytes written to the ring.", s->ring.bytes },
-        { "tcpinspect_ring_size_bytes", "gauge",
-          "Size of the ring's data area.", s->ring.data_size },
-        { "tcpinspect_ring_overwritten_total", "counter",
-          "Packets overwritten in the ring before anyone read them.",
-          s->ring.overwritten },
-        { "tcpinspect_triggered_matched_total", "counter",
-          "Requests whose TCPInspectCapture rule matched.",
-          s->trigger.matched },
-        { "tcpinspect_triggered_written_total", "counter",
-          "Per-request capture files written.", s->trigger.written },
-        { "tcpinspect_triggered_failed_total", "counter",
-          "Per-request captures that could not be written (see status.json).",
-          s->trigger.failed },
-        { "tcpinspect_triggered_skipped_total", "counter",
-          "Per-request captures skipped: packets gone or worker over budget.",
-          s->trigger.skipped },
-        { "tcpinspect_triggered_scanned_total", "counter",
-          "Per-request captures selected by scanning the ring: the join's "
-          "flows no longer covered the request.", s->trigger.scanned },
-        { "tcpinspect_triggered_removed_total", "counter",
-          "Oldest capture files removed for TCPInspectCaptureLimit.",
-          s->trigger.removed },
-        { "tcpinspect_triggered_files", "gauge",
-          "Capture files in TCPInspectCaptureDir.", s->trigger.files },
-        { "tcpinspect_triggered_bytes", "gauge",
-          "Bytes of capture files in TCPInspectCaptureDir.", s->trigger.bytes },
-    };
-    for (size_t m = 0; m < TCPI_ARRAY_LEN(ringm); m++) {
-        prom_head(o, ringm[m].name, ringm[m].type, ringm[m].help);
-        tcpi_out_printf(o, "%s %llu\n", ringm[m].name,
-                        (unsigned long long)ringm[m].v);
-    }
+    prom_family(o, &tcpi_ctr_counts, s);
+    prom_family(o, &tcpi_ctr_events, s);
+    prom_family(o, &tcpi_ctr_worker, s);
+    prom_ifaces(o, &tcpi_ctr_iface, s);
+    prom_ifaces(o, &tcpi_ctr_decode, s);
+    prom_family(o, &tcpi_ctr_ring, s);
     prom_head(o, "tcpinspect_ring_fill_ratio", "gauge",
               "Fraction of the ring's data area holding packets.");
     tcpi_out_printf(o, "tcpinspect_ring_fill_ratio %.4f\n", s->ring.data_size
                     ? (double)s->ring.used_bytes / (double)s->ring.data_size : 0.0);
-    prom_head(o, "tcpinspect_ring_oldest_age_seconds", "gauge",
-              "Age of the oldest packet in the ring.");
-    tcpi_out_printf(o, "tcpinspect_ring_oldest_age_seconds %.3f\n",
-                    (double)oldest_age_ms(s) / 1000.0);
-    if (s->have_join)
-        render_join_metrics(o, s);
+    prom_family(o, &tcpi_ctr_trigger, s);
+    if (!s->req.have_join)
+        return;
+    prom_family(o, &tcpi_ctr_reqlog, s);
+    prom_family(o, &tcpi_ctr_join, s);
+    prom_phases(o, s);
 }
 
 /* ---- HTML ------------------------------------------------------------ */
-
-static const char html_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<title>mod_tcpinspect</title><style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}"
-    "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;"
-    "border-bottom:1px solid #ccc}"
-    "table{border-collapse:collapse;margin:.5em 0}"
-    "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"
-    "th{background:#f4f4f4}td.l,th.l{text-align:left}"
-    ".ok{background:#d9f2d9}.warning{background:#fff0b3}"
-    ".critical{background:#f7c1c1}.error{color:#a00}"
-    "code{font-size:.95em}nav a{margin-right:1em}th{font-size:.85em}"
-    ".req td{text-align:left}.req td.r{text-align:right}"
-    ".req tr.e{background:#f7c1c1}.req tr.w{background:#fbe7b5}\n"
-    "</style></head><body>\n";
 
 static const char *const state_colour[TCPI_NSTATES] = {
     "#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#7f7f7f", "#bcbd22", "#17becf", "#2ca02c", "#000000",
 };
-
 static int cell_level(const tcpi_snapshot_t *s, int sc, int st)
 {
     int lvl = -1;
@@ -945,21 +793,22 @@ static void html_trigger(tcpi_out_t *o, const tcpi_trigger_status_t *t)
 /* Decode results per interface: one row per reason, zeros included. */
 static void html_decode(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
+    uint64_t v[TCPI_MAX_IFACES][TCPI_DR_COUNT];
+
     tcpi_out_str(o, "<table id=\"decode\"><tr><th class=\"l\">decoded frames"
                  "</th>");
     for (uint32_t i = 0; i < s->niface; i++) {
         tcpi_out_str(o, "<th>");
         tcpi_out_html(o, s->iface[i].name, strlen(s->iface[i].name));
         tcpi_out_str(o, "</th>");
+        tcpi_ctr_decode.values(v[i], &s->iface[i]);
     }
     tcpi_out_str(o, "<th class=\"l\">meaning</th></tr>\n");
     for (int k = 0; k < TCPI_DR_COUNT; k++) {
         tcpi_out_printf(o, "<tr><td class=\"l\"><code>%s</code></td>",
-                        tcpi_decode_reason_name(k));
+                        decode_c[k].label);
         for (uint32_t i = 0; i < s->niface; i++)
-            tcpi_out_printf(o, "<td%s>%llu</td>", k != TCPI_DR_ok &&
-                            s->iface[i].decode[k] ? " class=\"warning\"" : "",
-                            (unsigned long long)s->iface[i].decode[k]);
+            tcpi_counters_html_cell(o, &decode_c[k], v[i][k]);
         tcpi_out_printf(o, "<td class=\"l\">%s</td></tr>\n",
                         tcpi_decode_reason_text(k));
     }
@@ -980,13 +829,14 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
         tcpi_out_printf(o, "<span class=\"critical\">not running</span> "
                         "(last exit %d, %u restart(s)).", s->last_exit,
                         s->restarts);
-    tcpi_out_str(o, "</p>\n<table><tr><th class=\"l\">interface</th>"
-                 "<th class=\"l\">leg</th><th class=\"l\">filter</th>"
-                 "<th class=\"l\">link</th><th>received</th><th>dropped</th>"
-                 "<th>if_dropped</th><th>in ring</th><th class=\"l\">status"
-                 "</th></tr>\n");
+    tcpi_out_str(o, "</p>\n<table id=\"interfaces\"><tr><th class=\"l\">"
+                 "interface</th><th class=\"l\">leg</th><th class=\"l\">"
+                 "filter</th><th class=\"l\">link</th>");
+    tcpi_counters_html_th(o, tcpi_ctr_iface.c, tcpi_ctr_iface.n);
+    tcpi_out_str(o, "<th class=\"l\">status</th></tr>\n");
     for (uint32_t i = 0; i < s->niface; i++) {
         const tcpi_snap_iface_t *f = &s->iface[i];
+        uint64_t v[TCPI_CTR_MAX];
         tcpi_out_str(o, "<tr><td class=\"l\">");
         tcpi_out_html(o, f->name, strlen(f->name));
         tcpi_out_printf(o, "</td><td class=\"l\">%s</td><td class=\"l\"><code>",
@@ -994,12 +844,8 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
         tcpi_out_html(o, f->filter, strlen(f->filter));
         tcpi_out_printf(o, "</code></td><td class=\"l\">%s</td>",
                         tcpi_linktype_name(f->linktype));
-        tcpi_out_printf(o, "<td>%llu</td><td%s>%llu</td><td>%llu</td>"
-                        "<td>%llu</td>", (unsigned long long)f->received,
-                        f->dropped ? " class=\"warning\"" : "",
-                        (unsigned long long)f->dropped,
-                        (unsigned long long)f->if_dropped,
-                        (unsigned long long)f->packets);
+        tcpi_ctr_iface.values(v, f);
+        tcpi_counters_html_td(o, tcpi_ctr_iface.c, tcpi_ctr_iface.n, v);
         tcpi_out_printf(o, "<td class=\"l %s\">%s ", f->status == TCPI_IF_ERROR
                         ? "error" : "", iface_status(f->status));
         tcpi_out_html(o, f->error, strlen(f->error));
@@ -1014,15 +860,38 @@ static void html_capture(tcpi_out_t *o, const tcpi_snapshot_t *s)
                         (unsigned long long)(s->ring.packets - s->ring.overwritten),
                         (unsigned long long)s->ring.packets,
                         (unsigned long long)s->ring.overwritten,
-                        (unsigned long long)(s->ring.data_size ? s->ring.used_bytes
-                                             * 100 / s->ring.data_size : 0),
-                        (double)oldest_age_ms(s) / 1000.0);
-    if (s->join.records_corrupt)
+                        (unsigned long long)ring_fill_percent(s),
+                        (double)tcpi_ctr_age(s->now_wall_ns,
+                                             s->ring.oldest_ts_ns, 1000000)
+                        / 1000.0);
+    if (s->req.join.records_corrupt)
         tcpi_out_printf(o, "<p class=\"warning\">Request log: %llu corrupt "
                         "records passed over (shared memory written by "
                         "something other than this module).</p>\n",
-                        (unsigned long long)s->join.records_corrupt);
+                        (unsigned long long)s->req.join.records_corrupt);
     html_trigger(o, &s->trigger);
+}
+
+/* Every family that is not per interface: one small table each. */
+static void html_counters(tcpi_out_t *o, const tcpi_snapshot_t *s)
+{
+    static const tcpi_counter_family_t *const fams[] = {
+        &tcpi_ctr_worker, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
+        &tcpi_ctr_trigger, &tcpi_ctr_counts, &tcpi_ctr_events,
+    };
+
+    tcpi_out_str(o, "<h2 id=\"counters\">Counters</h2>\n<p>The numbers of "
+                 "status.json, ?auto and metrics, by family; hover a name "
+                 "for what it counts.</p>\n");
+    for (size_t i = 0; i < TCPI_ARRAY_LEN(fams); i++) {
+        uint64_t v[TCPI_CTR_MAX];
+        values_of(v, fams[i], s);
+        tcpi_out_printf(o, "<table class=\"ctr\" id=\"ctr-%s\"><tr><th "
+                        "class=\"l\">%s</th><th>value</th></tr>\n",
+                        fams[i]->name, fams[i]->title);
+        tcpi_counters_html_rows(o, fams[i]->c, fams[i]->n, v);
+        tcpi_out_str(o, "</table>\n");
+    }
 }
 
 static void html_sysctl(tcpi_out_t *o, const tcpi_snapshot_t *s)
@@ -1075,27 +944,17 @@ static void html_requests(tcpi_out_t *o, const tcpi_snapshot_t *s,
 void tcpi_render_html(tcpi_out_t *o, const tcpi_snapshot_t *s,
                       const char *base)
 {
-    tcpi_out_str(o, html_head);
-    tcpi_out_str(o, "<h1>mod_tcpinspect</h1>\n<nav>");
-    tcpi_out_printf(o, "<a href=\"%s/packets\">packets</a>"
-                    "<a href=\"%s/requests\">requests</a>"
-                    "<a href=\"%s/flows\">flows</a>"
-                    "<a href=\"%s/capture.pcapng\">capture.pcapng</a>"
-                    "<a href=\"%s/status.json\">status.json</a>"
-                    "<a href=\"%s/?auto\">?auto</a>"
-                    "<a href=\"%s/?nagios\">nagios</a>"
-                    "<a href=\"%s/metrics\">metrics</a>",
-                    base, base, base, base, base, base, base, base);
-    tcpi_out_str(o, "</nav>\n");
-    const char *lvl = tcpi_level_name(s->counts_ok
-                                      ? tcpi_threshold_worst(s->results, s->nresults)
-                                      : TCPI_LEVEL_UNKNOWN);
+    const char *lvl = overall_level(s);
+
+    tcpi_out_page_head(o, NULL, base);
+    tcpi_out_str(o, "<h1>mod_tcpinspect</h1>\n");
     tcpi_out_printf(o, "<p>Generation %u. Level: <span class=\"%s\">%s</span>"
                     "</p>\n", s->generation, lvl, lvl);
     tcpi_render_html_states(o, s);
     html_history(o, s);
     html_capture(o, s);
+    html_counters(o, s);
     html_sysctl(o, s);
     html_requests(o, s, base);
-    tcpi_out_str(o, "</body></html>\n");
+    tcpi_out_page_foot(o);
 }

@@ -1,5 +1,6 @@
 /* tcpi_reqview.c — recent requests: selection and renderers. */
 #include "tcpi_reqview.h"
+#include "tcpi_counters.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,24 +138,29 @@ static int backend_no_answer(const tcpi_reqsum_t *s)
 
 /* ---- JSON ------------------------------------------------------------ */
 
-static void json_ep(tcpi_out_t *o, const char *key, const tcpi_endpoint_t *ep)
+TCPI_CTR_FAMILY(reqlog, TCPI_CTR_REQLOG, tcpi_req_status_t, TCPI_CTR_SRC_REQ,
+                "request log", "capture.request_log", "");
+TCPI_CTR_FAMILY(join, TCPI_CTR_JOIN, tcpi_req_status_t, TCPI_CTR_SRC_REQ,
+                "request join", "capture.join", "");
+
+static void json_ep(tcpi_json_t *j, const char *key, const tcpi_endpoint_t *ep)
 {
     char buf[64];
     size_t n = tcpi_endpoint_format(buf, sizeof(buf), ep);
 
-    tcpi_out_printf(o, "\"%s\":", key);
     if (n == 0)
-        tcpi_out_str(o, "null");
+        tcpi_json_null(j, key);
     else
-        tcpi_out_json_str(o, buf, n);
+        tcpi_json_strn(j, key, buf, n);
 }
 
-static void json_ms(tcpi_out_t *o, const char *key, int64_t ns)
+/* A duration in ms, null when it was not measured (ns < 0). */
+static void json_ms(tcpi_json_t *j, const char *key, int64_t ns)
 {
     if (ns < 0)
-        tcpi_out_printf(o, "\"%s\":null", key);
+        tcpi_json_null(j, key);
     else
-        tcpi_out_printf(o, "\"%s\":%.3f", key, ms_of(ns));
+        tcpi_json_fixed(j, key, ms_of(ns), 3);
 }
 
 static const char *by_name(int leg, int by)
@@ -163,38 +169,33 @@ static const char *by_name(int leg, int by)
            ? party[leg][1] : by ? "both" : NULL;
 }
 
-static void json_by(tcpi_out_t *o, const char *key, int leg, int by)
-{
-    const char *n = by_name(leg, by);
-    tcpi_out_printf(o, ",\"%s\":", key);
-    if (n)
-        tcpi_out_printf(o, "\"%s\"", n);
-    else
-        tcpi_out_str(o, "null");
-}
-
 /* The wire part of a leg: "found", "packets", "bytes", "anomalies". */
-static void json_leg(tcpi_out_t *o, const tcpi_reqsum_t *s, int leg)
+static void json_leg(tcpi_json_t *j, const tcpi_reqsum_t *s, int leg)
 {
     const tcpi_legsum_t *L = s ? &s->leg[leg] : NULL;
 
-    if (L == NULL || !L->found) {
-        tcpi_out_printf(o, ",\"found\":%s", L ? "false" : "null");
+    if (L == NULL) {
+        tcpi_json_null(j, "found");
         return;
     }
-    tcpi_out_printf(o, ",\"found\":true,\"partial\":%s,"
-                    "\"packets\":{\"%s\":%u,\"%s\":%u},"
-                    "\"bytes\":{\"%s\":%llu,\"%s\":%llu},\"anomalies\":{",
-                    L->partial ? "true" : "false",
-                    party[leg][0], L->packets[0], party[leg][1], L->packets[1],
-                    party[leg][0], (unsigned long long)L->bytes[0],
-                    party[leg][1], (unsigned long long)L->bytes[1]);
+    tcpi_json_bool(j, "found", L->found);
+    if (!L->found)
+        return;
+    tcpi_json_bool(j, "partial", L->partial);
+    tcpi_json_obj(j, "packets");
+    tcpi_json_u64(j, party[leg][0], L->packets[0]);
+    tcpi_json_u64(j, party[leg][1], L->packets[1]);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "bytes");
+    tcpi_json_u64(j, party[leg][0], L->bytes[0]);
+    tcpi_json_u64(j, party[leg][1], L->bytes[1]);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "anomalies");
     for (int b = 0; b < TCPI_AN_COUNT; b++)
-        tcpi_out_printf(o, "%s\"%s\":%u", b ? "," : "", tcpi_flow_an_name(b),
-                        L->an[b]);
-    tcpi_out_str(o, "}");
-    json_by(o, "rst_by", leg, L->rst_by);
-    json_by(o, "fin_by", leg, L->fin_by);
+        tcpi_json_u64(j, tcpi_flow_an_name(b), L->an[b]);
+    tcpi_json_end(j);
+    tcpi_json_str(j, "rst_by", by_name(leg, L->rst_by));
+    tcpi_json_str(j, "fin_by", by_name(leg, L->fin_by));
 }
 
 static void flags_str(char *b, uint8_t fl)
@@ -214,123 +215,145 @@ static void flags_str(char *b, uint8_t fl)
     b[n] = '\0';
 }
 
-static void json_detail(tcpi_out_t *o, const tcpi_reqsum_t *s)
+/* One finding: which leg, what kind, and what it means. */
+static void json_finding(tcpi_json_t *j, const char *leg, const char *kind,
+                         const char *text)
 {
-    tcpi_out_str(o, ",\"points\":{");
+    tcpi_json_obj(j, NULL);
+    tcpi_json_str(j, "leg", leg);
+    tcpi_json_str(j, "kind", kind);
+    tcpi_json_str(j, "explanation", text);
+    tcpi_json_end(j);
+}
+
+static void json_detail(tcpi_json_t *j, const tcpi_reqsum_t *s)
+{
+    char key[48];
+
+    tcpi_json_obj(j, "points");
     for (int p = 0; p < TCPI_JP_COUNT; p++) {
-        tcpi_out_printf(o, "%s\"%s_ms\":", p ? "," : "", tcpi_join_point_name(p));
-        if (s->t[p])
-            tcpi_out_printf(o, "%.3f", ms_of((int64_t)(s->t[p] - s->t0_ns)));
+        snprintf(key, sizeof(key), "%s_ms", tcpi_join_point_name(p));
+        if (s->t[p])            /* may be before the start: negative */
+            tcpi_json_fixed(j, key, ms_of((int64_t)(s->t[p] - s->t0_ns)), 3);
         else
-            tcpi_out_str(o, "null");
+            tcpi_json_null(j, key);
     }
-    tcpi_out_str(o, "},\"findings\":[");
-    int n = 0;
+    tcpi_json_end(j);
+    tcpi_json_arr(j, "findings");
     for (int leg = 0; leg < TCPI_JLEGS; leg++) {
         const tcpi_legsum_t *L = &s->leg[leg];
         for (int b = 0; b < TCPI_AN_COUNT; b++) {
             if (!L->an[b])
                 continue;
-            tcpi_out_printf(o, "%s{\"leg\":\"%s\",\"kind\":\"%s\",\"count\":%u,"
-                            "\"explanation\":", n++ ? "," : "", leg_name[leg],
-                            tcpi_flow_an_name(b), L->an[b]);
-            tcpi_out_json_str(o, an_explain[leg][b], strlen(an_explain[leg][b]));
-            tcpi_out_str(o, "}");
+            tcpi_json_obj(j, NULL);
+            tcpi_json_str(j, "leg", leg_name[leg]);
+            tcpi_json_str(j, "kind", tcpi_flow_an_name(b));
+            tcpi_json_u64(j, "count", L->an[b]);
+            tcpi_json_str(j, "explanation", an_explain[leg][b]);
+            tcpi_json_end(j);
         }
         for (int by = TCPI_JBY_INIT; by <= TCPI_JBY_RESP; by++) {
             if (!(L->rst_by & by))
                 continue;
-            const char *t = rst_explain(leg, by);
-            tcpi_out_printf(o, "%s{\"leg\":\"%s\",\"kind\":\"rst\",\"by\":\"%s\","
-                            "\"explanation\":", n++ ? "," : "", leg_name[leg],
-                            by_name(leg, by));
-            tcpi_out_json_str(o, t, strlen(t));
-            tcpi_out_str(o, "}");
+            tcpi_json_obj(j, NULL);
+            tcpi_json_str(j, "leg", leg_name[leg]);
+            tcpi_json_str(j, "kind", "rst");
+            tcpi_json_str(j, "by", by_name(leg, by));
+            tcpi_json_str(j, "explanation", rst_explain(leg, by));
+            tcpi_json_end(j);
         }
     }
-    if (s->pool_race) {
-        tcpi_out_printf(o, "%s{\"leg\":\"backend\",\"kind\":\"pool_race\","
-                        "\"explanation\":", n++ ? "," : "");
-        tcpi_out_json_str(o, RACE_TEXT, strlen(RACE_TEXT));
-        tcpi_out_str(o, "}");
-    }
-    if (backend_no_answer(s)) {
-        tcpi_out_printf(o, "%s{\"leg\":\"backend\",\"kind\":\"no_answer\","
-                        "\"explanation\":", n++ ? "," : "");
-        tcpi_out_json_str(o, NOANSWER_TEXT, strlen(NOANSWER_TEXT));
-        tcpi_out_str(o, "}");
-    }
-    tcpi_out_printf(o, "],\"packets_total\":%u,\"packets\":[", s->npkt_total);
+    if (s->pool_race)
+        json_finding(j, "backend", "pool_race", RACE_TEXT);
+    if (backend_no_answer(s))
+        json_finding(j, "backend", "no_answer", NOANSWER_TEXT);
+    tcpi_json_end(j);
+    tcpi_json_u64(j, "packets_total", s->npkt_total);
+    tcpi_json_arr(j, "packets");
     for (int i = 0; i < s->npkt; i++) {
         const tcpi_sumpkt_t *p = &s->pkt[i];
         int leg = p->leg_dir >> 1 & 1, dir = p->leg_dir & 1;
         char fl[12];
         flags_str(fl, p->flags);
-        tcpi_out_printf(o, "%s{\"t_ms\":%.3f,\"leg\":\"%s\",\"from\":\"%s\","
-                        "\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"len\":%u,"
-                        "\"win\":%u,\"analysis\":[", i ? "," : "",
-                        ms_of((int64_t)(p->ts_ns - s->t0_ns)), leg_name[leg],
-                        party[leg][dir], fl, p->seq, p->ack, p->len, p->win);
-        for (int b = 0, m = 0; b < TCPI_AN_COUNT; b++)
+        tcpi_json_obj(j, NULL);
+        tcpi_json_fixed(j, "t_ms", ms_of((int64_t)(p->ts_ns - s->t0_ns)), 3);
+        tcpi_json_str(j, "leg", leg_name[leg]);
+        tcpi_json_str(j, "from", party[leg][dir]);
+        tcpi_json_str(j, "flags", fl);
+        tcpi_json_u64(j, "seq", p->seq);
+        tcpi_json_u64(j, "ack", p->ack);
+        tcpi_json_u64(j, "len", p->len);
+        tcpi_json_u64(j, "win", p->win);
+        tcpi_json_arr(j, "analysis");
+        for (int b = 0; b < TCPI_AN_COUNT; b++)
             if (p->an & (1u << b))
-                tcpi_out_printf(o, "%s\"%s\"", m++ ? "," : "", tcpi_flow_an_name(b));
-        tcpi_out_str(o, "]}");
+                tcpi_json_str(j, NULL, tcpi_flow_an_name(b));
+        tcpi_json_end(j);
+        tcpi_json_end(j);
     }
-    tcpi_out_str(o, "]");
+    tcpi_json_end(j);
+}
+
+void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
+                       const tcpi_reqsum_t *s, int detail)
+{
+    char k[48];
+
+    tcpi_json_obj(j, key);
+    tcpi_json_str(j, "id", r->id);
+    tcpi_json_str(j, "method", r->method);
+    tcpi_json_str(j, "uri", r->uri);
+    tcpi_json_u64(j, "status", r->status);
+    tcpi_json_u64(j, "bytes_sent", r->bytes_sent);
+    tcpi_json_u64(j, "start_us", r->start_us);
+    tcpi_json_i64(j, "pid", r->pid);
+    tcpi_json_bool(j, "joined", s != NULL);
+    tcpi_json_obj(j, "front");
+    json_ep(j, "client", &r->front_client);
+    json_ep(j, "server", &r->front_server);
+    tcpi_json_u64(j, "connection", r->conn_id);
+    tcpi_json_u64(j, "keepalives", r->keepalives);
+    tcpi_json_u64(j, "requests_before", r->conn_requests);
+    if (s)
+        tcpi_json_bool(j, "opened", s->front_opened);
+    json_leg(j, s, TCPI_JLEG_FRONT);
+    tcpi_json_end(j);
+    if (r->has_backend) {
+        tcpi_json_obj(j, "backend");
+        json_ep(j, "local", &r->backend_local);
+        json_ep(j, "remote", &r->backend_remote);
+        tcpi_json_bool(j, "reused", r->backend_reused);
+        tcpi_json_str(j, "source", r->backend_src == TCPI_BACKEND_SRC_NOTE
+                                   ? "note" : "create_req");
+        if (s) {
+            tcpi_json_bool(j, "opened", s->backend_opened);
+            tcpi_json_bool(j, "pool_race", s->pool_race);
+        }
+        json_leg(j, s, TCPI_JLEG_BACKEND);
+        tcpi_json_end(j);
+    } else {
+        tcpi_json_null(j, "backend");
+    }
+    tcpi_json_obj(j, "timing");
+    tcpi_json_fixed(j, "total_ms", total_ms(r), 3);
+    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+        snprintf(k, sizeof(k), "%s_ms", tcpi_join_phase_name(ph));
+        json_ms(j, k, s ? tcpi_join_phase_ns(s->t, ph) : -1);
+    }
+    tcpi_json_end(j);
+    tcpi_json_bool(j, "captured", r->capture);
+    if (detail && s)
+        json_detail(j, s);
+    tcpi_json_end(j);
 }
 
 void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
                               const tcpi_reqsum_t *s, int detail)
 {
-    tcpi_out_str(o, "{\"id\":");
-    tcpi_out_json_str(o, r->id, strlen(r->id));
-    tcpi_out_str(o, ",\"method\":");
-    tcpi_out_json_str(o, r->method, strlen(r->method));
-    tcpi_out_str(o, ",\"uri\":");
-    tcpi_out_json_str(o, r->uri, strlen(r->uri));
-    tcpi_out_printf(o, ",\"status\":%u,\"bytes_sent\":%llu,\"start_us\":%llu,"
-                    "\"pid\":%d,\"joined\":%s,\"front\":{", r->status,
-                    (unsigned long long)r->bytes_sent,
-                    (unsigned long long)r->start_us, r->pid, s ? "true" : "false");
-    json_ep(o, "client", &r->front_client);
-    tcpi_out_str(o, ",");
-    json_ep(o, "server", &r->front_server);
-    tcpi_out_printf(o, ",\"connection\":%llu,\"keepalives\":%u,"
-                    "\"requests_before\":%u", (unsigned long long)r->conn_id,
-                    r->keepalives, r->conn_requests);
-    if (s)
-        tcpi_out_printf(o, ",\"opened\":%s", s->front_opened ? "true" : "false");
-    json_leg(o, s, TCPI_JLEG_FRONT);
-    tcpi_out_str(o, "},\"backend\":");
-    if (r->has_backend) {
-        tcpi_out_str(o, "{");
-        json_ep(o, "local", &r->backend_local);
-        tcpi_out_str(o, ",");
-        json_ep(o, "remote", &r->backend_remote);
-        tcpi_out_printf(o, ",\"reused\":%s,\"source\":\"%s\"",
-                        r->backend_reused ? "true" : "false",
-                        r->backend_src == TCPI_BACKEND_SRC_NOTE ? "note"
-                                                                : "create_req");
-        if (s)
-            tcpi_out_printf(o, ",\"opened\":%s,\"pool_race\":%s",
-                            s->backend_opened ? "true" : "false",
-                            s->pool_race ? "true" : "false");
-        json_leg(o, s, TCPI_JLEG_BACKEND);
-        tcpi_out_str(o, "}");
-    } else {
-        tcpi_out_str(o, "null");
-    }
-    tcpi_out_printf(o, ",\"timing\":{\"total_ms\":%.3f", total_ms(r));
-    for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
-        char key[48];
-        snprintf(key, sizeof(key), "%s_ms", tcpi_join_phase_name(ph));
-        tcpi_out_str(o, ",");
-        json_ms(o, key, s ? tcpi_join_phase_ns(s->t, ph) : -1);
-    }
-    tcpi_out_printf(o, "},\"captured\":%s", r->capture ? "true" : "false");
-    if (detail && s)
-        json_detail(o, s);
-    tcpi_out_str(o, "}");
+    tcpi_json_t j;
+
+    tcpi_json_init(&j, o);
+    tcpi_reqview_json(&j, NULL, r, s, detail);
 }
 
 static const tcpi_reqsum_t *sum_of(tcpi_reqsum_t *buf, const tcpi_sumtab_t *t,
@@ -345,49 +368,31 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
                                const tcpi_req_status_t *st)
 {
     tcpi_reqsum_t buf;
-    const tcpi_join_stats_t *j = &st->join;
+    uint64_t v[TCPI_CTR_MAX];
+    tcpi_json_t j;
 
-    tcpi_out_printf(o, "{\"dropped\":%llu", (unsigned long long)st->log_dropped);
-    if (st->have_join)
-        tcpi_out_printf(o, ",\"join\":{\"joined\":%llu,\"front_found\":%llu,"
-                        "\"backend_expected\":%llu,\"backend_found\":%llu,"
-                        "\"pending\":%llu,\"lag_ms\":%llu,\"records_missed\":%llu,"
-                        "\"records_skipped\":%llu,\"records_corrupt\":%llu,"
-                        "\"packets\":%llu,"
-                        "\"packets_lost\":%llu,\"flows\":%llu,"
-                        "\"flow_evictions\":%llu}",
-                        (unsigned long long)j->joined,
-                        (unsigned long long)j->front_found,
-                        (unsigned long long)j->backend_expected,
-                        (unsigned long long)j->backend_found,
-                        (unsigned long long)j->pending,
-                        (unsigned long long)j->lag_ms,
-                        (unsigned long long)j->records_missed,
-                        (unsigned long long)j->records_skipped,
-                        (unsigned long long)j->records_corrupt,
-                        (unsigned long long)j->packets,
-                        (unsigned long long)j->packets_lost,
-                        (unsigned long long)j->flows,
-                        (unsigned long long)j->evictions);
-    tcpi_out_str(o, ",\"requests\":[");
+    tcpi_json_init(&j, o);
+    tcpi_json_obj(&j, NULL);
+    tcpi_ctr_reqlog.values(v, st);
+    tcpi_counters_json(&j, tcpi_ctr_reqlog.c, tcpi_ctr_reqlog.n, v);
+    if (st->have_join) {
+        tcpi_ctr_join.values(v, st);
+        tcpi_json_obj(&j, "join");
+        tcpi_counters_json(&j, tcpi_ctr_join.c, tcpi_ctr_join.n, v);
+        tcpi_json_end(&j);
+    }
+    tcpi_json_arr(&j, "requests");
     for (int i = 0; i < n; i++) {
         if (i)
-            tcpi_out_str(o, ",\n");
-        tcpi_render_request_json(o, &r[i], sum_of(&buf, sums, ks[i], &r[i]), 0);
+            tcpi_out_str(o, "\n");         /* one request a line */
+        tcpi_reqview_json(&j, NULL, &r[i], sum_of(&buf, sums, ks[i], &r[i]), 0);
     }
-    tcpi_out_str(o, "]}\n");
+    tcpi_json_end(&j);
+    tcpi_json_end(&j);
+    tcpi_out_str(o, "\n");
 }
 
 /* ---- HTML ------------------------------------------------------------ */
-
-#define HTML_HEAD                                                            \
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"     \
-    "<title>mod_tcpinspect: %s</title><style>"                               \
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}"                  \
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;"            \
-    "padding:.2em .5em;text-align:left}th{background:#f4f4f4}"               \
-    ".r{text-align:right}.e{background:#f7c1c1}.w{background:#fbe7b5}"      \
-    "code{font-size:13px}</style></head><body>\n"
 
 static void html_ep(tcpi_out_t *o, const tcpi_endpoint_t *ep)
 {
@@ -462,7 +467,7 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
 {
     tcpi_reqsum_t buf;
 
-    tcpi_out_printf(o, HTML_HEAD, "requests");
+    tcpi_out_page_head(o, "requests", base);
     tcpi_out_printf(o, "<h1>Recent requests</h1>\n<p><a href=\"%s/\">overview"
                     "</a> &middot; <a href=\"%s/requests.json\">JSON</a>. "
                     "%d shown, newest first; %llu dropped by the log",
@@ -478,7 +483,8 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
     tcpi_render_requests_thead(o);
     for (int i = 0; i < n; i++)
         tcpi_render_request_row(o, &r[i], sum_of(&buf, sums, ks[i], &r[i]), base);
-    tcpi_out_str(o, "</table>\n</body></html>\n");
+    tcpi_out_str(o, "</table>\n");
+    tcpi_out_page_foot(o);
 }
 
 /* The waterfall: one bar per phase seen, on a common time axis. */
@@ -569,7 +575,7 @@ static void html_packets(tcpi_out_t *o, const tcpi_reqsum_t *s)
     tcpi_out_printf(o, "<h2>Packets</h2>\n<p>Both legs interleaved in time, "
                     "%d of %u shown (the first %d and the last %d); times from "
                     "the request's start, sequence numbers relative.</p>\n"
-                    "<table><tr><th>ms</th><th>leg</th><th>from</th><th>flags"
+                    "<table class=\"req\"><tr><th>ms</th><th>leg</th><th>from</th><th>flags"
                     "</th><th>seq</th><th>ack</th><th>len</th><th>win</th>"
                     "<th>analysis</th></tr>\n", s->npkt, s->npkt_total,
                     TCPI_SUM_HEAD, TCPI_SUM_PKTS - TCPI_SUM_HEAD);
@@ -596,13 +602,13 @@ static void html_packets(tcpi_out_t *o, const tcpi_reqsum_t *s)
 void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
                               const tcpi_reqsum_t *s, const char *base)
 {
-    tcpi_out_printf(o, HTML_HEAD, "request");
+    tcpi_out_page_head(o, "request", base);
     tcpi_out_str(o, "<h1>Request <code>");
     tcpi_out_html(o, r->id, strlen(r->id));
     tcpi_out_printf(o, "</code></h1>\n<p><a href=\"%s/requests\">all requests"
                     "</a> &middot; <a href=\"%s/requests/", base, base);
     tcpi_out_html(o, r->id, strlen(r->id));
-    tcpi_out_str(o, ".json\">JSON</a></p>\n<table><tr><th>request</th><td>");
+    tcpi_out_str(o, ".json\">JSON</a></p>\n<table class=\"req\"><tr><th>request</th><td>");
     tcpi_out_html(o, r->method, strlen(r->method));
     tcpi_out_str(o, " ");
     tcpi_out_html(o, r->uri, strlen(r->uri));
@@ -627,13 +633,13 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
     if (s == NULL) {
         tcpi_out_str(o, "<p>The capture worker has not joined this request to "
                      "its packets (yet): it waits about half a second after the "
-                     "request ends, and needs TCPInspectEngine On.</p>\n"
-                     "</body></html>\n");
+                     "request ends, and needs TCPInspectEngine On.</p>\n");
+        tcpi_out_page_foot(o);
         return;
     }
     tcpi_out_str(o, "<h2>Wire timings</h2>\n");
     html_waterfall(o, s);
-    tcpi_out_str(o, "<table><tr><th>phase</th><th>ms</th></tr>\n");
+    tcpi_out_str(o, "<table class=\"req\"><tr><th>phase</th><th>ms</th></tr>\n");
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
         int64_t d = tcpi_join_phase_ns(s->t, ph);
         if (d < 0)
@@ -644,5 +650,5 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
     tcpi_out_str(o, "</table>\n");
     html_findings(o, s);
     html_packets(o, s);
-    tcpi_out_str(o, "</body></html>\n");
+    tcpi_out_page_foot(o);
 }
