@@ -12,16 +12,38 @@
  *
  *   seq == next_seq       in sync.
  *   seq <  next_seq       a retransmission (within TCPI_REDACT_RETRANS_WIN):
- *                         the bytes before next_seq are masked whole, those
- *                         after them continue in sync. A segment wholly
+ *                         the bytes before next_seq are masked whole, and
+ *                         the state is lost for those after them: the
+ *                         bytes seen before next_seq need not be this
+ *                         segment's (a spoofed segment at next_seq, an
+ *                         unterminated header line or a DATA frame header,
+ *                         would have this one's new bytes read in its
+ *                         state), so they are judged as after a gap, as
+ *                         are the next segments until a provable start
+ *                         (HTTP/2 stays HTTP/2, masked). A segment wholly
  *                         before next_seq (an old copy, or a view scanning
  *                         backward, as match= does) is judged alone, as
  *                         after lost state, and leaves the state as it was.
  *   otherwise (a gap)     the state is lost.
- * A SYN (or SYN-ACK) anchors its direction: its data starts at seq + 1,
- * the connection's first byte. Bytes the capture did not keep (snaplen,
- * GRO past the record size) are skipped when they fall inside an anchored
- * HTTP/2 frame payload; otherwise the state is lost after them.
+ * A connection's start is believed when both ends agree on it: a SYN is
+ * recorded for its direction, which is lost until the other direction's
+ * SYN-ACK acknowledges seq + 1; then both are anchored, their data
+ * starting at their SYN's seq + 1, the connection's first byte. Anyone can
+ * send a SYN with a victim's addresses and a sequence number read from a
+ * view (-X), so
+ *   - a SYN or SYN-ACK leaves alone a direction in sync with a stream that
+ *     has not ended (by a FIN at its end, or a RST from either side);
+ *   - a SYN is not recorded when its seq + 1 is within
+ *     TCPI_REDACT_RETRANS_WIN of where the direction's stream was followed
+ *     to: that stream's segments would read as the new one's (a new
+ *     connection on the same addresses and ports is then lost, not
+ *     anchored; ISNs elsewhere, after a FIN or RST, are anchored);
+ *   - data on a SYN or SYN-ACK (TCP Fast Open) are masked whole, never
+ *     judged (no HTTP/2 from them); a SYN-ACK that acknowledges them
+ *     leaves that direction lost after them. A RST's data are masked too.
+ * Bytes the capture did not keep (snaplen, GRO past the record size) are
+ * skipped when they fall inside an anchored HTTP/2 frame payload;
+ * otherwise the state is lost after them.
  *
  * HTTP/1 (in sync): a line whose name is redacted (case-insensitive) has
  * its value masked up to CR/LF, folded continuation lines (starting with
@@ -42,7 +64,7 @@
  * a type does not define, a length its type forbids, a CONTINUATION out of
  * place, ...) loses the state.
  *
- * HTTP/2, not anchored: the preface without its SYN, a chain of frame
+ * HTTP/2, not anchored: the preface without its handshake, a chain of frame
  * headers after lost state, h2c after an upgrade, a frame header met in
  * HTTP/1 text, or any segment after an anchored direction lost its state.
  * Everything after the preface is masked, frame headers included: where
@@ -54,9 +76,9 @@
  * once seen carrying HTTP/2 (or whose reverse direction did) is never
  * read as HTTP/1 again in this state: HPACK literals can look like lines.
  *
- * Lost state (a gap, an old copy, the first segment a view sees of a
- * flow, bytes not captured): the segment is masked whole unless it
- * provably starts at
+ * Lost state (a gap, an overlap's new bytes, an old copy, the first
+ * segment a view sees of a flow, bytes not captured, a SYN not
+ * acknowledged): the segment is masked whole unless it provably starts at
  *   - the HTTP/2 client preface (or 3 or more bytes of it cut by the
  *     segment end): the preface is shown, what follows masked;
  *   - for a direction not known to carry HTTP/2, an HTTP/1 line of text
@@ -88,10 +110,12 @@
  * that happen to form a CRLF-ended line of printable ASCII at the first
  * segment a view sees of an HTTP/2 connection whose other direction it
  * has not seen either (the value's tail is then readable up to the next
- * byte above 0x7e or control byte).
+ * byte above 0x7e or control byte); a SYN and a SYN-ACK both forged (the
+ * two ends' addresses spoofed) that are the first a view sees of a flow:
+ * they are taken for a new connection's start.
  *
- * Per direction the state is 136 bytes; TCPI_REDACT_FLOWS of them live in
- * tcpi_redact_t (about 70 KiB, on a request pool or the heap).
+ * Per direction the state is 148 bytes; TCPI_REDACT_FLOWS of them live in
+ * tcpi_redact_t (about 76 KiB, on a request pool or the heap).
  */
 #ifndef TCPI_REDACT_H
 #define TCPI_REDACT_H
@@ -122,12 +146,16 @@ typedef struct {
     uint8_t  hn;                      /* h2 frame header bytes in hb */
     uint8_t  fmask;                   /* h2: current payload is masked */
     uint8_t  cont;                    /* h2: a CONTINUATION is due */
+    uint8_t  seen;                    /* next_seq ends bytes of a stream */
+    uint8_t  closed;                  /* a FIN or RST ended that stream */
+    uint8_t  syn_pend;                /* a SYN awaits its SYN-ACK */
     uint8_t  hb[9];                   /* h2 frame header so far */
     uint8_t  src[16], dst[16];
     uint16_t sport, dport;
     uint32_t next_seq;                /* where the last segment ended */
     uint32_t frem;                    /* h2: payload bytes still to come */
     uint32_t csid;                    /* h2: stream of the open block */
+    uint32_t syn_seq, syn_end;        /* that SYN's seq + 1, + its data */
     char     pend[TCPI_REDACT_NAME_MAX]; /* header name cut by a segment end */
 } tcpi_redact_flow_t;
 
@@ -151,9 +179,9 @@ const char *tcpi_redact_init(tcpi_redact_t *rd, const char *const *names,
                              int n);
 
 /** Mask, in place, the redacted bytes in payload[0..len) of the decoded
- *  segment pkt (its addresses, ports, seq, flags and payload_len pick and
- *  advance the state; len is what was captured of payload_len). A SYN
- *  anchors the direction even with len 0. Returns the number of bytes
+ *  segment pkt (its addresses, ports, seq, ack, flags and payload_len pick
+ *  and advance the state; len is what was captured of payload_len). SYN,
+ *  SYN-ACK, FIN and RST count even with len 0. Returns the number of bytes
  *  masked. */
 size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
                            uint8_t *payload, size_t len);
@@ -161,8 +189,8 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
 /** What every decoded view shows of a captured frame: decode src into
  *  *pkt, copy it to dst (caplen bytes) and mask there
  *  - in a TCP segment the decoder placed (TCPI_DR_ok): the redacted bytes
- *    of its payload, through rd's per-flow state (a SYN or a segment whose
- *    payload was not captured still advances that state);
+ *    of its payload, through rd's per-flow state (a SYN, FIN or RST, or a
+ *    segment whose payload was not captured, still advances that state);
  *  - in any other frame (a non-first fragment, a tunnel such as IPIP or
  *    GRE, an IPv6 extension the decoder does not walk): every byte past
  *    the deepest header it decoded, since the redactor cannot place such

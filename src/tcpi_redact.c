@@ -17,7 +17,7 @@ enum {
     RM_MASK,        /* h1: in a redacted value: mask until CR/LF */
     RM_OTHER,       /* h1: elsewhere in a line: skip to LF */
     RM_LOST,        /* content unknown: judge the next segment afresh */
-    RM_START,       /* the connection's first byte (after a SYN) */
+    RM_START,       /* the connection's first byte (SYN, SYN-ACK) */
     RM_PREFACE,     /* h2: in the client preface (pre bytes matched) */
     RM_H2HDR,       /* h2: in a frame header (hn bytes in hb) */
     RM_H2PAY,       /* h2: in a frame payload (frem bytes to come) */
@@ -144,16 +144,27 @@ static tcpi_redact_flow_t *flow_get(tcpi_redact_t *rd, const tcpi_pkt_t *pkt)
     return f;
 }
 
-/* Does the other direction of pkt's connection carry HTTP/2? */
-static int peer_is_h2(const tcpi_redact_t *rd, const tcpi_pkt_t *pkt)
+/* The state kept for pkt's direction (peer 0) or the other one (peer 1),
+ * or NULL: nothing is created. */
+static tcpi_redact_flow_t *flow_find(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
+                                     int peer)
 {
     int v6 = pkt->family == 6;
-    const tcpi_redact_flow_t *f =
-        &rd->flow[flow_hash(v6 ? 16 : 4, pkt->dst, pkt->src, pkt->dport,
-                            pkt->sport)];
+    const uint8_t *a = peer ? pkt->dst : pkt->src;
+    const uint8_t *b = peer ? pkt->src : pkt->dst;
+    uint16_t pa = peer ? pkt->dport : pkt->sport;
+    uint16_t pb = peer ? pkt->sport : pkt->dport;
+    tcpi_redact_flow_t *f = &rd->flow[flow_hash(v6 ? 16 : 4, a, b, pa, pb)];
 
-    return flow_is(f, v6, pkt->dst, pkt->src, pkt->dport, pkt->sport) &&
-           f->h2;
+    return flow_is(f, v6, a, b, pa, pb) ? f : NULL;
+}
+
+/* Does the other direction of pkt's connection carry HTTP/2? */
+static int peer_is_h2(tcpi_redact_t *rd, const tcpi_pkt_t *pkt)
+{
+    const tcpi_redact_flow_t *f = flow_find(rd, pkt, 1);
+
+    return f && f->h2;
 }
 
 static void mask(tcpi_redact_t *rd, uint8_t *p, size_t n)
@@ -664,25 +675,136 @@ static void skip(tcpi_redact_flow_t *f, uint32_t n)
     go_lost(f);
 }
 
+/* ---- connection starts and ends ------------------------------------------ */
+
+/* Could a new stream whose data start at a be confused with the one f
+ * followed up to next_seq? Within the retransmission window a segment of
+ * the old stream would read as a copy of, an overlap with, or the next
+ * bytes of the new one, from a start (RM_START) chosen by whoever sent
+ * the SYN. */
+static int near_stream(const tcpi_redact_flow_t *f, uint32_t a)
+{
+    return f->seen && (uint32_t)(a - f->next_seq + TCPI_REDACT_RETRANS_WIN) <=
+                          2u * TCPI_REDACT_RETRANS_WIN;
+}
+
+/* A SYN (or SYN-ACK) from pkt's source, data at seq + 1 for wire bytes.
+ * A direction in sync with a stream that has not ended (no FIN or RST at
+ * its end) keeps its state: anyone can send a SYN with its addresses.
+ * Any other is lost and records the SYN, unless its data could be taken
+ * for the old stream's; syn_ack anchors it. Returns the state. */
+static tcpi_redact_flow_t *syn_sent(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
+                                    uint32_t wire)
+{
+    tcpi_redact_flow_t *f = flow_get(rd, pkt);
+    uint32_t a = pkt->seq + 1;
+
+    if (f->syn_pend && f->syn_seq == a) {       /* the same SYN again */
+        if (tcpi_seq_lt(f->syn_end, a + wire))
+            f->syn_end = a + wire;
+        return f;
+    }
+    if (f->mode != RM_LOST && !f->closed)
+        return f;                               /* in sync: not touched */
+    go_lost(f);
+    f->syn_pend = 0;
+    if (near_stream(f, a))
+        return f;
+    f->syn_pend = 1;
+    f->syn_seq = a;
+    f->syn_end = a + wire;
+    return f;
+}
+
+/* A new connection's direction, its stream from seq a on: anchored (its
+ * first byte is judged by judge_start), or lost where its SYN's data were
+ * taken by the handshake (TCP Fast Open: masked, never judged). */
+static void conn_start(tcpi_redact_flow_t *f, uint32_t a, int anchor)
+{
+    go_lost(f);
+    f->h2 = 0;
+    f->syn_pend = f->closed = 0;
+    f->seen = 1;
+    f->next_seq = a;
+    if (anchor)
+        f->mode = RM_START;
+}
+
+/* A SYN-ACK from pkt's source (fr, its SYN recorded by syn_sent): if it
+ * acknowledges the SYN recorded for the other direction, a connection
+ * starts: both directions are followed from their SYN + 1. A SYN-ACK that
+ * acknowledges the SYN's data too (Fast Open) leaves that direction lost
+ * after them. */
+static void syn_ack(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
+                    tcpi_redact_flow_t *fr)
+{
+    tcpi_redact_flow_t *fd = flow_find(rd, pkt, 1);
+
+    if (fd == NULL || fd == fr || !fd->syn_pend || !fr->syn_pend ||
+        fr->syn_seq != pkt->seq + 1)
+        return;
+    if (pkt->ack == fd->syn_seq)
+        conn_start(fd, fd->syn_seq, 1);
+    else if (pkt->ack == fd->syn_end)
+        conn_start(fd, fd->syn_end, 0);
+    else
+        return;
+    if (fr->syn_end == fr->syn_seq)
+        conn_start(fr, fr->syn_seq, 1);
+    else
+        conn_start(fr, fr->syn_end, 0);
+}
+
+/* A RST at the end of pkt's direction (or of a stream not followed): the
+ * connection is over, both directions may start anew with a SYN. */
+static void rst_seen(tcpi_redact_t *rd, const tcpi_pkt_t *pkt)
+{
+    tcpi_redact_flow_t *f = flow_find(rd, pkt, 0), *peer;
+
+    if (f && f->mode != RM_LOST && !f->closed &&
+        pkt->seq - f->next_seq > 1)             /* after a FIN: + 1 */
+        return;
+    if (f)
+        f->closed = 1;
+    if ((peer = flow_find(rd, pkt, 1)) != NULL)
+        peer->closed = 1;
+}
+
 size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
                            uint8_t *p, size_t len)
 {
     uint64_t before = rd->masked;
-    int syn = (pkt->flags & TCPI_TH_SYN) != 0;
+    uint8_t fl = pkt->flags;
     uint32_t wire = pkt->payload_len > len ? pkt->payload_len : (uint32_t)len;
-    uint32_t seq = pkt->seq + (syn ? 1u : 0u), end = seq + wire;
+    uint32_t seq = pkt->seq, end = seq + wire;
+    tcpi_redact_flow_t *f;
 
-    if (rd->nnames == 0 || (wire == 0 && !syn))
+    if (rd->nnames == 0 ||
+        (wire == 0 && !(fl & (TCPI_TH_SYN | TCPI_TH_FIN | TCPI_TH_RST))))
         return 0;
-    tcpi_redact_flow_t *f = flow_get(rd, pkt);
-    if (syn) {                              /* the connection's first byte */
-        go_lost(f);
-        f->h2 = 0;
-        f->mode = RM_START;
-        f->next_seq = seq;
-        if (wire == 0)
-            return 0;
+    if (fl & (TCPI_TH_SYN | TCPI_TH_RST)) {
+        /* A SYN's data (Fast Open) are never judged: a SYN proves nothing
+         * until its SYN-ACK. A RST's are no stream's. */
+        if (len)
+            mask(rd, p, len);
+        if (!(fl & TCPI_TH_SYN))
+            rst_seen(rd, pkt);
+        else if (!(fl & (TCPI_TH_FIN | TCPI_TH_RST))) {
+            f = syn_sent(rd, pkt, wire);
+            if (fl & TCPI_TH_ACK)
+                syn_ack(rd, pkt, f);
+        }
+        return (size_t)(rd->masked - before);
     }
+    if (wire == 0) {                            /* a FIN alone */
+        f = flow_find(rd, pkt, 0);
+        if (f && f->mode != RM_LOST && seq == f->next_seq)
+            f->closed = 1;
+        return 0;
+    }
+    f = flow_get(rd, pkt);
+    f->syn_pend = 0;                            /* data before the SYN-ACK */
+    f->seen = 1;
     uint32_t behind = f->next_seq - seq;
     if (behind != 0 && (tcpi_seq_lt(f->next_seq, seq) ||
                         behind > TCPI_REDACT_RETRANS_WIN)) {
@@ -697,10 +819,22 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
         go_lost(&tmp);
         scan(rd, &tmp, pkt, p, len);
         f->h2 |= tmp.h2;
+        if ((fl & TCPI_TH_FIN) && behind == wire)
+            f->closed = 1;
         return (size_t)(rd->masked - before);
     }
-    if (behind) {                           /* overlap: old bytes masked */
+    if (behind) {
+        /* An overlap: the bytes before next_seq are masked, and the new
+         * ones are not read in the state the bytes seen there left. Those
+         * may not be this segment's: anyone can send a segment at the
+         * next sequence number (an unterminated header line, a DATA frame
+         * header) ahead of the real one, which then comes as an overlap
+         * whose new bytes would be read in the spoofer's state. The
+         * direction is lost: its new bytes, starting mid-line or mid-frame
+         * as a rule, are judged afresh, and so are the next segments
+         * until a provable start. */
         size_t old = behind < len ? behind : len;
+        go_lost(f);
         mask(rd, p, old);
         p += old;
         len -= old;
@@ -709,6 +843,7 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
     scan(rd, f, pkt, p, len);
     skip(f, wire - (uint32_t)len);
     f->next_seq = end;
+    f->closed = (fl & TCPI_TH_FIN) != 0;    /* new bytes: not over yet */
     return (size_t)(rd->masked - before);
 }
 
@@ -723,7 +858,8 @@ int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
     if (rd == NULL || rd->nnames == 0)
         return why;
     if (why == TCPI_DR_ok) {
-        if (pkt->payload_len > 0 || (pkt->flags & TCPI_TH_SYN))
+        if (pkt->payload_len > 0 ||
+            (pkt->flags & (TCPI_TH_SYN | TCPI_TH_FIN | TCPI_TH_RST)))
             tcpi_redact_payload(rd, pkt, dst + (pkt->payload_off < caplen
                                                 ? pkt->payload_off : caplen),
                                 pkt->payload_caplen);

@@ -9,8 +9,12 @@
  *   mode bits 0-1: 0 HTTP/1.1 request (Cookie), 1 response (Set-Cookie),
  *                  2 HTTP/2 client (preface, frames, cookie in HEADERS),
  *                  3 HTTP/2 server (SETTINGS, frames, set-cookie);
- *        bit 2: the SYN is seen; bit 3: Huffman-coded secret (HTTP/2);
- *        bit 4: the header block split into HEADERS + CONTINUATION.
+ *        bit 2: the handshake is seen (SYN, SYN-ACK); bit 3: Huffman-coded
+ *        secret (HTTP/2); bit 4: the header block split into HEADERS +
+ *        CONTINUATION; bit 5: the SYN carries the stream's first (up to)
+ *        64 bytes (Fast Open); bit 6: the SYN-ACK takes them (the stream
+ *        goes on after them; else it is sent again from its start);
+ *        bit 7: the SYN-ACK is not seen.
  *   HTTP/1: the bytes before and after go around "\r\nCookie: <secret>\r\n"
  *   as they are. HTTP/2: they are frames, each [type][flags][len][len
  *   bytes], the length set by the harness so the planted HEADERS stays a
@@ -18,7 +22,13 @@
  *   ops, 2 bytes each: [segment length - 1][what]: what bits 0-1: 0 send,
  *   1 drop, 2 send and re-send, 3 send and re-send overlapping the one
  *   before; bit 2: snaplen cut; bit 3: swap with the one before; bit 4:
- *   a view starts here. Bytes left after the ops go in 200-byte segments. */
+ *   a view starts here; bits 5-6: before this segment a spoofed SYN lined
+ *   up with it: 1 no data, seq + 1 at its start; 2 the fake preface and a
+ *   DATA header ending at its start; 3 the same after a spoofed FIN (bit
+ *   7 clear) or RST (set) there; bit 7: that SYN is a SYN-ACK. Bytes left
+ *   after the ops go in 200-byte segments. No byte of a SYN's data may be
+ *   shown either. No SYN-ACK acknowledges a spoofed SYN (the server has a
+ *   live connection: it answers with a challenge ACK). */
 #include "tcpi_frames.h"
 #include "tcpi_redact.h"
 
@@ -36,10 +46,17 @@ static const uint8_t secret_huff[] =
 static uint8_t st[MAXS], sec[MAXS];
 static size_t sn;
 
+enum { EV_DATA, EV_SYN, EV_SYNACK, EV_SPOOF, EV_CTL };
+
 typedef struct {
-    uint32_t off, len, cap;
-    uint8_t  flags;
+    uint32_t off, len, cap;      /* stream bytes [off, off + len) */
+    uint8_t  flags, kind;
+    uint32_t ack;
 } ev_t;
+
+/* What a spoofed SYN carries: the preface and a DATA header (16 MB). */
+static const uint8_t fake[33] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                "\xff\xff\xff\x00\x00\x00\x00\x00\x01";
 
 static ev_t ev[MAXEV];
 static int nev, starts[MAXEV], nstarts;
@@ -145,29 +162,46 @@ static int build_stream(int mode, const uint8_t *a, size_t na,
            frames(b, nb);
 }
 
-static void schedule(const uint8_t *ops, size_t n, int syn)
+static void schedule(const uint8_t *ops, size_t n, int mode)
 {
     uint32_t off = 0;
     nev = nstarts = 0;
-    if (syn)
-        ev[nev++] = (ev_t){ 0, 0, 40, TCPI_TH_SYN };
-    for (size_t i = 0; i + 2 <= n && off < sn && nev < MAXEV - 3; i += 2) {
+    if (mode & 4) {
+        uint32_t k = (mode & 32) ? (sn < 64 ? (uint32_t)sn : 64) : 0;
+        ev[nev++] = (ev_t){ 0, k, 40 + k, TCPI_TH_SYN, EV_SYN, 0 };
+        if (!(mode & 128))
+            ev[nev++] = (ev_t){ 0, 0, 40, TCPI_TH_SYN | TCPI_TH_ACK, EV_SYNACK,
+                                1000 + ((mode & 64) ? k : 0) };
+        if (mode & 64)
+            off = k;
+    }
+    for (size_t i = 0; i + 2 <= n && off < sn && nev < MAXEV - 5; i += 2) {
         uint32_t len = (uint32_t)ops[i] + 1, what = ops[i + 1];
         if (len > sn - off)
             len = (uint32_t)(sn - off);
-        if (what & 16)
+        if ((what & 16) && nstarts < MAXEV - 1)
             starts[nstarts++] = nev;
-        ev_t e = { off, len, 40 + len, F_PA };
+        if ((what & 0x60) == 0x60)
+            ev[nev++] = (ev_t){ off, 0, 40, (what & 128) ? TCPI_TH_RST
+                                : TCPI_TH_FIN | TCPI_TH_ACK, EV_CTL, 1 };
+        if (what & 0x60) {
+            uint32_t fl = (what & 0x60) == 0x20 ? 0 : sizeof(fake);
+            ev[nev++] = (ev_t){ off, fl, 40 + fl, (what & 128) ?
+                                TCPI_TH_SYN | TCPI_TH_ACK : TCPI_TH_SYN,
+                                EV_SPOOF, 1 };
+        }
+        ev_t e = { off, len, 40 + len, F_PA, EV_DATA, 1 };
         off += len;
         if ((what & 3) == 1)
             continue;
         ev[nev++] = e;
         if ((what & 3) == 2)
             ev[nev++] = e;
-        if ((what & 3) == 3 && nev >= 2) {
+        if ((what & 3) == 3 && nev >= 2 && ev[nev - 2].kind == EV_DATA) {
             uint32_t lo = ev[nev - 2].off + ev[nev - 2].len / 2;
             if (lo < e.off + e.len)
-                ev[nev++] = (ev_t){ lo, e.off + e.len - lo, 40 + e.off + e.len - lo, F_PA };
+                ev[nev++] = (ev_t){ lo, e.off + e.len - lo, 40 + e.off + e.len - lo,
+                                    F_PA, EV_DATA, 1 };
         }
         if (what & 4)
             ev[nev - 1].cap = 40 + ev[nev - 1].len / 2;
@@ -179,20 +213,41 @@ static void schedule(const uint8_t *ops, size_t n, int syn)
     }
     while (off < sn && nev < MAXEV) {
         uint32_t len = sn - off > 200 ? 200 : (uint32_t)(sn - off);
-        ev[nev++] = (ev_t){ off, len, 40 + len, F_PA };
+        ev[nev++] = (ev_t){ off, len, 40 + len, F_PA, EV_DATA, 1 };
         off += len;
     }
 }
 
 static void build(frame_t *f, const ev_t *e)
 {
-    int syn = e->flags & TCPI_TH_SYN;
-    frame_tcp(f, C, S, e->flags, syn ? 999 : 1000 + e->off, 1, 65535,
-              syn ? NULL : (const char *)st + e->off, syn ? 0 : e->len);
+    const char *pl = e->len ? (const char *)st + e->off : NULL;
+    uint32_t seq = 1000 + e->off;
+
+    switch (e->kind) {
+    case EV_SYN:
+        seq = 999;
+        break;
+    case EV_SYNACK:
+        frame_tcp(f, S, C, e->flags, 4999, e->ack, 65535, NULL, 0);
+        return;
+    case EV_SPOOF:
+        seq = 1000 + e->off - 1 - e->len;
+        pl = e->len ? (const char *)fake : NULL;
+        break;
+    default:
+        break;
+    }
+    frame_tcp(f, C, S, e->flags, seq, e->ack, 65535, pl, e->len);
 }
 
 static void check(const ev_t *e, const uint8_t *out, uint32_t n)
 {
+    if (e->kind != EV_DATA) {               /* a SYN's data: never judged */
+        for (uint32_t j = 0; j < n; j++)
+            if (out[j] != '*')
+                abort();
+        return;
+    }
     for (uint32_t j = 0; j < n && e->off + j < sn; j++)
         if (sec[e->off + j] && out[j] != '*')
             abort();                        /* a secret byte shown */
@@ -221,7 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pos += n2;
     if (build_stream(mode, a, n1, b, n2))
         return 0;
-    schedule(data + pos, size - pos, mode & 4);
+    schedule(data + pos, size - pos, mode);
     starts[nstarts++] = 0;
 
     for (int s = 0; s < nstarts; s++) {     /* forward, as the printer */
@@ -232,14 +287,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (tcpi_redact_frame(&rd, &pkt, TCPI_LINKTYPE_RAW, f.data, out, cap,
                                   f.len) != TCPI_DR_ok)
                 abort();
-            if (!(ev[i].flags & TCPI_TH_SYN))
-                check(&ev[i], out + pkt.payload_off, pkt.payload_caplen);
+            check(&ev[i], out + pkt.payload_off, pkt.payload_caplen);
         }
     }
     tcpi_redact_init(&rd, names, 3);        /* backward, as match= */
     for (int i = nev - 1; i >= 0; i--) {
-        if (ev[i].flags & TCPI_TH_SYN)
-            continue;
         build(&f, &ev[i]);
         uint32_t cap = ev[i].cap < f.len ? ev[i].cap : f.len;
         if (tcpi_decode(&pkt, TCPI_LINKTYPE_RAW, f.data, cap, f.len) != TCPI_DR_ok)

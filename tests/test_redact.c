@@ -44,11 +44,32 @@ static void redb(int dir, uint32_t seq, uint8_t *b, size_t n)
     tcpi_redact_payload(&rd, &p, b, n);
 }
 
-/* The SYN (dir 0) or SYN-ACK (dir 1) of the connection, seq isn. */
+/* A SYN (dir 0) or SYN-ACK (dir 1, acknowledging ack) at seq isn, its
+ * payload b[0..n) (Fast Open) redacted in place. */
+static void red_synp(int dir, uint32_t isn, uint32_t ack, uint8_t *b, size_t n)
+{
+    tcpi_pkt_t p = seg(dir, isn, n);
+    p.flags = dir ? (TCPI_TH_SYN | TCPI_TH_ACK) : TCPI_TH_SYN;
+    p.ack = ack;
+    tcpi_redact_payload(&rd, &p, b, n);
+}
+
+/* The handshake of a connection (SYN, SYN-ACK acknowledging it), the ISN
+ * of direction dir isn, the other's far from it: dir's data start at
+ * isn + 1. */
 static void red_syn(int dir, uint32_t isn)
 {
-    tcpi_pkt_t p = seg(dir, isn, 0);
-    p.flags = dir ? (TCPI_TH_SYN | TCPI_TH_ACK) : TCPI_TH_SYN;
+    uint32_t cisn = dir ? isn + 0x40000000u : isn;
+    uint32_t sisn = dir ? isn : isn + 0x40000000u;
+    red_synp(0, cisn, 0, NULL, 0);
+    red_synp(1, sisn, cisn + 1, NULL, 0);
+}
+
+/* A segment with flags (FIN, RST) and no payload. */
+static void red_flags(int dir, uint32_t seq, uint8_t flags)
+{
+    tcpi_pkt_t p = seg(dir, seq, 0);
+    p.flags = flags;
     tcpi_redact_payload(&rd, &p, NULL, 0);
 }
 
@@ -333,6 +354,7 @@ static void test_h2_anchored(void **state)
     h2f(in, &m, 1, 4, 1, hpack_resp, sizeof(hpack_resp) - 1);
     h2f(in, &m, 0, 1, 1, "body", 4);
     memcpy(out, in, m);
+    assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
     red_syn(1, 5000);
     redb(1, 5001, out, m);
     assert_memory_equal(out, in, 27);
@@ -542,6 +564,215 @@ static void test_snaplen_h2(void **state)
         assert_int_equal(out[i], '*');
 }
 
+/* ---- connection starts (SYN, SYN-ACK, FIN, RST) ---------------------- */
+
+/* What a spoofed SYN carries to turn redaction off: the client preface and
+ * a DATA frame header claiming 16 MB (on stream 1). */
+static size_t spoof_payload(uint8_t *b)
+{
+    static const uint8_t data_hdr[9] = { 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1 };
+    memcpy(b, pri, 24);
+    memcpy(b + 24, data_hdr, 9);
+    return 33;
+}
+
+/* The attack: a connection in sync (HTTP/1, followed from its handshake
+ * or from a lost start), then a SYN with the client's (or the server's)
+ * addresses whose sequence number lines up with the victim's next
+ * segment: its data (the preface and a DATA header) end, or its seq + 1
+ * is, exactly where that segment starts; the segment carries a secret
+ * (from a request's start, or cut after "Cookie: "). Also after a FIN or
+ * RST spoofed at the same place, and with a forged SYN-ACK acknowledging
+ * the SYN. No variant shows the secret; where the flow was in sync and
+ * nothing ended it, the victim's segment reads exactly as without the
+ * SYN. */
+static void test_spoofed_syn(void **state)
+{
+    static const char *first[2] = { "GET /a HTTP/1.1\r\nHost: a\r\n\r\n",
+                                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" };
+    static const char *head[2] = { "GET /b HTTP/1.1\r\nCookie: ",
+                                   "HTTP/1.1 200 OK\r\nSet-Cookie: " };
+    static const char value[] = "s3cr3t-v4lue\r\n\r\n", masked[] = "************\r\n\r\n";
+    const uint32_t base[2] = { 1000, 70000 };
+    uint8_t spl[64], syn[64];
+    size_t sl = spoof_payload(spl);
+    int cases = 0;
+
+    for (int dir = 0; dir < 2; dir++)
+    for (int hs = 0; hs < 2; hs++)
+    for (int mid = 0; mid < 2; mid++)
+    for (int pl = 0; pl < 2; pl++)
+    for (int pre = 0; pre < 3; pre++)
+    for (int forge = 0; forge < 3; forge++) {
+        char vict[128], want[128];
+        assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+        if (hs) {
+            red_synp(0, base[0] - 1, 0, NULL, 0);
+            red_synp(1, base[1] - 1, base[0], NULL, 0);
+        }
+        assert_string_equal(red(0, base[0], first[0]), first[0]);
+        assert_string_equal(red(1, base[1], first[1]), first[1]);
+        uint32_t v = base[dir] + (uint32_t)strlen(first[dir]);
+        snprintf(vict, sizeof(vict), "%s%s", head[dir], value);
+        snprintf(want, sizeof(want), "%s%s", head[dir], masked);
+        if (mid) {                      /* the secret starts a segment */
+            assert_string_equal(red(dir, v, head[dir]), head[dir]);
+            v += (uint32_t)strlen(head[dir]);
+            strcpy(vict, value);
+            strcpy(want, masked);
+        }
+        if (pre)                        /* a FIN or RST ends it first */
+            red_flags(dir, v, pre == 1 ? (TCPI_TH_FIN | TCPI_TH_ACK) : TCPI_TH_RST);
+        memcpy(syn, spl, sl);
+        uint32_t n = pl ? (uint32_t)sl : 0, s = v - 1 - n;
+        tcpi_pkt_t p = seg(dir, s, n);
+        p.flags = TCPI_TH_SYN;
+        tcpi_redact_payload(&rd, &p, syn, n);
+        if (forge) {                    /* SYN-ACK: acks seq + 1, or the data */
+            p = seg(!dir, base[!dir] + 0x40000000u, 0);
+            p.flags = TCPI_TH_SYN | TCPI_TH_ACK;
+            p.ack = forge == 1 ? s + 1 : s + 1 + n;
+            tcpi_redact_payload(&rd, &p, NULL, 0);
+        }
+        const char *out = red(dir, v, vict);
+        if (strstr(out, "s3cr3t"))
+            fail_msg("dir %d handshake %d mid %d payload %d pre %d forge %d: %s",
+                     dir, hs, mid, pl, pre, forge, out);
+        if (!pre)                       /* in sync: the SYN changed nothing */
+            assert_string_equal(out, want);
+        for (uint32_t i = 0; i < n; i++)    /* its data: never judged */
+            assert_int_equal(syn[i], '*');
+        cases++;
+    }
+    assert_int_equal(cases, 2 * 2 * 2 * 2 * 3 * 3);
+}
+
+/* A SYN with data at a connection's start (TCP Fast Open, or a hostile
+ * preface + DATA header): masked whole, never judged. The SYN-ACK not
+ * taking the data: both directions anchored, the client's data (sent
+ * again from seq + 1) read from the start; taking them: the client's
+ * direction lost after them, the server's anchored. */
+static void test_syn_payload(void **state)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: example.test\r\n"
+                              "Cookie: s3cr3t\r\n\r\n";
+    static const char req_m[] = "GET / HTTP/1.1\r\nHost: example.test\r\n"
+                                "Cookie: ******\r\n\r\n";
+    uint8_t syn[128], in[512], out[512], sv[256];
+    size_t spans[8], n = h2_client(in, spans), m = 0;
+
+    /* the server's side: SETTINGS, HEADERS (set-cookie), DATA "body" */
+    h2f(sv, &m, 4, 0, 0, "", 0);
+    h2f(sv, &m, 1, 4, 1, hpack_resp, sizeof(hpack_resp) - 1);
+    h2f(sv, &m, 0, 1, 1, "body", 4);
+    for (int what = 0; what < 2; what++) {      /* hostile, Fast Open */
+        for (int taken = 0; taken < 2; taken++) {
+            size_t sl = what ? strlen(req) : spoof_payload(syn);
+            if (what)
+                memcpy(syn, req, sl);
+            assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+            red_synp(0, 99, 0, syn, sl);
+            red_synp(1, 7000, 100 + (taken ? (uint32_t)sl : 0), NULL, 0);
+            uint32_t c = 100 + (taken ? (uint32_t)sl : 0);
+            if (!taken) {               /* the client sends again: anchored */
+                assert_null(strstr(red(0, c, req), "s3cr3t"));
+                assert_string_equal(red(0, c, req), req_m);   /* a copy */
+                c += (uint32_t)strlen(req);
+            }
+            /* then an HTTP/1 request: a lost start reads its line too */
+            assert_string_equal(red(0, c, req), req_m);
+            for (size_t i = 0; i < sl; i++)     /* the SYN's data */
+                assert_int_equal(syn[i], '*');
+            memcpy(out, sv, m);
+            redb(1, 7001, out, m);      /* the server's side: anchored */
+            assert_memory_equal(out, sv, 9 + 9);
+            assert_null(memmem(out, m, "t0ps3cr3t", 9));
+            assert_memory_equal(out + m - 13, sv + m - 13, 13);
+        }
+    }
+    /* Fast Open data taken, HTTP/2 after them: the client's direction is
+     * lost there (its frames masked: their framing was not followed). */
+    assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+    memcpy(out, in, n);
+    red_synp(0, 99, 0, out, 24);
+    red_synp(1, 7000, 100 + 24, NULL, 0);
+    redb(0, 124, out + 24, n - 24);
+    assert_null(memmem(out, n, "s3cr3t", 6));
+    assert_null(memmem(out, n, "hello", 5));
+}
+
+/* A SYN whose SYN-ACK never comes (or acknowledges another number) proves
+ * nothing: its direction is judged as after lost state. */
+static void test_syn_unanswered(void **state)
+{
+    uint8_t in[512], out[512], syn[64];
+    size_t spans[8], n = h2_client(in, spans);
+
+    for (int how = 0; how < 4; how++) {
+        size_t sl = how & 1 ? spoof_payload(syn) : 0;
+        uint32_t c = 1000 + (uint32_t)sl;
+        assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+        red_synp(0, 999, 0, syn, sl);
+        if (how & 2)                    /* a SYN-ACK for another SYN */
+            red_synp(1, 5000, 1001 + (uint32_t)sl, NULL, 0);
+        /* a secret's tail where the connection would start */
+        assert_string_equal(red(0, c, "s3cr3t\r\nHost: a\r\n"), "******\r\nHost: a\r\n");
+        assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+        red_synp(0, 999, 0, syn, sl);
+        if (how & 2)
+            red_synp(1, 5000, 1001 + (uint32_t)sl, NULL, 0);
+        memcpy(out, in, n);
+        redb(0, c, out, n);             /* the preface shown, the rest not */
+        assert_memory_equal(out, in, 24);
+        assert_null(memmem(out, n, "s3cr3t", 6));
+        assert_null(memmem(out, n, "hello", 5));
+    }
+}
+
+/* A new connection on the same addresses and ports after the old one
+ * ended (FIN from both sides, or a RST from either) is followed from its
+ * start once its SYN-ACK acknowledges its SYN: an HTTP/2 client's preface
+ * and DATA shown, its HEADERS masked. Without a FIN or RST the old state
+ * stays (the new connection's bytes are then judged as after lost state),
+ * and so it does where the new ISN could continue the old stream. */
+static void test_reuse_after_close(void **state)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nCookie: a\r\n\r\n";
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    uint8_t in[512], out[512];
+    size_t spans[8], n = h2_client(in, spans);
+
+    for (int end = 0; end < 6; end++) {     /* none, FINs, RST c, RST s, near */
+        assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
+        red_synp(0, 999, 0, NULL, 0);
+        red_synp(1, 4999, 1000, NULL, 0);
+        assert_string_equal(red(0, 1000, req), "GET / HTTP/1.1\r\nCookie: *\r\n\r\n");
+        assert_string_equal(red(1, 5000, resp), resp);
+        uint32_t ce = 1000 + (uint32_t)strlen(req), se = 5000 + (uint32_t)strlen(resp);
+        if (end == 1 || end == 4 || end == 5) {     /* FIN, FIN */
+            red_flags(1, se, TCPI_TH_FIN | TCPI_TH_ACK);
+            red_flags(0, ce, TCPI_TH_FIN | TCPI_TH_ACK);
+        } else if (end == 2) {
+            red_flags(0, ce, TCPI_TH_RST | TCPI_TH_ACK);
+        } else if (end == 3) {
+            red_flags(1, se, TCPI_TH_RST);
+        }
+        /* the new ISNs: far away, or (4, 5) near the old stream's end */
+        uint32_t ci = end == 4 ? ce + 5000 : 0x9000000u, si = end == 5 ? se + 1 : 0xc0000000u;
+        red_synp(0, ci, 0, NULL, 0);
+        red_synp(1, si, ci + 1, NULL, 0);
+        memcpy(out, in, n);
+        redb(0, ci + 1, out, n);
+        assert_null(memmem(out, n, "s3cr3t", 6));
+        if (end >= 1 && end <= 3) {
+            check_h2(in, out, n, spans, 0);
+        } else {
+            assert_memory_equal(out, in, 24);
+            assert_null(memmem(out, n, "hello", 5));
+        }
+    }
+}
+
 /* The frame view: a TCP payload is redacted; a frame the decoder cannot
  * place (here IPIP: an IPv4 header with protocol 4 around the request)
  * keeps only its IP header, so -X cannot print the inner secret. */
@@ -575,10 +806,14 @@ static void test_frame(void **state)
     h2f(pl, &m, 0, 1, 1, "hello", 5);
     for (int syn = 0; syn < 2; syn++) {
         assert_null(tcpi_redact_init(&rd, tcpi_redact_defaults, 4));
-        if (syn) {
+        if (syn) {                                  /* SYN, SYN-ACK */
             n = tcpi_test_frame(f, 40001, 80, 0);
             f[41] = 0;                              /* seq 0 */
             f[47] = TCPI_TH_SYN;
+            assert_int_equal(tcpi_redact_frame(&rd, &pkt, 1, f, out, n, n), TCPI_DR_ok);
+            n = tcpi_test_frame(f, 80, 40001, 0);
+            f[45] = 1;                              /* ack 1 */
+            f[47] = TCPI_TH_SYN | TCPI_TH_ACK;
             assert_int_equal(tcpi_redact_frame(&rd, &pkt, 1, f, out, n, n), TCPI_DR_ok);
         }
         n = tcpi_test_frame(f, 40001, 80, (uint32_t)m);   /* seq 1 */
@@ -610,6 +845,10 @@ int main(void)
         cmocka_unit_test_setup(test_guard, setup),
         cmocka_unit_test_setup(test_retransmission, setup),
         cmocka_unit_test_setup(test_snaplen_h2, setup),
+        cmocka_unit_test_setup(test_spoofed_syn, setup),
+        cmocka_unit_test_setup(test_syn_payload, setup),
+        cmocka_unit_test_setup(test_syn_unanswered, setup),
+        cmocka_unit_test_setup(test_reuse_after_close, setup),
         cmocka_unit_test_setup(test_frame, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,12 @@
  * attack: a fake preface and frame headers where a segment likes to
  * start), cut into random TCP segments, with retransmissions (copies and
  * overlapping re-cuts), reordering, losses, snaplen cuts, with and without
- * the SYN, no byte of a secret is ever shown:
+ * the handshake (its SYN now and then carrying data: Fast Open's, taken by
+ * the SYN-ACK or not, or a fake preface; its SYN-ACK now and then not
+ * seen), and spoofed SYNs inserted before segments carrying a secret,
+ * lined up so that the SYN (its data a fake preface and DATA header, or
+ * none) ends where that segment starts, sometimes after a spoofed FIN or
+ * RST, no byte of a secret is ever shown, nor any byte of a SYN's data:
  *   - by position: every captured payload byte that belongs to a secret
  *     (its raw bytes, or its Huffman-coded bytes in HPACK) comes out '*';
  *   - by content: no 4-byte substring of a raw secret (so none longer),
@@ -667,28 +672,47 @@ static void gen_h1(void)
 
 /* ---- packets ------------------------------------------------------------------ */
 
+enum {
+    EV_DATA,                     /* stream bytes [off, off + len) */
+    EV_SYN,                      /* the handshake's SYN or SYN-ACK; with
+                                    len: Fast Open, stream bytes [0, len) */
+    EV_SYN_FAKE,                 /* the handshake's SYN carrying fake[] */
+    EV_SPOOF,                    /* a SYN with the addresses of dir, its
+                                    len bytes of fake[] (if any) ending
+                                    where stream offset off starts */
+    EV_CTL,                      /* flags (FIN, RST) at stream offset off */
+};
+
 typedef struct {
     int      dir;                /* 0 client, 1 server */
-    uint8_t  flags;
+    uint8_t  flags, kind;
     uint32_t off, len;           /* stream bytes [off, off + len) */
     uint32_t caplen;             /* bytes of the frame captured */
+    uint32_t ack;
 } ev_t;
 
 static ev_t ev[MAXEV];
 static int nev;
+static unsigned long long n_spoof, n_spoof_end, n_tfo, n_fake, n_no_synack;
 static const uint32_t isn[2] = { 0x7ffffff0u, 0xfffffff5u };   /* wrap */
 
-static void add(int dir, uint8_t flags, uint32_t off, uint32_t len)
+/* What a spoofed SYN carries to turn redaction off (the review's attack):
+ * the client preface and a DATA frame header claiming 16 MB. */
+static const uint8_t fake[33] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                "\xff\xff\xff\x00\x00\x00\x00\x00\x01";
+
+static void add(int dir, uint8_t flags, uint8_t kind, uint32_t off,
+                uint32_t len, uint32_t ack)
 {
     assert_true(nev < MAXEV);
-    ev[nev++] = (ev_t){ dir, flags, off, len, 40 + len };
+    ev[nev++] = (ev_t){ dir, flags, kind, off, len, 40 + len, ack };
 }
 
-/* Cut a direction into segments: small, medium and full-size ones. */
-static int cut(int dir, const stream_t *s, ev_t *out, int max)
+/* Cut a direction from offset off on into segments: small, medium and
+ * full-size ones. */
+static int cut(int dir, const stream_t *s, uint32_t off, ev_t *out, int max)
 {
     int k = 0;
-    uint32_t off = 0;
     while (off < s->n && k < max) {
         uint32_t m = rn(3) == 0 ? 1 + rn(16) : rn(2) ? 17 + rn(200) : 200 + rn(1249);
         if (m > s->n - off)
@@ -696,28 +720,74 @@ static int cut(int dir, const stream_t *s, ev_t *out, int max)
         for (int h = 0; h < s->nhint; h++)
             if (s->hint[h] > off && s->hint[h] < off + m && rn(2))
                 m = s->hint[h] - off;           /* the next one starts there */
-        out[k++] = (ev_t){ dir, F_PA, off, m, 40 + m };
+        out[k++] = (ev_t){ dir, F_PA, EV_DATA, off, m, 40 + m, 1 };
         off += m;
     }
     return k;
 }
 
+static int has_secret(const ev_t *e)
+{
+    const stream_t *s = e->dir ? &ss : &cs;
+    for (uint32_t i = 0; i < e->len; i++)
+        if (s->sec[e->off + i])
+            return 1;
+    return 0;
+}
+
+/* The handshake when syn: the client's SYN (now and then with data: Fast
+ * Open, its first bytes, which the SYN-ACK takes or not; or the fake
+ * preface and DATA header, which it does not take), the server's SYN-ACK
+ * (now and then never seen). Then both directions' segments, mixed, lost,
+ * copied, re-cut, reordered, cut by the snaplen; and now and then, before
+ * a segment carrying a secret, the attack: a SYN with that direction's
+ * addresses lined up with it (its data, the fake preface and DATA header
+ * or none, end where the segment starts), sometimes after a FIN or RST
+ * spoofed there too. Its SYN-ACK never comes (the server has a live
+ * connection: it sends a challenge ACK). */
 static void schedule(int syn)
 {
     static ev_t a[MAXEV / 2], b[MAXEV / 2];
-    int na = cut(0, &cs, a, MAXEV / 4), nb = cut(1, &ss, b, MAXEV / 4);
+    uint32_t c0 = 0;
     int ia = 0, ib = 0;
 
     nev = 0;
     if (syn) {
-        add(0, F_S, 0, 0);
-        add(1, F_SA, 0, 0);
+        uint32_t k = 0, taken = 0;
+        if (chance(20)) {                               /* Fast Open */
+            k = 1 + rn(200);
+            if (k > cs.n)
+                k = (uint32_t)cs.n;
+            taken = chance(50);
+            add(0, F_S, EV_SYN, 0, k, 0);
+            n_tfo++;
+        } else if (chance(10)) {                        /* hostile data */
+            add(0, F_S, EV_SYN_FAKE, 0, sizeof(fake), 0);
+            n_fake++;
+        } else {
+            add(0, F_S, EV_SYN, 0, 0, 0);
+        }
+        if (!chance(10))
+            add(1, F_SA, EV_SYN, 0, 0, isn[0] + 1 + (taken ? k : 0));
+        else
+            n_no_synack++;
+        c0 = taken ? k : 0;
     }
+    int na = cut(0, &cs, c0, a, MAXEV / 4), nb = cut(1, &ss, 0, b, MAXEV / 4);
     while (ia < na || ib < nb) {
         ev_t e = (ib >= nb || (ia < na && rn(2))) ? a[ia++] : b[ib++];
         if (chance(4))
             continue;                                   /* lost */
-        assert_true(nev < MAXEV - 4);
+        assert_true(nev < MAXEV - 8);
+        if (e.off > 0 && chance(30) && has_secret(&e)) { /* the attack */
+            if (chance(25)) {
+                add(e.dir, rn(2) ? F_FA : F_R, EV_CTL, e.off, 0, 1);
+                n_spoof_end++;
+            }
+            add(e.dir, rn(4) ? F_S : F_SA, EV_SPOOF, e.off,
+                rn(2) ? sizeof(fake) : 0, 1);
+            n_spoof++;
+        }
         ev[nev++] = e;
         const stream_t *s = e.dir ? &ss : &cs;
         if (chance(6))                                  /* a copy */
@@ -730,14 +800,15 @@ static void schedule(int syn)
             if (hi - lo > 1400)
                 hi = lo + 1400;
             if (hi > lo)
-                ev[nev++] = (ev_t){ e.dir, F_PA, lo, hi - lo, 40 + hi - lo };
+                ev[nev++] = (ev_t){ e.dir, F_PA, EV_DATA, lo, hi - lo,
+                                    40 + hi - lo, 1 };
         }
         if (chance(4) && nev >= 2) {                    /* reordered */
             ev_t t = ev[nev - 1];
             ev[nev - 1] = ev[nev - 2];
             ev[nev - 2] = t;
         }
-        if (chance(4) && e.len > 2)                     /* snaplen */
+        if (chance(4) && e.len > 2 && ev[nev - 1].kind == EV_DATA) /* snaplen */
             ev[nev - 1].caplen = 40 + rn(ev[nev - 1].len);
     }
 }
@@ -746,9 +817,17 @@ static void build(frame_t *f, const ev_t *e)
 {
     const stream_t *s = e->dir ? &ss : &cs;
     fep_t a = C, b = S;
-    uint32_t seq = isn[e->dir] + (e->flags & TCPI_TH_SYN ? 0 : 1 + e->off);
-    frame_tcp(f, e->dir ? b : a, e->dir ? a : b, e->flags, seq, 1, 65535,
-              e->len ? (const char *)s->b + e->off : NULL, e->len);
+    uint32_t seq = isn[e->dir] + 1 + e->off;
+    const char *pl = e->len ? (const char *)s->b + e->off : NULL;
+
+    if (e->kind == EV_SYN || e->kind == EV_SYN_FAKE)
+        seq = isn[e->dir];
+    else if (e->kind == EV_SPOOF)
+        seq = isn[e->dir] + 1 + e->off - 1 - e->len;
+    if (e->kind == EV_SYN_FAKE || e->kind == EV_SPOOF)
+        pl = e->len ? (const char *)fake : NULL;
+    frame_tcp(f, e->dir ? b : a, e->dir ? a : b, e->flags, seq, e->ack, 65535,
+              pl, e->len);
 }
 
 /* ---- the checks -------------------------------------------------------------- */
@@ -842,6 +921,27 @@ static int check_payload(int dir, uint32_t off, const uint8_t *out, size_t n,
     return leaks;
 }
 
+/* The shown payload of event e: a segment's is checked as above; a SYN's
+ * data (Fast Open's, the fake preface's) are never judged: all masked. */
+static int check_event(const ev_t *e, const uint8_t *out, size_t n,
+                       const char *view)
+{
+    int leaks = 0;
+
+    if (e->kind == EV_DATA)
+        return check_payload(e->dir, e->off, out, n, view);
+    if (e->kind == EV_SYN)
+        leaks = check_payload(e->dir, 0, out, n, view);
+    for (size_t j = 0; j < n; j++)
+        if (out[j] != '*') {
+            if (verbose)
+                fprintf(stderr, "case %u (%s): a SYN's data shown\n",
+                        cur_case, view);
+            return leaks + 1;
+        }
+    return leaks;
+}
+
 static const char *const names[] = {
     "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
     "X-Custom-Secret",
@@ -862,11 +962,10 @@ static int view_frames(tcpi_redact_t *rd, int from, const char *what)
         uint32_t cap = ev[i].caplen < f.len ? ev[i].caplen : f.len;
         assert_int_equal(tcpi_redact_frame(rd, &pkt, TCPI_LINKTYPE_RAW, f.data,
                                            out, cap, f.len), TCPI_DR_ok);
-        if (ev[i].flags & TCPI_TH_SYN)
-            continue;
-        assert_int_equal(pkt.seq, isn[ev[i].dir] + 1 + ev[i].off);
-        leaks += check_payload(ev[i].dir, ev[i].off, out + pkt.payload_off,
-                               pkt.payload_caplen, what);
+        if (ev[i].kind == EV_DATA)
+            assert_int_equal(pkt.seq, isn[ev[i].dir] + 1 + ev[i].off);
+        leaks += check_event(&ev[i], out + pkt.payload_off,
+                             pkt.payload_caplen, what);
     }
     return leaks;
 }
@@ -890,8 +989,7 @@ static int view_match(tcpi_redact_t *rd, int from)
             continue;
         memcpy(copy, f.data + pkt.payload_off, pkt.payload_caplen);
         tcpi_redact_payload(rd, &pkt, copy, pkt.payload_caplen);
-        leaks += check_payload(ev[i].dir, ev[i].off, copy, pkt.payload_caplen,
-                               "match");
+        leaks += check_event(&ev[i], copy, pkt.payload_caplen, "match");
     }
     return leaks;
 }
@@ -944,6 +1042,10 @@ static void test_property(void **state)
            "%llu bytes checked, %llu of them secret and masked\n",
            cases, kinds[0], kinds[1], kinds[2], checked_frames,
            checked_bytes, secret_bytes_seen);
+    printf("SYNs: %llu spoofed before a segment with a secret (%llu after a "
+           "spoofed FIN or RST), %llu handshakes with Fast Open data, %llu "
+           "with a fake preface, %llu without the SYN-ACK\n", n_spoof,
+           n_spoof_end, n_tfo, n_fake, n_no_synack);
     /* Not everything masked: public bytes are shown (HTTP/2 after a lost
      * start is masked whole by design, hence its low share). */
     double share[3][3];
@@ -962,6 +1064,9 @@ static void test_property(void **state)
         assert_true(share[0][v] > 0.5);
     assert_true(share[1][0] > 0.15);
     assert_true(secret_bytes_seen > 100 * (unsigned long long)cases);
+    assert_true(n_spoof > cases / 2 && n_spoof_end > cases / 10);
+    assert_true(n_tfo > cases / 20 && n_fake > cases / 100 &&
+                n_no_synack > cases / 100);
 }
 
 /* The table is RFC 7541's: canonical (codes of one length consecutive in
