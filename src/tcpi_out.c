@@ -82,42 +82,90 @@ void tcpi_out_u64(tcpi_out_t *o, uint64_t v)
     tcpi_out_mem(o, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* Escapers: interim byte loops, to be replaced by tcpi_esc's tested ones. */
+/* One well-formed UTF-8 sequence (RFC 3629: no overlong form, no
+ * surrogate, at most U+10FFFF) at p: its length, or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t v, min;
+
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xe0) == 0xc0) {
+        len = 2; v = p[0] & 0x1f; min = 0x80;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3; v = p[0] & 0x0f; min = 0x800;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        len = 4; v = p[0] & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (p[k] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* Characters shown as U+FFFD: C0 and C1 controls, DEL, and the bidi
+ * controls that would reorder the text around them. */
+static int unshown(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Escapers: text from the wire is UTF-8 where it is well-formed (shown as
+ * the characters it is), and U+FFFD for every other byte. */
 void tcpi_out_json_str(tcpi_out_t *o, const char *p, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)p;
     tcpi_out_mem(o, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = { '\\', (char)c };
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_seq(u + i, n - i, &cp);
+        if (len == 1 && (cp == '"' || cp == '\\')) {
+            char e[2] = { '\\', (char)cp };
             tcpi_out_mem(o, e, 2);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-            tcpi_out_mem(o, e, 6);
+        } else if (len == 1 && cp < 0x20) {
+            tcpi_out_printf(o, "\\u%04x", (unsigned)cp);
+        } else if (len == 0 || unshown(cp)) {
+            tcpi_out_str(o, "\\ufffd");
         } else {
-            tcpi_out_mem(o, &p[i], 1);
+            tcpi_out_mem(o, p + i, len);
         }
+        i += len ? len : 1;
     }
     tcpi_out_mem(o, "\"", 1);
 }
 
 void tcpi_out_html(tcpi_out_t *o, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        switch (c) {
+    const unsigned char *u = (const unsigned char *)p;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_seq(u + i, n - i, &cp);
+        switch (len == 1 ? cp : 0) {
         case '<': tcpi_out_str(o, "&lt;"); break;
         case '>': tcpi_out_str(o, "&gt;"); break;
         case '&': tcpi_out_str(o, "&amp;"); break;
         case '"': tcpi_out_str(o, "&quot;"); break;
         case '\'': tcpi_out_str(o, "&#39;"); break;
         default:
-            if (c < 0x20 || c >= 0x7f)
-                tcpi_out_printf(o, "&#%u;", c < 0x20 || c == 0x7f ? 0xfffdu : c);
+            if (len == 0 || unshown(cp))
+                tcpi_out_str(o, "&#xfffd;");
             else
-                tcpi_out_mem(o, &p[i], 1);
+                tcpi_out_mem(o, p + i, len);
         }
+        i += len ? len : 1;
     }
 }
 

@@ -89,7 +89,7 @@ static void test_detail_json(void **state)
     js = render_json(&r, &s, 1);
     assert_int_equal(tcpi_py_json(js,
         "d['id']=='race-1' and d['status']==502 and d['joined'] and "
-        "d['uri'].startswith('/app/x?q=<script>\"\\'&\\\\\\x01\\x7f') and "
+        "d['uri'].startswith('/app/x?q=<script>\"\\'&\\\\\\x01\\ufffd') and "
         "d['front']['client']=='198.18.0.2:40000' and "
         "d['backend']['reused'] and d['backend']['pool_race'] and "
         "d['backend']['rst_by']=='backend' and "
