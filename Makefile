@@ -102,16 +102,29 @@ $(BUILD)/bench_%: tests/bench_%.c $(CORE_LIB)
 FIXTURES  := $(wildcard tests/pcap/*.pcap tests/pcap/*.txt)
 CORPORA   := $(wildcard tests/corpus/*/*)
 unit: $(TESTS) $(FIXTURES)
+	@./tests/check_logtags.sh
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./$$t; done
 unit-asan: $(STESTS) $(FIXTURES)
 	@set -e; for t in $(STESTS); do echo "== $$t (asan+ubsan)"; \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
 
 # libFuzzer targets; `make fuzz-replay` runs each over its committed corpus.
-$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(CORE_SRC) $(HDRS) $(BPF_HDR)
+# The core is compiled once for them (instrumented, not linked with the
+# fuzzer's main) and each target links that library.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -MMD -MP -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) \
+               -fno-sanitize-recover=all
+FUZZ_OBJ  := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
+FUZZ_LIB  := $(BUILD)/fuzz/libtcpi.a
+$(BUILD)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $< $(CORE_SRC) -o $@ -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/fuzz/obj/tcpi_evstates.o: $(BPF_HDR)
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) -o $@ \
+	    -lpcap -lbpf -lseccomp $(APR_LIBS) -lpthread
 fuzz: $(FUZZERS)
 fuzz-replay: $(FUZZERS) $(CORPORA)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); d=tests/corpus/$${n#fuzz_}; \

@@ -11,6 +11,7 @@
 #include "mod_proxy.h"
 #include "mod_status.h"
 
+#include "mpm_common.h"
 #include "tcpi_httpd.h"
 
 /* The directives; their setters are in src/httpd/tcpi_httpd_config.c. */
@@ -69,6 +70,7 @@ static void tcpi_register_hooks(apr_pool_t *p)
     ap_hook_check_config(tcpi_httpd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_httpd_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tcpi_httpd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(tcpi_httpd_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     /* The pages (tcpi_httpd_pages.c, tcpi_httpd_download.c). */
     ap_hook_handler(tcpi_httpd_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

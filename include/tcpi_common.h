@@ -35,7 +35,7 @@ int tcpi_state_from_name(const char *name);
  *  to a netstat state index, or -1 (TCP_NEW_SYN_RECV counts as SYN_RECV). */
 int tcpi_state_from_kernel(int kstate);
 
-/* Socket scopes (PRODUCT.md): front = local port is a frontend port;
+/* Socket scopes (README: TCP states): front = local port is a frontend port;
  * backend = remote port is a backend port (httpd's side);
  * backend_local = local port is a backend port (a backend on this host). */
 typedef enum {
@@ -62,12 +62,16 @@ int tcpi_ports_add(tcpi_ports_t *set, uint16_t port);
 int tcpi_ports_has(const tcpi_ports_t *set, uint16_t port);
 
 /* Logging: the glue installs a callback; the core never logs per packet.
- * tag is a stable per-call-site identifier such as "TCPI0101". */
+ * tag is a stable per-call-site identifier, TCPI_TAG(nnnn) below. */
 typedef enum { TCPI_LOG_ERR = 3, TCPI_LOG_WARN = 4, TCPI_LOG_NOTICE = 5,
                TCPI_LOG_INFO = 6, TCPI_LOG_DEBUG = 7 } tcpi_log_level_e;
 typedef void tcpi_log_fn(void *baton, int level, const char *tag,
                          const char *msg);
 void tcpi_log_set(tcpi_log_fn *fn, void *baton);
+/* A log message tag, written TCPI_TAG(nnnn) in the core and TCPILOG(nnnn)
+ * in the glue; each is used at one call site and listed in
+ * tests/log-message-tags (tests/check_logtags.sh checks both). */
+#define TCPI_TAG(n) "TCPI" #n
 void tcpi_log(int level, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -48,7 +48,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
         memcpy(last_warning, line + 8, n);
         last_warning[n] = '\0';
     }
-    tcpi_log(TCPI_LOG_DEBUG, "TCPI0301", "%s", line);
+    tcpi_log(TCPI_LOG_DEBUG, TCPI_TAG(0301), "%s", line);
     return 0;
 }
 

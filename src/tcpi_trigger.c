@@ -126,7 +126,7 @@ static void fail(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr, int err,
     atomic_fetch_add(&tr->failed, 1);
     set_error(tr, msg);
     if (!atomic_load(&tr->error) || t->logged_errno != err)
-        tcpi_log(TCPI_LOG_ERR, "TCPI0601", "triggered capture not saved: %s "
+        tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0601), "triggered capture not saved: %s "
                  "(reported once; serving and capturing go on)", msg);
     t->logged_errno = err;
     atomic_store(&tr->error, 1);
@@ -135,7 +135,7 @@ static void fail(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr, int err,
 static void succeeded(tcpi_trigger_t *t, tcpi_shm_trigger_t *tr)
 {
     if (atomic_load(&tr->error))
-        tcpi_log(TCPI_LOG_NOTICE, "TCPI0602", "triggered captures are "
+        tcpi_log(TCPI_LOG_NOTICE, TCPI_TAG(0602), "triggered captures are "
                  "written to %s again", tr->dir);
     atomic_store(&tr->error, 0);
     t->logged_errno = 0;

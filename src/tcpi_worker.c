@@ -98,7 +98,7 @@ static void ignore_outgoing_on_loopback(pcap_t *p, const char *name)
     if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK) &&
         setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
                    sizeof(one)) != 0)
-        tcpi_log(TCPI_LOG_INFO, "TCPI0205", "interface %s: the kernel still "
+        tcpi_log(TCPI_LOG_INFO, TCPI_TAG(0205), "interface %s: the kernel still "
                  "copies outgoing packets (PACKET_IGNORE_OUTGOING: %s)",
                  name, strerror(errno));
     close(s);
@@ -109,7 +109,7 @@ static void iface_error(tcpi_shm_iface_t *ifc, const char *name,
 {
     snprintf(ifc->error, sizeof(ifc->error), "%s: %s", what, msg);
     atomic_store(&ifc->status, TCPI_IF_ERROR);
-    tcpi_log(TCPI_LOG_ERR, "TCPI0201", "capture on interface %s disabled: "
+    tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0201), "capture on interface %s disabled: "
              "%s: %s", name, what, msg);
 }
 
@@ -140,7 +140,7 @@ static int open_one(handle_t *h, const tcpi_worker_iface_t *pi,
         goto fail;
     }
     if (rc > 0)
-        tcpi_log(TCPI_LOG_WARN, "TCPI0202", "interface %s: %s", pi->name,
+        tcpi_log(TCPI_LOG_WARN, TCPI_TAG(0202), "interface %s: %s", pi->name,
                  pcap_statustostr(rc));
     ignore_outgoing_on_loopback(h->p, pi->name);
     if (pcap_compile(h->p, &prog, pi->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -159,7 +159,7 @@ static int open_one(handle_t *h, const tcpi_worker_iface_t *pi,
         int one = 1;
         if (setsockopt(pcap_fileno(h->p), SOL_SOCKET, SO_LOCK_FILTER, &one,
                        sizeof(one)) != 0)
-            tcpi_log(TCPI_LOG_INFO, "TCPI0207", "interface %s: cannot lock "
+            tcpi_log(TCPI_LOG_INFO, TCPI_TAG(0207), "interface %s: cannot lock "
                      "the kernel filter: %s", pi->name, strerror(errno));
     }
     if (pcap_setnonblock(h->p, 1, errbuf) != 0) {
@@ -312,7 +312,7 @@ static void sampler_start(tcpi_worker_t *w)
     w->sampling = pthread_create(&w->sampler, NULL, sampler_main, w) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!w->sampling)
-        tcpi_log(TCPI_LOG_ERR, "TCPI0206", "cannot start the state-count "
+        tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0206), "cannot start the state-count "
                  "sampler thread: no state history");
 }
 
@@ -352,7 +352,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         }
         rc = poll(pfd, (nfds_t)w->nh, 100);
         if (rc < 0 && errno != EINTR) {
-            tcpi_log(TCPI_LOG_ERR, "TCPI0203", "poll failed: %s",
+            tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0203), "poll failed: %s",
                      strerror(errno));
             sampler_stop(w);
             return -1;
@@ -379,7 +379,7 @@ int tcpi_worker_run_once(tcpi_worker_t *w)
         int n = pcap_dispatch(w->h[i].p, TCPI_DISPATCH_BATCH, on_packet,
                               (u_char *)&w->h[i]);
         if (n == PCAP_ERROR) {
-            tcpi_log(TCPI_LOG_ERR, "TCPI0204", "capture on %s failed: %s",
+            tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0204), "capture on %s failed: %s",
                      w->conf.iface[w->h[i].idx].name,
                      pcap_geterr(w->h[i].p));
             return -1;

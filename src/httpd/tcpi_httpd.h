@@ -38,7 +38,7 @@
 extern module AP_MODULE_DECLARE_DATA tcpinspect_module;
 
 /* The project's own stable log tags, like httpd's APLOGNO. */
-#define TCPILOG(n) "TCPI" #n ": "
+#define TCPILOG(n) TCPI_TAG(n) ": "
 
 #define UNSET (-1)
 
@@ -83,6 +83,9 @@ typedef struct {
     pid_t        parent;
     apr_proc_t   proc;           /* the current worker; pid 0 when none */
     int          stopping;       /* pconf is being cleared */
+    apr_interval_time_t fork_retry; /* a fork that failed: the monitor
+                                       hook tries again with this delay */
+    int          fork_failed;
     apr_time_t   started_at;     /* when the current worker's delay ends */
     apr_interval_time_t backoff; /* the current worker's delay */
     uint32_t     restarts, startup_failures;
@@ -146,6 +149,7 @@ int tcpi_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s);
+int tcpi_httpd_monitor(apr_pool_t *p, server_rec *s);
 void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s);
 /* The event counts, unless the worker found them wrong this generation. */
 const volatile tcpi_ev_counts_t *tcpi_httpd_usable_ev(void);
@@ -162,7 +166,8 @@ int tcpi_httpd_log_transaction(request_rec *r);
 int tcpi_httpd_handler(request_rec *r);
 /* tcpi_out_t's sink: ap_rwrite to the request (baton). */
 int tcpi_httpd_out_sink(void *baton, const void *buf, size_t len);
-void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r);
+void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r,
+                              int full);
 /* An error page in plain text (status); bad_request is the 400 one. */
 int tcpi_httpd_plain_error(request_rec *r, int status, const char *msg);
 int tcpi_httpd_bad_request(request_rec *r, const char *msg);

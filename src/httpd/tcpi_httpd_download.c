@@ -166,6 +166,8 @@ static int send_saved_capture(request_rec *r, const char *dir, const char *name)
     if (apr_os_file_put(&fd, &osfd, APR_FOPEN_READ | APR_FOPEN_BINARY, r->pool)
         != APR_SUCCESS)
         return DECLINED;
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_table_get(r->notes, "tcpinspect-filename"));
     ap_set_content_type(r, "application/x-pcapng");
     ap_set_content_length(r, st.st_size);
     if (!r->header_only)
@@ -198,7 +200,8 @@ int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
         return tcpi_httpd_plain_error(r, HTTP_NOT_FOUND, "no such request id");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->headers_out, "Content-Disposition",
+    /* Only a file is an attachment: an error page is not. */
+    apr_table_setn(r->notes, "tcpinspect-filename",
                    apr_psprintf(r->pool, "attachment; filename=\"%s\"", name));
     if (c->capture_dir != NULL &&
         send_saved_capture(r, c->capture_dir, name) == OK)
@@ -226,6 +229,8 @@ int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
         apr_table_setn(r->headers_out, "X-TCPInspect-Truncated",
                        apr_psprintf(r->pool, "examined=%" APR_UINT64_T_FMT
                                     "; scan budget", sel->looked_at));
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_table_get(r->notes, "tcpinspect-filename"));
     ap_set_content_type(r, "application/x-pcapng");
     if (r->header_only)
         return OK;

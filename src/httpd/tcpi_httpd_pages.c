@@ -76,16 +76,21 @@ static void count_states(tcpi_snapshot_t *snap, tcpi_srv_conf_t *c)
     snap->ev.diff[sizeof(snap->ev.diff) - 1] = '\0';
 }
 
-void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r)
+void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r,
+                              int full)
 {
     tcpi_srv_conf_t *c = tcpi_httpd_global_conf(r);
 
     memset(snap, 0, sizeof(*snap));
     tcpi_snapshot_capture(snap, tcpi_httpd_state.shm);
-    tcpi_snapshot_history(snap, tcpi_httpd_state.shm, TCPI_HIST_LEN);
+    /* The hour of history and the newest requests: for the overview and
+     * status.json only, not /metrics, ?auto, ?nagios or /server-status. */
+    if (full)
+        tcpi_snapshot_history(snap, tcpi_httpd_state.shm, TCPI_HIST_LEN);
     count_states(snap, c);
     tcpi_snapshot_sysctl(snap, "/proc/sys");
-    tcpi_snapshot_requests(snap, tcpi_httpd_state.shm);
+    if (full)
+        tcpi_snapshot_requests(snap, tcpi_httpd_state.shm);
     snap->engine = c->engine == 1;
     snap->snaplen = (uint32_t)c->snaplen;
     snap->ports[TCPI_SCOPE_FRONT] = tcpi_httpd_state.front_ports;
@@ -99,7 +104,6 @@ int tcpi_httpd_plain_error(request_rec *r, int status, const char *msg)
 {
     ap_set_content_type(r, "text/plain; charset=utf-8");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_unset(r->headers_out, "Content-Disposition");
     r->status = status;
     ap_rprintf(r, "%s: %s\n", ap_get_status_line(status), msg);
     return OK;
@@ -112,12 +116,13 @@ int tcpi_httpd_bad_request(request_rec *r, const char *msg)
 
 typedef void render_fn(tcpi_out_t *o, const tcpi_snapshot_t *s);
 
-static int send_rendered(page_t *pg, const char *ctype, render_fn *fn)
+static int send_rendered(page_t *pg, const char *ctype, render_fn *fn,
+                         int full)
 {
     tcpi_snapshot_t *snap = apr_palloc(pg->r->pool, sizeof(*snap));
     tcpi_out_t *o = apr_palloc(pg->r->pool, sizeof(*o));
 
-    tcpi_httpd_take_snapshot(snap, pg->r);
+    tcpi_httpd_take_snapshot(snap, pg->r, full);
     ap_set_content_type(pg->r, ctype);
     apr_table_setn(pg->r->headers_out, "Cache-Control", "no-store");
     if (pg->r->header_only)
@@ -136,7 +141,8 @@ static int page_overview(page_t *pg)
     tcpi_out_t *o;
 
     if (apr_table_get(pg->args, "auto"))
-        return send_rendered(pg, "text/plain; charset=utf-8", tcpi_render_auto);
+        return send_rendered(pg, "text/plain; charset=utf-8", tcpi_render_auto,
+                             0);
     if (refresh != NULL) {
         uint64_t n;
         if (tcpi_conf_parse_count(&n, refresh, 1, 3600, r->pool) != NULL)
@@ -147,7 +153,7 @@ static int page_overview(page_t *pg)
     }
     snap = apr_palloc(r->pool, sizeof(*snap));
     o = apr_palloc(r->pool, sizeof(*o));
-    tcpi_httpd_take_snapshot(snap, r);
+    tcpi_httpd_take_snapshot(snap, r, !apr_table_get(pg->args, "nagios"));
     if (apr_table_get(pg->args, "nagios")) {
         ap_set_content_type(r, "text/plain; charset=utf-8");
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -172,13 +178,13 @@ static int page_overview(page_t *pg)
 
 static int page_json(page_t *pg)
 {
-    return send_rendered(pg, "application/json", tcpi_render_json);
+    return send_rendered(pg, "application/json", tcpi_render_json, 1);
 }
 
 static int page_metrics(page_t *pg)
 {
     return send_rendered(pg, "text/plain; version=0.0.4; charset=utf-8",
-                         tcpi_render_metrics);
+                         tcpi_render_metrics, 0);
 }
 
 #define REQ_LIMIT_DEFAULT 100
@@ -271,7 +277,7 @@ static tcpi_redact_t *request_redact(request_rec *r)
     else
         err = tcpi_redact_init(rd, tcpi_redact_defaults, 4);
     if (err != NULL) {          /* the directive checked the names */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TCPI0401: redaction: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TCPILOG(0401) "redaction: %s",
                       err);
         tcpi_redact_init(rd, tcpi_redact_defaults, 4);
     }
@@ -382,7 +388,7 @@ static int page_packets(page_t *pg, int html)
     tcpi_out_flush(o);
     tcpi_query_free(&q);
     if (rc != 0)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TCPI0402: packets "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TCPILOG(0402) "packets "
                       "page cut short: out of memory after %" APR_UINT64_T_FMT
                       " packets", st.shown);
     return OK;
@@ -628,7 +634,20 @@ int tcpi_httpd_handler(request_rec *r)
     pg.dc = dc;
     pg.base = ap_escape_html2(r->pool, ap_escape_uri(r->pool,
                               apr_pstrmemdup(r->pool, loc, loclen)), 1);
-    ap_args_to_table(r, &pg.args);
+    {
+        /* A query string is form-encoded: '+' is a space (curl -G
+         * --data-urlencode sends filter=tcp+port+80); ap_args_to_table
+         * decodes %XX only. */
+        char *args = r->args, *q;
+        if (args != NULL && strchr(args, '+') != NULL) {
+            r->args = apr_pstrdup(r->pool, args);
+            for (q = r->args; *q; q++)
+                if (*q == '+')
+                    *q = ' ';
+        }
+        ap_args_to_table(r, &pg.args);
+        r->args = args;
+    }
     for (size_t i = 0; i < TCPI_ARRAY_LEN(pages); i++) {
         if (strcmp(sub, pages[i].path) != 0)
             continue;

@@ -213,20 +213,30 @@ static void front_from_socket(tcpi_req_t *rec, conn_rec *c)
         endpoint_from(&rec->front_server, c->local_addr);
 }
 
-static int capture_matches(request_rec *r)
+/* r is the final request of the chain, orig the one logged; the
+ * duration (ms) is set as a note for an expression to read. */
+static int capture_matches(request_rec *r, request_rec *orig,
+                           uint64_t duration_ms)
 {
     tcpi_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                &tcpinspect_module);
-    const char *err = NULL;
+    const char *err = NULL, *dur;
     int rc;
 
     switch (dc->capture) {
     case CAPTURE_ON:
         return 1;
     case CAPTURE_EXPR:
+        /* ap_expr has no duration: rules read it as
+         * %{note:tcpinspect-duration-ms}, built only where a rule is. */
+        dur = apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
+                           (apr_uint64_t)duration_ms);
+        apr_table_setn(r->notes, "tcpinspect-duration-ms", dur);
+        if (orig != r)
+            apr_table_setn(orig->notes, "tcpinspect-duration-ms", dur);
         rc = ap_expr_exec(r, dc->capture_expr, &err);
         if (err != NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TCPILOG(0301)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TCPILOG(0608)
                           "TCPInspectCapture: cannot evaluate: %s", err);
             return 0;
         }
@@ -243,7 +253,6 @@ int tcpi_httpd_log_transaction(request_rec *r)
     tcpi_req_t rec;
     conn_rec *c = r->connection;
     request_rec *rf = r;
-    const char *dur;
 
     if (tcpi_httpd_state.shm == NULL || r->main != NULL)
         return DECLINED;
@@ -281,15 +290,9 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
     rec.conn_requests = (uint32_t)st->conn_requests;
-    /* ap_expr has no duration: TCPInspectCapture rules read it as
-     * %{note:tcpinspect-duration-ms}. */
-    dur = apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
-                       (apr_uint64_t)(rec.end_us > rec.start_us
-                                      ? (rec.end_us - rec.start_us) / 1000 : 0));
-    apr_table_setn(r->notes, "tcpinspect-duration-ms", dur);
-    if (rf != r)
-        apr_table_setn(rf->notes, "tcpinspect-duration-ms", dur);
-    rec.capture = (uint8_t)capture_matches(rf);
+    rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
+                                           ? (rec.end_us - rec.start_us) / 1000
+                                           : 0);
     tcpi_reqlog_put(tcpi_shm_reqlog(tcpi_httpd_state.shm), &rec);
     return DECLINED;
 }

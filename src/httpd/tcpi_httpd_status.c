@@ -17,7 +17,7 @@ int tcpi_httpd_status_hook(request_rec *r, int flags)
     tcpi_snapshot_t *snap = apr_palloc(r->pool, sizeof(*snap));
     tcpi_out_t *o = apr_palloc(r->pool, sizeof(*o));
 
-    tcpi_httpd_take_snapshot(snap, r);
+    tcpi_httpd_take_snapshot(snap, r, 0);
     tcpi_out_init(o, tcpi_httpd_out_sink, r);
     if (flags & AP_STATUS_SHORT) {
         tcpi_render_auto(o, snap);

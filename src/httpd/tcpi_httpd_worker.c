@@ -92,7 +92,7 @@ static void worker_check_ev(void)
     memcpy(tcpi_httpd_state.shm_rw->ev_diff, diff, sizeof(diff));
     if (++strikes >= EV_CHECK_STRIKES) {
         atomic_store(&tcpi_httpd_state.shm_rw->ev_drift, 1);
-        tcpi_log(TCPI_LOG_ERR, "TCPI0302", "the state-change event counts "
+        tcpi_log(TCPI_LOG_ERR, TCPI_TAG(0302), "the state-change event counts "
                  "disagree with the kernel (%s) %u times in a row: counting "
                  "with full sock_diag dumps until the next restart", diff,
                  strikes);
@@ -252,9 +252,13 @@ static apr_status_t worker_start(apr_interval_time_t delay)
     tcpi_shmmap_fork_end(&tcpi_httpd_state.map);
     if (rv != APR_INPARENT) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, tcpi_httpd_state.s,
-                     TCPILOG(0104) "cannot fork the capture worker");
+                     TCPILOG(0104) "cannot fork the capture worker; trying "
+                     "again from httpd's maintenance loop");
+        tcpi_httpd_state.fork_failed = 1;
+        tcpi_httpd_state.fork_retry = delay;
         return rv;
     }
+    tcpi_httpd_state.fork_failed = 0;
     tcpi_httpd_state.proc = proc;
     tcpi_httpd_state.backoff = delay;
     tcpi_httpd_state.started_at = apr_time_now() + delay;
@@ -437,8 +441,20 @@ static void ev_start(server_rec *s, apr_pool_t *pconf)
     apr_pool_cleanup_register(pconf, NULL, ev_cleanup, apr_pool_cleanup_null);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, TCPILOG(0006)
                  "state counts: full sockets kept from state-change events "
-                 "(%llu in scope at load)",
-                 (unsigned long long)tcpi_httpd_state.ev->seeded);
+                 "(%" APR_UINT64_T_FMT " in scope at load)",
+                 (apr_uint64_t)tcpi_httpd_state.ev->seeded);
+}
+
+/* httpd's monitor hook (about every 10 s in the parent): a fork that
+ * failed (no memory, a process limit) is tried again, from private
+ * state only. */
+int tcpi_httpd_monitor(apr_pool_t *p, server_rec *s)
+{
+    if (tcpi_httpd_state.fork_failed && !tcpi_httpd_state.stopping &&
+        tcpi_httpd_state.proc.pid == 0 && tcpi_httpd_state.shm_rw != NULL &&
+        getpid() == tcpi_httpd_state.parent)
+        worker_start(tcpi_httpd_state.fork_retry);
+    return DECLINED;
 }
 
 void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s)
