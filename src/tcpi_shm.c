@@ -152,34 +152,30 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     return shm;
 }
 
-tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
+/* The part at the layout field `field` (an offsetof into the layout). */
+static void *part(const tcpi_shm_t *shm, size_t field)
 {
     tcpi_shm_layout_t l;
     uint64_t rs;
 
     if (layout_of(&l, &rs, shm) != 0)
         return NULL;
-    return (tcpi_reqlog_t *)((char *)shm + l.reqlog_off);
+    return (char *)shm + *(const uint64_t *)((const char *)&l + field);
+}
+
+tcpi_reqlog_t *tcpi_shm_reqlog(const tcpi_shm_t *shm)
+{
+    return part(shm, offsetof(tcpi_shm_layout_t, reqlog_off));
 }
 
 tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm)
 {
-    tcpi_shm_layout_t l;
-    uint64_t rs;
-
-    if (layout_of(&l, &rs, shm) != 0)
-        return NULL;
-    return (tcpi_sumtab_t *)((char *)shm + l.sumtab_off);
+    return part(shm, offsetof(tcpi_shm_layout_t, sumtab_off));
 }
 
 tcpi_flowpub_t *tcpi_shm_flowpub(const tcpi_shm_t *shm)
 {
-    tcpi_shm_layout_t l;
-    uint64_t rs;
-
-    if (layout_of(&l, &rs, shm) != 0)
-        return NULL;
-    return (tcpi_flowpub_t *)((char *)shm + l.flowpub_off);
+    return part(shm, offsetof(tcpi_shm_layout_t, flowpub_off));
 }
 
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)

@@ -210,6 +210,11 @@ for my $bad ('nosuchkeyword', 'host some.name', 'port http') {
     like $res->content, qr/not looked up|not a (?:filter keyword|port number)/, "'$bad': the message says why";
 }
 
+# A form-encoded query: '+' is a space (curl -G --data-urlencode).
+$res = http_get("/tcp-inspect/packets.txt?limit=3&filter=tcp+port+$J");
+is $res->code, 200, "filter=tcp+port+$J: '+' read as a space" or diag $res->content;
+like $res->content, qr/\.\Q$J\E[ :]/, '... and it selects the backend port';
+
 # --- iface= and seconds= -------------------------------------------------------
 $res = download('lo.pcap', "$base/capture.pcap?iface=lo");
 my $lo = lines_of("$dir/lo.pcap") || [];
