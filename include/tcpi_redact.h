@@ -23,7 +23,11 @@
  *                         (HTTP/2 stays HTTP/2, masked). A segment wholly
  *                         before next_seq (an old copy, or a view scanning
  *                         backward, as match= does) is judged alone, as
- *                         after lost state, and leaves the state as it was.
+ *                         after lost state, and leaves the state as it was,
+ *                         unless it ends exactly at next_seq: then it may
+ *                         be the real segment behind spoofed bytes just as
+ *                         long, and the state is lost (an exact
+ *                         retransmission of the last segment too).
  *   otherwise (a gap)     the state is lost.
  * A connection's start is believed when both ends agree on it: a SYN is
  * recorded for its direction, which is lost until the other direction's

@@ -819,6 +819,13 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
         go_lost(&tmp);
         scan(rd, &tmp, pkt, p, len);
         f->h2 |= tmp.h2;
+        /* Ending where the stream was followed to, it may be the real
+         * segment behind bytes spoofed there (as long as it, or ending
+         * with it): those bytes' state is not to be trusted for the next
+         * ones. An exact retransmission of the last segment costs the
+         * same. */
+        if (behind == wire)
+            go_lost(f);
         if ((fl & TCPI_TH_FIN) && behind == wire)
             f->closed = 1;
         return (size_t)(rd->masked - before);

@@ -681,6 +681,8 @@ enum {
                                     len bytes of fake[] (if any) ending
                                     where stream offset off starts */
     EV_CTL,                      /* flags (FIN, RST) at stream offset off */
+    EV_INJECT,                   /* a spoofed data segment at stream offset
+                                    off, len bytes of pattern pat */
 };
 
 typedef struct {
@@ -689,11 +691,13 @@ typedef struct {
     uint32_t off, len;           /* stream bytes [off, off + len) */
     uint32_t caplen;             /* bytes of the frame captured */
     uint32_t ack;
+    uint8_t  pat;                /* EV_INJECT: what it carries */
 } ev_t;
 
 static ev_t ev[MAXEV];
 static int nev;
 static unsigned long long n_spoof, n_spoof_end, n_tfo, n_fake, n_no_synack;
+static unsigned long long n_inject, n_inject_len[3];
 static const uint32_t isn[2] = { 0x7ffffff0u, 0xfffffff5u };   /* wrap */
 
 /* What a spoofed SYN carries to turn redaction off (the review's attack):
@@ -705,7 +709,7 @@ static void add(int dir, uint8_t flags, uint8_t kind, uint32_t off,
                 uint32_t len, uint32_t ack)
 {
     assert_true(nev < MAXEV);
-    ev[nev++] = (ev_t){ dir, flags, kind, off, len, 40 + len, ack };
+    ev[nev++] = (ev_t){ dir, flags, kind, off, len, 40 + len, ack, 0 };
 }
 
 /* Cut a direction from offset off on into segments: small, medium and
@@ -720,7 +724,7 @@ static int cut(int dir, const stream_t *s, uint32_t off, ev_t *out, int max)
         for (int h = 0; h < s->nhint; h++)
             if (s->hint[h] > off && s->hint[h] < off + m && rn(2))
                 m = s->hint[h] - off;           /* the next one starts there */
-        out[k++] = (ev_t){ dir, F_PA, EV_DATA, off, m, 40 + m, 1 };
+        out[k++] = (ev_t){ dir, F_PA, EV_DATA, off, m, 40 + m, 1, 0 };
         off += m;
     }
     return k;
@@ -788,6 +792,25 @@ static void schedule(int syn)
                 rn(2) ? sizeof(fake) : 0, 1);
             n_spoof++;
         }
+        if (e.off > 0 && chance(15) && has_secret(&e)) { /* spoofed data */
+            const stream_t *t = e.dir ? &ss : &cs;
+            uint32_t j = 0, l;
+            while (!t->sec[e.off + j])
+                j++;
+            int how = (int)rn(3);
+            if (how == 0 && j > 0)
+                l = j;                          /* up to the secret */
+            else if (how == 1)
+                l = e.len;                      /* as long as the victim */
+            else
+                l = 1 + rn(e.len + 64), how = 2;
+            if (l > 1400)
+                l = 1400;
+            add(e.dir, F_PA, EV_INJECT, e.off, l, 1);
+            ev[nev - 1].pat = (uint8_t)rn(4);
+            n_inject++;
+            n_inject_len[how]++;
+        }
         ev[nev++] = e;
         const stream_t *s = e.dir ? &ss : &cs;
         if (chance(6))                                  /* a copy */
@@ -801,7 +824,7 @@ static void schedule(int syn)
                 hi = lo + 1400;
             if (hi > lo)
                 ev[nev++] = (ev_t){ e.dir, F_PA, EV_DATA, lo, hi - lo,
-                                    40 + hi - lo, 1 };
+                                    40 + hi - lo, 1, 0 };
         }
         if (chance(4) && nev >= 2) {                    /* reordered */
             ev_t t = ev[nev - 1];
@@ -811,6 +834,28 @@ static void schedule(int syn)
         if (chance(4) && e.len > 2 && ev[nev - 1].kind == EV_DATA) /* snaplen */
             ev[nev - 1].caplen = 40 + rn(ev[nev - 1].len);
     }
+}
+
+/* What a spoofed data segment carries to leave the scan in a state that
+ * masks nothing for the real segment overlapping it: a header line not
+ * redacted and not ended, a folded continuation of one, a DATA frame
+ * header claiming 16383 bytes, random bytes. */
+static void inject_fill(uint8_t pat, uint8_t *b, uint32_t n)
+{
+    static const uint8_t dh[9] = { 0x00, 0x3f, 0xff, 0, 0, 0, 0, 0, 1 };
+    static const char *const pre[2] = { "X-Foo: ", "X-Foo: a\r\n " };
+    uint64_t x = 0x9e3779b97f4a7c15ull * (n + 1);
+
+    memset(b, pat == 2 ? 0 : 'a', n);
+    if (pat < 2)
+        memcpy(b, pre[pat], n < strlen(pre[pat]) ? n : strlen(pre[pat]));
+    else if (pat == 2)
+        memcpy(b, dh, n < 9 ? n : 9);
+    else
+        for (uint32_t i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            b[i] = (uint8_t)x;
+        }
 }
 
 static void build(frame_t *f, const ev_t *e)
@@ -826,6 +871,11 @@ static void build(frame_t *f, const ev_t *e)
         seq = isn[e->dir] + 1 + e->off - 1 - e->len;
     if (e->kind == EV_SYN_FAKE || e->kind == EV_SPOOF)
         pl = e->len ? (const char *)fake : NULL;
+    if (e->kind == EV_INJECT) {
+        static char inj[1600];
+        inject_fill(e->pat, (uint8_t *)inj, e->len);
+        pl = inj;
+    }
     frame_tcp(f, e->dir ? b : a, e->dir ? a : b, e->flags, seq, e->ack, 65535,
               pl, e->len);
 }
@@ -930,6 +980,8 @@ static int check_event(const ev_t *e, const uint8_t *out, size_t n,
 
     if (e->kind == EV_DATA)
         return check_payload(e->dir, e->off, out, n, view);
+    if (e->kind == EV_INJECT)               /* the attacker's own bytes */
+        return 0;
     if (e->kind == EV_SYN)
         leaks = check_payload(e->dir, 0, out, n, view);
     for (size_t j = 0; j < n; j++)
@@ -1046,6 +1098,9 @@ static void test_property(void **state)
            "spoofed FIN or RST), %llu handshakes with Fast Open data, %llu "
            "with a fake preface, %llu without the SYN-ACK\n", n_spoof,
            n_spoof_end, n_tfo, n_fake, n_no_synack);
+    printf("spoofed data segments at a secret's segment: %llu (%llu up to "
+           "the secret, %llu as long as it, %llu random length)\n", n_inject,
+           n_inject_len[0], n_inject_len[1], n_inject_len[2]);
     /* Not everything masked: public bytes are shown (HTTP/2 after a lost
      * start is masked whole by design, hence its low share). */
     double share[3][3];
@@ -1062,9 +1117,16 @@ static void test_property(void **state)
     assert_int_equal(bad, 0);
     for (int v = 0; v < 3; v++)
         assert_true(share[0][v] > 0.5);
-    assert_true(share[1][0] > 0.15);
+    /* 0.12, was 0.15 (23% shown then): an overlap, or a copy ending at
+     * next_seq, may follow spoofed bytes, so it loses the state, and an
+     * HTTP/2 direction after lost state is masked for the rest of the
+     * connection; the 6% copies and 6% re-cuts bring the share to 16%,
+     * the spoofed data segments to 15%. */
+    assert_true(share[1][0] > 0.12);
     assert_true(secret_bytes_seen > 100 * (unsigned long long)cases);
     assert_true(n_spoof > cases / 2 && n_spoof_end > cases / 10);
+    assert_true(n_inject > cases / 4 && n_inject_len[0] > cases / 40 &&
+                n_inject_len[1] > cases / 40);
     assert_true(n_tfo > cases / 20 && n_fake > cases / 100 &&
                 n_no_synack > cases / 100);
 }
