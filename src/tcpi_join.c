@@ -661,9 +661,12 @@ static void read_log(tcpi_join_t *j, uint64_t now)
         j->log_started = 1;
     }
     if (head < j->log_next) {
-        /* The counter went back: only a write into the log does that. */
+        /* The counter went back (or wrapped): only a write into the log
+         * does that. The records since then are below the new head: read
+         * the log's last LEN slots again (what is not a record now is
+         * passed over as corrupt). */
         j->corrupt++;
-        j->log_next = head;
+        j->log_next = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
     }
     while (j->log_next < head && j->pend_head - j->pend_tail < PENDING_LEN) {
         tcpi_req_t *r = &j->pend[j->pend_head % PENDING_LEN];

@@ -670,8 +670,8 @@ static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm, uint64_t now_us)
     const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
     uint64_t head = tcpi_reqlog_head(log);
 
-    if (head < t->cursor)
-        t->cursor = head;   /* the counter went back: a write into the log */
+    if (head < t->cursor)   /* the counter went back: a write into the log */
+        t->cursor = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
     if (head - t->cursor > TCPI_REQLOG_LEN) {
         atomic_fetch_add(&tr->records_missed, head - t->cursor - TCPI_REQLOG_LEN);
         t->cursor = head - TCPI_REQLOG_LEN;

@@ -122,14 +122,20 @@ sub check_recovered {
     my $tag = sprintf 'r21-%s-%d-%d', $r->{mpm}, $$, ++$round;
     my @codes = map { (ns_curl("/app/echo?u=$tag-$_"))[0] } 1 .. 3;
     is_deeply \@codes, [200, 200, 200], "$what: three proxied requests";
+    my $last;
     my $joined = wait_for(sub {
         my $res = http_get("/tcp-inspect/requests.json?limit=64&uri=/app/echo?u=$tag-");
         my $j = $res->code == 200 && eval { $json->decode($res->content) } or return undef;
+        $last = $j;
         my @e = grep { $_->{joined} && $_->{backend}{found} && $_->{front}{found} }
                 @{ $j->{requests} };
         return @e == 3 ? \@e : undef;
-    }, 15, 0.3);
-    ok $joined, "$what: the new worker joined them to both flows";
+    }, 20, 0.3);
+    ok $joined, "$what: the new worker joined them to both flows"
+        or diag explain [ $last && $last->{join},
+                          map { { uri => $_->{uri}, joined => $_->{joined},
+                                  front => $_->{front}{found}, backend => $_->{backend}{found} } }
+                          @{ ($last || {})->{requests} || [] } ];
     return $pid;
 }
 
