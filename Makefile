@@ -24,7 +24,8 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-para
 CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -I$(BUILD)/gen $(APR_CFLAGS)
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-CORE_SRC  := $(sort $(wildcard src/*.c))
+# The core: src/*.c but the httpd glue (src/mod_tcpinspect_*.c).
+CORE_SRC  := $(sort $(filter-out src/mod_%,$(wildcard src/*.c)))
 CORE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 CORE_SOBJ := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(CORE_SRC))
 CORE_LIB  := $(BUILD)/libtcpi.a
@@ -49,10 +50,10 @@ BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
 BENCHES   := $(patsubst tests/%.c,$(BUILD)/%,$(BENCH_SRC))
 
 MODULE    := .libs/mod_tcpinspect.so
-# The httpd glue: mod_tcpinspect.c and src/httpd/ (not in CORE_SRC, so never
-# in libtcpi.a nor the unit tests).
-HTTPD_SRC := $(sort $(wildcard src/httpd/*.c))
-HTTPD_HDR := src/httpd/tcpi_httpd.h
+# The httpd glue: mod_tcpinspect.c and src/mod_tcpinspect_*.c (not in
+# CORE_SRC, so never in libtcpi.a nor the unit tests).
+HTTPD_SRC := $(sort $(wildcard src/mod_tcpinspect_*.c))
+HTTPD_HDR := src/mod_tcpinspect.h
 
 .PHONY: all deps module unit unit-asan fuzz fuzz-replay test itest demo demo-stop install bench clean
 all: module
@@ -63,7 +64,7 @@ deps:
 module: $(MODULE)
 $(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
-	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc/httpd -o mod_tcpinspect.la \
+	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc -o mod_tcpinspect.la \
 	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp
 
 $(BPF_OBJ): $(BPF_SRC) include/tcpi_evshared.h
@@ -157,6 +158,6 @@ bench: module $(BENCHES)
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o \
-	    src/httpd/.libs src/httpd/*.lo src/httpd/*.slo src/httpd/*.o
+	    src/.libs src/*.lo src/*.slo
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

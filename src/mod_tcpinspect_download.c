@@ -1,5 +1,5 @@
 /*
- * tcpi_httpd_download.c — raw packet downloads, refused unless
+ * mod_tcpinspect_download.c — raw packet downloads, refused unless
  * TCPInspectAllowDownload is On: the ring as /capture.pcap and
  * /capture.pcapng, one request's packets as /requests/<id>.pcapng (its
  * saved capture, else what the ring still holds).
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_export.h"
@@ -209,7 +209,7 @@ int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
     memset(&f, 0, sizeof(f));
     f.id = id;
     if (tcpi_httpd_state.shm == NULL ||
-        tcpi_req_collect(&rec, &k, 1, tcpi_shm_reqlog(tcpi_httpd_state.shm),
+        tcpi_req_collect(&rec, &k, 1, tcpi_httpd_state.reqlog,
                          &f) != 1)
         return tcpi_httpd_plain_error(r, HTTP_NOT_FOUND, apr_psprintf(r->pool,
                            "request %s is not in the recent-request log and "

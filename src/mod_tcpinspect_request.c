@@ -1,5 +1,5 @@
 /*
- * tcpi_httpd_request.c — the request hooks: each request's id, the
+ * mod_tcpinspect_request.c — the request hooks: each request's id, the
  * backend connection mod_proxy used, and at log time one record into
  * the shared request log.
  */
@@ -17,7 +17,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_reqview.h"
 #include "tcpi_shm.h"
 
@@ -293,6 +293,6 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);
-    tcpi_reqlog_put(tcpi_shm_reqlog(tcpi_httpd_state.shm), &rec);
+    tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
     return DECLINED;
 }

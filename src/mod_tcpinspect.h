@@ -1,18 +1,18 @@
 /*
- * tcpi_httpd.h — private to the httpd glue (mod_tcpinspect.c and the
- * files of src/httpd/): the configuration records, the process-wide
+ * mod_tcpinspect.h — private to the httpd glue (mod_tcpinspect.c and the
+ * src/mod_tcpinspect_*.c): the configuration records, the process-wide
  * state, and what one glue file calls in another. The core library
  * (src/, include/) and the unit tests never include it: it speaks httpd.
  *
  *   mod_tcpinspect.c       the module record, the directives' table, hooks
- *   tcpi_httpd_config.c    directives, defaults from Listen/mod_proxy,
+ *   mod_tcpinspect_config.c    directives, defaults from Listen/mod_proxy,
  *                          check_config
- *   tcpi_httpd_worker.c    post_config, the capture worker's life cycle,
+ *   mod_tcpinspect_worker.c    post_config, the capture worker's life cycle,
  *                          the event counter, child_init
- *   tcpi_httpd_request.c   request ids, backend tuples, the request log
- *   tcpi_httpd_pages.c     the handler, its routes and views
- *   tcpi_httpd_download.c  pcap/pcapng downloads, saved captures
- *   tcpi_httpd_status.c    the mod_status section
+ *   mod_tcpinspect_request.c   request ids, backend tuples, the request log
+ *   mod_tcpinspect_pages.c     the handler, its routes and views
+ *   mod_tcpinspect_download.c  pcap/pcapng downloads, saved captures
+ *   mod_tcpinspect_status.c    the mod_status section
  *
  * Every .c file here starts with APLOG_USE_MODULE(tcpinspect), so that
  * its log lines carry the module (and follow LogLevel tcpinspect:...).
@@ -70,12 +70,14 @@ typedef struct {
 /* Process-wide state of the parent (and, inherited read-only, of the MPM
  * children). Reset in every post_config: the DSO may be reloaded on
  * restart, and a generation's region dies with its pconf. Defined in
- * tcpi_httpd_worker.c. */
+ * mod_tcpinspect_worker.c. */
 typedef struct {
     tcpi_shm_t  *shm;            /* the read-only view (the log writable) */
     tcpi_shm_t  *shm_rw;         /* the writers' view: parent and worker
                                     only, NULL elsewhere (tcpi_shmmap.h) */
     tcpi_shmmap_t map;
+    tcpi_reqlog_t *reqlog;       /* the request log in the read-only view,
+                                    placed once (log_transaction's path) */
     tcpi_worker_conf_t wconf;    /* the worker's plan, private to the
                                     parent, copied at fork */
     apr_pool_t  *pconf;
@@ -108,7 +110,7 @@ typedef struct {
     const char      *base;     /* handler location, HTML-safe */
 } page_t;
 
-/* ---- tcpi_httpd_config.c -------------------------------------------- */
+/* ---- mod_tcpinspect_config.c -------------------------------------------- */
 
 void *tcpi_httpd_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *tcpi_httpd_create_dir_conf(apr_pool_t *p, char *dir);
@@ -145,7 +147,7 @@ void tcpi_httpd_resolve_legs(server_rec *s, tcpi_srv_conf_t *c,
 int tcpi_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
 
-/* ---- tcpi_httpd_worker.c -------------------------------------------- */
+/* ---- mod_tcpinspect_worker.c -------------------------------------------- */
 
 int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s);
@@ -154,14 +156,14 @@ void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s);
 /* The event counts, unless the worker found them wrong this generation. */
 const volatile tcpi_ev_counts_t *tcpi_httpd_usable_ev(void);
 
-/* ---- tcpi_httpd_request.c ------------------------------------------- */
+/* ---- mod_tcpinspect_request.c ------------------------------------------- */
 
 int tcpi_httpd_pre_connection(conn_rec *c, void *csd);
 int tcpi_httpd_post_read_request(request_rec *r);
 int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr);
 int tcpi_httpd_log_transaction(request_rec *r);
 
-/* ---- tcpi_httpd_pages.c --------------------------------------------- */
+/* ---- mod_tcpinspect_pages.c --------------------------------------------- */
 
 int tcpi_httpd_handler(request_rec *r);
 /* tcpi_out_t's sink: ap_rwrite to the request (baton). */
@@ -172,13 +174,13 @@ void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r,
 int tcpi_httpd_plain_error(request_rec *r, int status, const char *msg);
 int tcpi_httpd_bad_request(request_rec *r, const char *msg);
 
-/* ---- tcpi_httpd_download.c ------------------------------------------ */
+/* ---- mod_tcpinspect_download.c ------------------------------------------ */
 
 int tcpi_httpd_page_capture_pcap(page_t *pg);
 int tcpi_httpd_page_capture_pcapng(page_t *pg);
 int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id);
 
-/* ---- tcpi_httpd_status.c -------------------------------------------- */
+/* ---- mod_tcpinspect_status.c -------------------------------------------- */
 
 int tcpi_httpd_status_hook(request_rec *r, int flags);
 

@@ -1,5 +1,5 @@
 /*
- * tcpi_httpd_worker.c — the capture worker's life cycle (the mod_cgid
+ * mod_tcpinspect_worker.c — the capture worker's life cycle (the mod_cgid
  * pattern): post_config maps the shared region and plans the worker,
  * which is forked, restarted on death and stopped by a pconf cleanup;
  * the event-kept state counter; child_init.
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_evstates.h"
@@ -35,7 +35,7 @@
 
 APLOG_USE_MODULE(tcpinspect);
 
-/* Process-wide state (tcpi_httpd.h). */
+/* Process-wide state (mod_tcpinspect.h). */
 tcpi_httpd_state_t tcpi_httpd_state;
 
 /* ---- the capture worker ---------------------------------------------- */
@@ -403,6 +403,7 @@ static apr_status_t map_cleanup(void *data)
     if (getpid() != tcpi_httpd_state.parent)
         return APR_SUCCESS;
     tcpi_httpd_state.shm = tcpi_httpd_state.shm_rw = NULL;
+    tcpi_httpd_state.reqlog = NULL;
     tcpi_shmmap_destroy(&tcpi_httpd_state.map);
     return APR_SUCCESS;
 }
@@ -595,6 +596,8 @@ int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     tcpi_httpd_state.shm = tcpi_httpd_state.map.ro;
+    tcpi_httpd_state.reqlog = (tcpi_reqlog_t *)((char *)tcpi_httpd_state.map.ro +
+                                                lay.reqlog_off);
     /* Every process finds the parts of both views by this layout, never
      * by the offsets in the header the worker writes. */
     if (tcpi_shm_trust(tcpi_httpd_state.map.ro, c->ring_size) != 0) {

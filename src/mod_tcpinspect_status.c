@@ -1,12 +1,12 @@
 /*
- * tcpi_httpd_status.c — the mod_tcpinspect section of mod_status's
+ * mod_tcpinspect_status.c — the mod_tcpinspect section of mod_status's
  * /server-status: the same snapshot and renderers as the handler's pages.
  */
 #include "httpd.h"
 #include "http_config.h"
 #include "mod_status.h"
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_report.h"
 
 APLOG_USE_MODULE(tcpinspect);

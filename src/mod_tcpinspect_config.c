@@ -1,5 +1,5 @@
 /*
- * tcpi_httpd_config.c — the directives: the server and per-directory
+ * mod_tcpinspect_config.c — the directives: the server and per-directory
  * records and their setters (thin: the core parses, the glue names the
  * directive), the defaults from Listen and mod_proxy, and the check of
  * the whole configuration (check_config).
@@ -17,7 +17,7 @@
 #include <pcap/pcap.h>
 #include <unistd.h>
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_config.h"
 #include "tcpi_redact.h"
 #include "tcpi_trigger.h"

@@ -1,8 +1,8 @@
 /*
- * tcpi_httpd_pages.c — the tcp-inspect handler: the routes and their
+ * mod_tcpinspect_pages.c — the tcp-inspect handler: the routes and their
  * allowed query parameters, the snapshot and its renderers (HTML, ?auto,
  * nagios, JSON, metrics), the request, packet and flow views. The raw
- * downloads are in tcpi_httpd_download.c.
+ * downloads are in mod_tcpinspect_download.c.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -17,7 +17,7 @@
 
 #include <pcap/pcap.h>
 
-#include "tcpi_httpd.h"
+#include "mod_tcpinspect.h"
 #include "tcpi_common.h"
 #include "tcpi_config.h"
 #include "tcpi_flowview.h"
@@ -196,7 +196,7 @@ static void req_status(tcpi_req_status_t *st)
     if (tcpi_httpd_state.shm == NULL)
         return;
     st->log_dropped =
-        tcpi_reqlog_dropped(tcpi_shm_reqlog(tcpi_httpd_state.shm));
+        tcpi_reqlog_dropped(tcpi_httpd_state.reqlog);
     st->have_join = 1;
     tcpi_sumtab_stats(&st->join, tcpi_shm_sumtab(tcpi_httpd_state.shm));
 }
@@ -239,7 +239,7 @@ static int page_requests(page_t *pg, int json)
     ks = apr_palloc(r->pool, sizeof(*ks) * limit);
     count = tcpi_httpd_state.shm
             ? tcpi_req_collect(recs, ks, (int)limit,
-                               tcpi_shm_reqlog(tcpi_httpd_state.shm), &f)
+                               tcpi_httpd_state.reqlog, &f)
             : 0;
     /* The list shows clients' methods and URIs: the same headers (CSP)
      * as every other view. */
@@ -430,7 +430,7 @@ static int page_request(page_t *pg, const char *id, int json)
     memset(&f, 0, sizeof(f));
     f.id = id;
     if (tcpi_httpd_state.shm == NULL ||
-        tcpi_req_collect(&rec, &k, 1, tcpi_shm_reqlog(tcpi_httpd_state.shm),
+        tcpi_req_collect(&rec, &k, 1, tcpi_httpd_state.reqlog,
                          &f) != 1)
         return HTTP_NOT_FOUND;
     if (tcpi_sumtab_get_for(sum, tcpi_shm_sumtab(tcpi_httpd_state.shm), k,
