@@ -21,23 +21,25 @@ APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # -MMD -MP: every object and test binary also depends on the headers it
 # includes (build/**/*.d), so a header change rebuilds exactly its users.
-CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -I$(BUILD)/gen $(APR_CFLAGS)
+CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS)
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-# The core: src/*.c but the httpd glue (src/mod_tcpinspect_*.c).
-CORE_SRC  := $(sort $(filter-out src/mod_%,$(wildcard src/*.c)))
+# The core: every stage's folder of src/ (the module map in README.md) but
+# the httpd glue (src/httpd/). Each stage exposes one header, include/tcpi/.
+STAGES    := common store pcapfile decode print flow join states region reqcap capture render
+CORE_SRC  := $(sort $(foreach s,$(STAGES),$(wildcard src/$(s)/*.c)))
 CORE_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 CORE_SOBJ := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(CORE_SRC))
 CORE_LIB  := $(BUILD)/libtcpi.a
 CORE_SLIB := $(BUILD)/asan/libtcpi.a
-HDRS      := $(wildcard include/*.h)
+HDRS      := $(wildcard include/tcpi/*.h $(foreach s,$(STAGES),src/$(s)/*.h))
 
 # The kernel-side state counter: compiled for the BPF target (with BTF, for
 # CO-RE), then embedded in tcpi_evstates.o as a byte array.
-BPF_SRC   := src/bpf/tcpi_evstates.bpf.c
+BPF_SRC   := src/states/bpf/tcpi_evstates.bpf.c
 BPF_OBJ   := $(BUILD)/bpf/tcpi_evstates.bpf.o
 BPF_HDR   := $(BUILD)/gen/tcpi_evstates_obj.h
-BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude \
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Isrc/states \
               -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
@@ -50,10 +52,10 @@ BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
 BENCHES   := $(patsubst tests/%.c,$(BUILD)/%,$(BENCH_SRC))
 
 MODULE    := .libs/mod_tcpinspect.so
-# The httpd glue: mod_tcpinspect.c and src/mod_tcpinspect_*.c (not in
-# CORE_SRC, so never in libtcpi.a nor the unit tests).
-HTTPD_SRC := $(sort $(wildcard src/mod_tcpinspect_*.c))
-HTTPD_HDR := src/mod_tcpinspect.h
+# The httpd glue: mod_tcpinspect.c and src/httpd/ (not in CORE_SRC, so
+# never in libtcpi.a nor the unit tests).
+HTTPD_SRC := $(sort $(wildcard src/httpd/*.c))
+HTTPD_HDR := src/httpd/mod_tcpinspect.h
 
 .PHONY: all deps module unit unit-asan fuzz fuzz-replay test itest demo demo-stop install bench clean
 all: module
@@ -67,7 +69,7 @@ $(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS)
 	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc -o mod_tcpinspect.la \
 	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp
 
-$(BPF_OBJ): $(BPF_SRC) include/tcpi_evshared.h
+$(BPF_OBJ): $(BPF_SRC) src/states/tcpi_evshared.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(BPF_HDR): $(BPF_OBJ)
@@ -75,7 +77,7 @@ $(BPF_HDR): $(BPF_OBJ)
 	@{ echo '/* generated from $(BPF_SRC) by the Makefile */'; \
 	   echo 'static const unsigned char tcpi_evstates_obj[] __attribute__((aligned(8))) = {'; \
 	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@.tmp && mv $@.tmp $@
-$(BUILD)/obj/tcpi_evstates.o $(BUILD)/asan/obj/tcpi_evstates.o: $(BPF_HDR)
+$(BUILD)/obj/states/tcpi_evstates.o $(BUILD)/asan/obj/states/tcpi_evstates.o: $(BPF_HDR)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -104,6 +106,7 @@ FIXTURES  := $(wildcard tests/pcap/*.pcap tests/pcap/*.txt)
 CORPORA   := $(wildcard tests/corpus/*/*)
 unit: $(TESTS) $(FIXTURES)
 	@./tests/check_logtags.sh
+	@./tests/check_layers.sh
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./$$t; done
 unit-asan: $(STESTS) $(FIXTURES)
 	@set -e; for t in $(STESTS); do echo "== $$t (asan+ubsan)"; \
@@ -112,14 +115,14 @@ unit-asan: $(STESTS) $(FIXTURES)
 # libFuzzer targets; `make fuzz-replay` runs each over its committed corpus.
 # The core is compiled once for them (instrumented, not linked with the
 # fuzzer's main) and each target links that library.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -MMD -MP -Iinclude -I$(BUILD)/gen $(APR_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS) \
                -fno-sanitize-recover=all
 FUZZ_OBJ  := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
 FUZZ_LIB  := $(BUILD)/fuzz/libtcpi.a
 $(BUILD)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
-$(BUILD)/fuzz/obj/tcpi_evstates.o: $(BPF_HDR)
+$(BUILD)/fuzz/obj/states/tcpi_evstates.o: $(BPF_HDR)
 $(FUZZ_LIB): $(FUZZ_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_LIB)
@@ -158,6 +161,6 @@ bench: module $(BENCHES)
 
 clean:
 	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o \
-	    src/.libs src/*.lo src/*.slo
+	    src/httpd/.libs src/httpd/*.lo src/httpd/*.slo src/httpd/*.o
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

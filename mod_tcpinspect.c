@@ -1,8 +1,8 @@
 /*
  * mod_tcpinspect.c — the module record, the directives' table and the
- * hook registration. The httpd glue is in src/mod_tcpinspect_*.c, one file per
- * concern over one private header (mod_tcpinspect.h); everything else lives
- * in the core library (src/, include/), which never sees httpd.
+ * hook registration. The httpd glue is in src/httpd/, one file per concern
+ * over one private header (mod_tcpinspect.h); everything else lives in the
+ * core library (the stages of src/, include/tcpi/), which never sees httpd.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -12,9 +12,9 @@
 #include "mod_status.h"
 
 #include "mpm_common.h"
-#include "mod_tcpinspect.h"
+#include "httpd/mod_tcpinspect.h"
 
-/* The directives; their setters are in src/httpd/mod_tcpinspect_config.c. */
+/* The directives; their setters are in src/httpd/config.c. */
 static const command_rec tcpi_cmds[] = {
     AP_INIT_FLAG("TCPInspectEngine", tcpi_httpd_set_engine, NULL, RSRC_CONF,
                  "On to run the capture worker"),
@@ -50,7 +50,7 @@ static const command_rec tcpi_cmds[] = {
 
 static void tcpi_register_hooks(apr_pool_t *p)
 {
-    /* Requests (mod_tcpinspect_request.c). */
+    /* Requests (src/httpd/request.c). */
     ap_hook_pre_connection(tcpi_httpd_pre_connection, NULL, NULL,
                            APR_HOOK_MIDDLE);
     ap_hook_post_read_request(tcpi_httpd_post_read_request, NULL, NULL,
@@ -62,16 +62,16 @@ static void tcpi_register_hooks(apr_pool_t *p)
      * so the module loads (and simply sees no backend) without it. */
     APR_OPTIONAL_HOOK(proxy, create_req, tcpi_httpd_proxy_create_req, NULL,
                       NULL, APR_HOOK_MIDDLE);
-    /* The mod_status section (mod_tcpinspect_status.c). */
+    /* The mod_status section (src/httpd/status.c). */
     APR_OPTIONAL_HOOK(ap, status_hook, tcpi_httpd_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
-    /* Configuration (mod_tcpinspect_config.c) and the capture worker
-     * (mod_tcpinspect_worker.c). */
+    /* Configuration (src/httpd/config.c) and the capture worker
+     * (src/httpd/worker.c). */
     ap_hook_check_config(tcpi_httpd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tcpi_httpd_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tcpi_httpd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(tcpi_httpd_monitor, NULL, NULL, APR_HOOK_MIDDLE);
-    /* The pages (mod_tcpinspect_pages.c, mod_tcpinspect_download.c). */
+    /* The pages (src/httpd/pages.c, download.c). */
     ap_hook_handler(tcpi_httpd_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

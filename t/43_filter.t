@@ -52,7 +52,7 @@ my $top = $r->{top} || do { require FindBin; "$FindBin::Bin/.." };
 # The bounds, from the headers the module was built with.
 sub define_of {
     my ($file, $name) = @_;
-    open my $h, '<', "$top/include/$file" or die "$top/include/$file: $!\n";
+    open my $h, '<', "$top/src/render/$file" or die "$top/src/render/$file: $!\n";
     while (<$h>) { return $1 + 0 if /^#define\s+\Q$name\E\s+(\d+)u?\b/ }
     die "no $name in $file\n";
 }

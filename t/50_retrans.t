@@ -122,7 +122,7 @@ for my $p (@paths) {
         next;
     }
     # the join's window: from the connection's SYN to 0.35 s after the log
-    # (TAIL_NS in src/tcpi_join.c)
+    # (TAIL_NS in src/join/tcpi_join.c)
     my $end = $e->{start_us} / 1e6 + $e->{timing}{total_ms} / 1000 + 0.35;
     my $theirs = grep { $_ <= $end } @{ $rt{$cport} || [] };
     my $ours = $e->{front}{anomalies}{retransmission} + $e->{front}{anomalies}{out_of_order};

@@ -11,8 +11,8 @@
  *       `tcpdump -n -tt [-X] -r FILE.pcap` would
  *
  */
-#include "tcpi_pcapfile.h"
-#include "tcpi_print.h"
+#include "pcapfile/tcpi_pcapfile.h"
+#include "print/tcpi_print.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
  *       event counter loaded first (root), then tcpi_sockdiag_count_ev,
  *       what the module runs when the counter is loaded.
  */
-#include "tcpi_evstates.h"
-#include "tcpi_sockdiag.h"
+#include "states/tcpi_evstates.h"
+#include "states/tcpi_sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

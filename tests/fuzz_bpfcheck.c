@@ -3,7 +3,7 @@
  * compiles with libpcap without a single name lookup: the lookup
  * functions libpcap imports are defined here and abort (numeric IPv6
  * conversions, which glibc does without NSS, are passed on). */
-#include "tcpi_bpfcheck.h"
+#include "render/tcpi_bpfcheck.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>

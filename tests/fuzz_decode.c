@@ -1,6 +1,6 @@
 /* libFuzzer target for tcpi_decode. Input: one byte choosing the link
  * type, one byte of extra wire length (snaplen cut), then the frame. */
-#include "tcpi_decode.h"
+#include "decode/tcpi_decode.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * flags, seq, ack, payload length, analysis bits); after each, both sides
  * must be in a netstat state or unknown, their histories bounded, time
  * ordered and ending in the current state. */
-#include "tcpi_flowstate.h"
+#include "flow/tcpi_flowstate.h"
 
 #include <stdlib.h>
 #include <string.h>

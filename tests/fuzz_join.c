@@ -3,7 +3,7 @@
  * (linktype 0 = RAW, 1 = EN10MB, 2 = LINUX_SLL2); afterwards the first
  * decoded frame's tuple is joined as both legs of a request. Must never
  * crash, read out of bounds or loop. */
-#include "tcpi_join.h"
+#include "join/tcpi_join.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: the capture-file reader on arbitrary bytes. Every
  * packet and comment it hands out must lie inside the input. */
-#include "tcpi_pcapfile.h"
+#include "pcapfile/tcpi_pcapfile.h"
 
 #include <stdlib.h>
 

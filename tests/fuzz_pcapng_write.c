@@ -1,7 +1,7 @@
 /* libFuzzer target: interfaces and packets taken from the input are
  * written as pcapng (and the packets of interface 0 as classic pcap),
  * read back, and must come out exactly as they went in. */
-#include "tcpi_pcapfile.h"
+#include "pcapfile/tcpi_pcapfile.h"
 
 #include <stdlib.h>
 #include <string.h>

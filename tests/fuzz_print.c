@@ -2,8 +2,8 @@
  * choosing the link type, one byte of extra wire length, then frames
  * separated by the 4 bytes "FRM|" so one run exercises the per-connection
  * relative-sequence state and the redaction state across packets. */
-#include "tcpi_print.h"
-#include "tcpi_redact.h"
+#include "print/tcpi_print.h"
+#include "decode/tcpi_redact.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -30,7 +30,7 @@
  *   shown either. No SYN-ACK acknowledges a spoofed SYN (the server has a
  *   live connection: it answers with a challenge ACK). */
 #include "tcpi_frames.h"
-#include "tcpi_redact.h"
+#include "decode/tcpi_redact.h"
 
 #include <stdlib.h>
 #include <string.h>

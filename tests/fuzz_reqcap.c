@@ -7,9 +7,9 @@
  * never holds another request's bytes: nothing before the request's
  * start, and no byte from httpd once the backend's final response began
  * or the request was logged. */
-#include "tcpi_join.h"
-#include "tcpi_pcapfile.h"
-#include "tcpi_reqcap.h"
+#include "join/tcpi_join.h"
+#include "pcapfile/tcpi_pcapfile.h"
+#include "reqcap/tcpi_reqcap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,9 @@
  * real region; the worker's join and trigger and the pages' collector
  * then read it. Must never crash, read out of bounds or loop, and every
  * record handed out must pass tcpi_req_check. */
-#include "tcpi_reqview.h"
-#include "tcpi_shm.h"
-#include "tcpi_trigger.h"
+#include "render/tcpi_reqview.h"
+#include "region/tcpi_shm.h"
+#include "reqcap/tcpi_trigger.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target for tcpi_sockdiag_parse: any buffer a netlink recv
  * could return. Counts never exceed the messages that fit, errors always
  * come with text. */
-#include "tcpi_sockdiag.h"
+#include "states/tcpi_sockdiag.h"
 
 #include <linux/netlink.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef TCPI_FRAMES_H
 #define TCPI_FRAMES_H
 
-#include "tcpi_decode.h"
+#include "decode/tcpi_decode.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -3,9 +3,9 @@
 #ifndef TCPI_REQCAP_FRAMES_H
 #define TCPI_REQCAP_FRAMES_H
 
-#include "tcpi_decode.h"
-#include "tcpi_reqlog.h"
-#include "tcpi_shm.h"
+#include "decode/tcpi_decode.h"
+#include "store/tcpi_reqlog.h"
+#include "region/tcpi_shm.h"
 
 #include <arpa/inet.h>
 

@@ -7,8 +7,8 @@
  * expression must compile with no lookup; the refused ones are shown to
  * cause one (so the check refuses for a reason, and the counting works). */
 #include "tcpi_test.h"
-#include "tcpi_bpfcheck.h"
-#include "tcpi_common.h"
+#include "render/tcpi_bpfcheck.h"
+#include "common/tcpi_common.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>

@@ -1,6 +1,6 @@
 /* Unit tests for the directive value parsers: valid, boundary, invalid. */
 #include "tcpi_test.h"
-#include "tcpi_config.h"
+#include "common/tcpi_config.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -5,8 +5,8 @@
  * entry is looked up under its own name in each. A renderer that skips an
  * entry, or a format that lacks a name, fails here. */
 #include "tcpi_test.h"
-#include "tcpi_counters.h"
-#include "tcpi_report.h"
+#include "render/tcpi_counters.h"
+#include "render/tcpi_report.h"
 
 static tcpi_snapshot_t snap;
 static char *json, *autotxt, *prom, *html, *reqjson;

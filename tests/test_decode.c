@@ -3,8 +3,8 @@
  * truncation point of every packet (read at the end of a page followed by
  * a PROT_NONE page, so one byte too far faults), hostile lengths. */
 #include "tcpi_test.h"
-#include "tcpi_decode.h"
-#include "tcpi_extract.h"
+#include "decode/tcpi_decode.h"
+#include "decode/tcpi_extract.h"
 
 #include <pcap/pcap.h>
 #include <sys/mman.h>

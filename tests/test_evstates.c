@@ -6,8 +6,8 @@
  * transitions after it, closes, a forked reader that keeps only the
  * read-only mapping, and the fallback once the owner closes. */
 #include "tcpi_test.h"
-#include "tcpi_evstates.h"
-#include "tcpi_sockdiag.h"
+#include "states/tcpi_evstates.h"
+#include "states/tcpi_sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,8 +2,8 @@
  * statistics; pcap link-type choice; filter and time window; a failing
  * sink stops the export. Files are read back with tcpi_capfile. */
 #include "tcpi_test.h"
-#include "tcpi_export.h"
-#include "tcpi_pcapfile.h"
+#include "render/tcpi_export.h"
+#include "pcapfile/tcpi_pcapfile.h"
 
 #define NPKT 100
 #define T0   1700000000000000000ull

@@ -3,7 +3,7 @@
  * when tshark is installed, against tshark's own tcp.analysis.* flags for
  * the same hand-built packets. */
 #include "tcpi_test.h"
-#include "tcpi_flow.h"
+#include "flow/tcpi_flow.h"
 #include "tcpi_frames.h"
 
 #include <pcap/pcap.h>

@@ -3,8 +3,8 @@
  * newest activity first, bounded to TCPI_FLOWPUB_LEN, states carried
  * along, torn slots refused. */
 #include "tcpi_test.h"
-#include "tcpi_flowpub.h"
-#include "tcpi_join.h"
+#include "flow/tcpi_flowpub.h"
+#include "join/tcpi_join.h"
 #include "tcpi_frames.h"
 
 static void feed(tcpi_join_t *j, fep_t s, fep_t d, uint8_t fl, uint32_t seq,

@@ -3,8 +3,8 @@
  * close, RST from either side, half-open connections, a connection seen
  * from the middle, the table's bounds and the history's bound. */
 #include "tcpi_test.h"
-#include "tcpi_flowstate.h"
-#include "tcpi_decode.h"
+#include "flow/tcpi_flowstate.h"
+#include "decode/tcpi_decode.h"
 
 #define S  TCPI_TH_SYN
 #define A  TCPI_TH_ACK

@@ -3,7 +3,7 @@
  * matching both directions of exactly that 4-tuple), the JSON (python3's
  * json module) and the HTML (links percent-encoded and escaped). */
 #include "tcpi_test.h"
-#include "tcpi_flowview.h"
+#include "render/tcpi_flowview.h"
 #include "tcpi_frames.h"
 
 #include <pcap/pcap.h>

@@ -4,7 +4,7 @@
  * anomalies per leg, the shared summary table and the worker's step over
  * a real ring and request log. */
 #include "tcpi_test.h"
-#include "tcpi_join.h"
+#include "join/tcpi_join.h"
 #include "tcpi_frames.h"
 
 typedef struct {

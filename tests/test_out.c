@@ -2,7 +2,7 @@
  * shown as its characters, everything else as U+FFFD, and what HTML and
  * JSON give meaning to is escaped. */
 #include "tcpi_test.h"
-#include "tcpi_out.h"
+#include "common/tcpi_out.h"
 
 static char *html(const char *in, size_t n)
 {

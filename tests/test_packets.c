@@ -3,7 +3,7 @@
  * filter/match/limit/since select as documented, the HTML escapes and
  * groups by leg, redaction applies to text, -X and HTML. */
 #include "tcpi_test.h"
-#include "tcpi_packets.h"
+#include "render/tcpi_packets.h"
 
 #include <pcap/pcap.h>
 

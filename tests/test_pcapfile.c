@@ -3,7 +3,7 @@
  * both byte orders and every timestamp resolution, and truncated or
  * corrupted input at every block boundary (behind a PROT_NONE page). */
 #include "tcpi_test.h"
-#include "tcpi_pcapfile.h"
+#include "pcapfile/tcpi_pcapfile.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -3,8 +3,8 @@
  * (tests/pcap/<name>.txt, .X.txt), a check that the installed tcpdump
  * still prints those files, streaming state, IPv6 text, HTTP first line. */
 #include "tcpi_test.h"
-#include "tcpi_print.h"
-#include "tcpi_redact.h"
+#include "print/tcpi_print.h"
+#include "decode/tcpi_redact.h"
 
 #include <pcap/pcap.h>
 

@@ -3,8 +3,8 @@
  * refused expressions, the headers-only view the filter gets where
  * payload is hidden, and the scan budget. */
 #include "tcpi_test.h"
-#include "tcpi_query.h"
-#include "tcpi_bpfcheck.h"
+#include "render/tcpi_query.h"
+#include "render/tcpi_bpfcheck.h"
 
 #include <time.h>
 

@@ -5,7 +5,7 @@
  * start of a connection (SYN). The randomised property test is
  * test_redact_prop.c. */
 #include "tcpi_test.h"
-#include "tcpi_redact.h"
+#include "decode/tcpi_redact.h"
 
 static tcpi_redact_t rd;
 

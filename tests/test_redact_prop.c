@@ -31,7 +31,7 @@
  * TCPI_PROP_CASES in the environment explore further). */
 #include "tcpi_test.h"
 #include "tcpi_frames.h"
-#include "tcpi_redact.h"
+#include "decode/tcpi_redact.h"
 
 #define PROP_CASES 3000
 #define MAXS       16384          /* bytes per stream direction */

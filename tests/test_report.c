@@ -2,7 +2,7 @@
  * module as an independent parser), escaping, ?auto and Prometheus lines,
  * history downsampling. */
 #include "tcpi_test.h"
-#include "tcpi_report.h"
+#include "render/tcpi_report.h"
 
 static tcpi_snapshot_t snap;
 

@@ -3,9 +3,9 @@
  * reader and with tshark. */
 #include "tcpi_test.h"
 #include "tcpi_reqcap_frames.h"
-#include "tcpi_pcapfile.h"
-#include "tcpi_reqcap.h"
-#include "tcpi_join.h"
+#include "pcapfile/tcpi_pcapfile.h"
+#include "reqcap/tcpi_reqcap.h"
+#include "join/tcpi_join.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
  * producers in several processes sharing one mapping with a concurrent
  * reader that must never see a torn record. */
 #include "tcpi_test.h"
-#include "tcpi_reqlog.h"
+#include "store/tcpi_reqlog.h"
 
 #include <sys/mman.h>
 #include <sys/wait.h>

@@ -3,7 +3,7 @@
  * waterfall, findings and escaping, for summaries built by the real join
  * from hand-built packets. */
 #include "tcpi_test.h"
-#include "tcpi_reqview.h"
+#include "render/tcpi_reqview.h"
 #include "tcpi_frames.h"
 
 /* A URI with everything that must be escaped, and bytes that are not

@@ -1,8 +1,8 @@
 /* Unit tests for the seqlock packet ring: order, eviction, wrap, and a
  * writer with concurrent readers that must never see a torn record. */
 #include "tcpi_test.h"
-#include "tcpi_config.h"
-#include "tcpi_ring.h"
+#include "common/tcpi_config.h"
+#include "store/tcpi_ring.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -7,10 +7,10 @@
  * (it needs ptrace) in a sandboxed process. Needs root; skipped without. */
 #include "tcpi_test.h"
 #include "tcpi_reqcap_frames.h"
-#include "tcpi_sandbox.h"
-#include "tcpi_sockdiag.h"
-#include "tcpi_trigger.h"
-#include "tcpi_worker.h"
+#include "capture/tcpi_sandbox.h"
+#include "states/tcpi_sockdiag.h"
+#include "reqcap/tcpi_trigger.h"
+#include "capture/tcpi_worker.h"
 
 #include <dirent.h>
 #include <errno.h>

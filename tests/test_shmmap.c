@@ -1,8 +1,8 @@
 /* Unit tests for the shared region's two views: what a forked process
  * (an MPM child) can and cannot write, whatever it tries. */
 #include "tcpi_test.h"
-#include "tcpi_shm.h"
-#include "tcpi_shmmap.h"
+#include "region/tcpi_shm.h"
+#include "store/tcpi_shmmap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT2, CLOSE_WAIT and TIME_WAIT,
  * counted per scope and compared with `ss -tanH` (the oracle). */
 #include "tcpi_test.h"
-#include "tcpi_sockdiag.h"
+#include "states/tcpi_sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * a temporary directory (tabs, absent, unreadable and non-numeric
  * values) and the advice computed from counts. */
 #include "tcpi_test.h"
-#include "tcpi_sysctl.h"
+#include "states/tcpi_sysctl.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

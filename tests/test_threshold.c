@@ -1,6 +1,6 @@
 /* Unit tests for threshold levels and the Nagios line. */
 #include "tcpi_test.h"
-#include "tcpi_threshold.h"
+#include "states/tcpi_threshold.h"
 
 static uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
 

@@ -4,8 +4,8 @@
  * once while going on. */
 #include "tcpi_test.h"
 #include "tcpi_reqcap_frames.h"
-#include "tcpi_pcapfile.h"
-#include "tcpi_trigger.h"
+#include "pcapfile/tcpi_pcapfile.h"
+#include "reqcap/tcpi_trigger.h"
 
 #include <dirent.h>
 #include <errno.h>

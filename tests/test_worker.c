@@ -1,8 +1,8 @@
 /* Unit tests for the worker's filter text and, where the process may open
  * packet sockets (root), a real capture on lo into the ring. */
 #include "tcpi_test.h"
-#include "tcpi_worker.h"
-#include "tcpi_query.h"
+#include "capture/tcpi_worker.h"
+#include "render/tcpi_query.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,0 +1,16 @@
+/*
+ * tcpi/flow.h — the flow stage (src/flow/):
+ * TCP flows from decoded packets: the flow table, each side's state
+ * (handshake, retransmissions, FIN/RST, TIME_WAIT), the flows published to
+ * shared memory once a second.
+ *
+ * The one header other stages and the httpd glue include for it; the
+ * stage's other headers are its own (tests/check_layers.sh).
+ */
+#ifndef TCPI_STAGE_FLOW_H
+#define TCPI_STAGE_FLOW_H
+
+#include "flow/tcpi_flow.h"
+#include "flow/tcpi_flowpub.h"
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * mod_tcpinspect.h — private to the httpd glue (mod_tcpinspect.c and
+ * src/httpd/): the configuration records, the process-wide state, and what
+ * one glue file calls in another. The core library (the stages of src/,
+ * include/tcpi/) and the unit tests never include it: it speaks httpd.
+ *
+ *   mod_tcpinspect.c   the module record, the directives' table, hooks
+ *   config.c           directives, defaults from Listen/mod_proxy,
+ *                      check_config
+ *   worker.c           post_config, the capture worker's life cycle,
+ *                      the event counter, child_init
+ *   request.c          request ids, backend tuples, the request log
+ *   pages.c            the handler, its routes and views
+ *   download.c         pcap/pcapng downloads, saved captures
+ *   status.c           the mod_status section
+ *
+ * Every .c file here starts with APLOG_USE_MODULE(tcpinspect), so that
+ * its log lines carry the module (and follow LogLevel tcpinspect:...).
+ */
+#ifndef TCPI_HTTPD_H
+#define TCPI_HTTPD_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_expr.h"
+
+#include <sys/types.h>
+
+#include "tcpi/common.h"
+#include "tcpi/states.h"
+#include "tcpi/render.h"
+#include "tcpi/region.h"
+#include "tcpi/store.h"
+#include "tcpi/capture.h"
+
+extern module AP_MODULE_DECLARE_DATA tcpinspect_module;
+
+/* The project's own stable log tags, like httpd's APLOGNO. */
+#define TCPILOG(n) TCPI_TAG(n) ": "
+
+#define UNSET (-1)
+
+typedef struct {
+    int              engine;
+    tcpi_leg_t       front;
+    tcpi_leg_t       backend;
+    const char      *filter;
+    uint64_t         snaplen;
+    uint64_t         ring_size;
+    uint64_t         kernel_buffer;
+    apr_array_header_t *thresholds;   /* tcpi_threshold_t */
+    const char      *capture_dir;
+    uint64_t         capture_count;
+    uint64_t         capture_size;
+    apr_array_header_t *redact;       /* const char * */
+    int              redact_off;
+} tcpi_srv_conf_t;
+
+typedef enum { CAPTURE_UNSET = 0, CAPTURE_OFF, CAPTURE_ON, CAPTURE_EXPR } capture_mode_e;
+
+typedef struct {
+    const char     *location;         /* the <Location> path, for sub-pages */
+    int             allow_download;
+    capture_mode_e  capture;
+    ap_expr_info_t *capture_expr;
+} tcpi_dir_conf_t;
+
+/* Process-wide state of the parent (and, inherited read-only, of the MPM
+ * children). Reset in every post_config: the DSO may be reloaded on
+ * restart, and a generation's region dies with its pconf. Defined in
+ * worker.c. */
+typedef struct {
+    tcpi_shm_t  *shm;            /* the read-only view (the log writable) */
+    tcpi_shm_t  *shm_rw;         /* the writers' view: parent and worker
+                                    only, NULL elsewhere (tcpi_shmmap.h) */
+    tcpi_shmmap_t map;
+    tcpi_reqlog_t *reqlog;       /* the request log in the read-only view,
+                                    placed once (log_transaction's path) */
+    tcpi_worker_conf_t wconf;    /* the worker's plan, private to the
+                                    parent, copied at fork */
+    apr_pool_t  *pconf;
+    server_rec  *s;
+    pid_t        parent;
+    apr_proc_t   proc;           /* the current worker; pid 0 when none */
+    int          stopping;       /* pconf is being cleared */
+    apr_interval_time_t fork_retry; /* a fork that failed: the monitor
+                                       hook tries again with this delay */
+    int          fork_failed;
+    apr_time_t   started_at;     /* when the current worker's delay ends */
+    apr_interval_time_t backoff; /* the current worker's delay */
+    uint32_t     restarts, startup_failures;
+    tcpi_ports_t front_ports;
+    tcpi_ports_t backend_ports;
+    /* The event-kept state counter: owned (loaded, attached) by the
+     * parent; every forked process forgets the handle in child_init or
+     * worker_main and keeps only the read-only counts. */
+    tcpi_evstates_t *evh;
+    const volatile tcpi_ev_counts_t *ev;
+} tcpi_httpd_state_t;
+
+extern tcpi_httpd_state_t tcpi_httpd_state;
+
+/* A request to one of the handler's pages. */
+typedef struct {
+    request_rec     *r;
+    tcpi_dir_conf_t *dc;
+    apr_table_t     *args;
+    const char      *base;     /* handler location, HTML-safe */
+} page_t;
+
+/* ---- config.c ---------------------------------------------------------- */
+
+void *tcpi_httpd_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *tcpi_httpd_create_dir_conf(apr_pool_t *p, char *dir);
+void *tcpi_httpd_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+tcpi_srv_conf_t *tcpi_httpd_srv_conf(server_rec *s);
+/* The main server's config: every TCPInspect server directive is global. */
+tcpi_srv_conf_t *tcpi_httpd_global_conf(request_rec *r);
+
+/* The directives' setters (the table is in mod_tcpinspect.c). */
+const char *tcpi_httpd_set_engine(cmd_parms *cmd, void *d, int flag);
+const char *tcpi_httpd_set_leg(cmd_parms *cmd, void *d, int argc,
+                               char *const argv[]);
+const char *tcpi_httpd_set_filter(cmd_parms *cmd, void *d, const char *arg);
+const char *tcpi_httpd_set_size(cmd_parms *cmd, void *d, const char *arg);
+const char *tcpi_httpd_set_threshold(cmd_parms *cmd, void *d, int argc,
+                                     char *const argv[]);
+const char *tcpi_httpd_set_capture_dir(cmd_parms *cmd, void *d,
+                                       const char *arg);
+const char *tcpi_httpd_set_capture_limit(cmd_parms *cmd, void *d,
+                                         const char *count, const char *size);
+const char *tcpi_httpd_set_redact(cmd_parms *cmd, void *d, int argc,
+                                  char *const argv[]);
+const char *tcpi_httpd_set_allow_download(cmd_parms *cmd, void *d, int flag);
+const char *tcpi_httpd_set_capture(cmd_parms *cmd, void *d, const char *arg);
+
+/* A TCPInspectCapture rule other than Off was configured (this
+ * generation); setup_capture_dir reads and resets it. */
+extern int tcpi_httpd_capture_rules_seen;
+
+/* The two legs' ports and interfaces as the worker will open them. */
+void tcpi_httpd_resolve_legs(server_rec *s, tcpi_srv_conf_t *c,
+                             tcpi_ports_t *front, tcpi_ports_t *backend,
+                             const char **front_if, const char **back_if);
+int tcpi_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
+
+/* ---- worker.c ---------------------------------------------------------- */
+
+int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+int tcpi_httpd_monitor(apr_pool_t *p, server_rec *s);
+void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s);
+/* The event counts, unless the worker found them wrong this generation. */
+const volatile tcpi_ev_counts_t *tcpi_httpd_usable_ev(void);
+
+/* ---- request.c --------------------------------------------------------- */
+
+int tcpi_httpd_pre_connection(conn_rec *c, void *csd);
+int tcpi_httpd_post_read_request(request_rec *r);
+int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr);
+int tcpi_httpd_log_transaction(request_rec *r);
+
+/* ---- pages.c ----------------------------------------------------------- */
+
+int tcpi_httpd_handler(request_rec *r);
+/* tcpi_out_t's sink: ap_rwrite to the request (baton). */
+int tcpi_httpd_out_sink(void *baton, const void *buf, size_t len);
+void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r,
+                              int full);
+/* An error page in plain text (status); bad_request is the 400 one. */
+int tcpi_httpd_plain_error(request_rec *r, int status, const char *msg);
+int tcpi_httpd_bad_request(request_rec *r, const char *msg);
+
+/* ---- download.c -------------------------------------------------------- */
+
+int tcpi_httpd_page_capture_pcap(page_t *pg);
+int tcpi_httpd_page_capture_pcapng(page_t *pg);
+int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id);
+
+/* ---- status.c ---------------------------------------------------------- */
+
+int tcpi_httpd_status_hook(request_rec *r, int flags);
+
+#endif /* TCPI_HTTPD_H */

@@ -1,0 +1,298 @@
+/*
+ * src/httpd/request.c — the request hooks: each request's id, the
+ * backend connection mod_proxy used, and at log time one record into
+ * the shared request log.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_expr.h"
+
+#include "apr_strings.h"
+#include "apr_atomic.h"
+#include "apr_uri.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "mod_tcpinspect.h"
+#include "tcpi/render.h"
+#include "tcpi/region.h"
+
+APLOG_USE_MODULE(tcpinspect);
+
+/* ---- requests: ids, backend tuples, the request log ------------------- */
+
+typedef struct {
+    const char     *id;
+    int             has_backend;
+    int             reused;
+    unsigned long   conn_requests;    /* on the frontend connection, before */
+    tcpi_endpoint_t backend_local;
+    tcpi_endpoint_t backend_remote;
+} req_state_t;
+
+/* Per frontend connection (the master under HTTP/2), in c->conn_config:
+ * the event MPM moves a connection between threads, so nothing of this
+ * lives in a thread-local. Allocated in pre_connection, on the
+ * connection's own thread: HTTP/2 streams run on other threads and must
+ * not allocate from the master's pool; they only count, atomically. */
+typedef struct {
+    apr_uint32_t requests;            /* read so far */
+} tcpi_conn_state_t;
+
+static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
+
+static void endpoint_from(tcpi_endpoint_t *ep, const apr_sockaddr_t *sa)
+{
+    memset(ep, 0, sizeof(*ep));
+    if (sa == NULL)
+        return;
+    if (sa->family == APR_INET) {
+        ep->family = 4;
+        memcpy(ep->addr, &sa->sa.sin.sin_addr, 4);
+    }
+#if APR_HAVE_IPV6
+    else if (sa->family == APR_INET6 &&
+             IN6_IS_ADDR_V4MAPPED(&sa->sa.sin6.sin6_addr)) {
+        /* A dual-stack listener: the packets on the wire are IPv4. */
+        ep->family = 4;
+        memcpy(ep->addr, (const char *)&sa->sa.sin6.sin6_addr + 12, 4);
+    } else if (sa->family == APR_INET6) {
+        ep->family = 6;
+        memcpy(ep->addr, &sa->sa.sin6.sin6_addr, 16);
+    }
+#endif
+    ep->port = sa->port;
+}
+
+static conn_rec *front_conn(conn_rec *c)
+{
+    while (c->master)          /* HTTP/2: the real client connection */
+        c = c->master;
+    return c;
+}
+
+static req_state_t *req_state(request_rec *r)
+{
+    req_state_t *st;
+
+    while (r->prev)            /* internal redirects keep the first id */
+        r = r->prev;
+    while (r->main)
+        r = r->main;
+    st = ap_get_module_config(r->request_config, &tcpinspect_module);
+    if (st == NULL) {
+        conn_rec *c = front_conn(r->connection);
+        tcpi_conn_state_t *cs = ap_get_module_config(c->conn_config,
+                                                     &tcpinspect_module);
+        const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+
+        /* UNIQUE_ID may come from elsewhere than mod_unique_id (SetEnvIf
+         * from a client's X-Request-Id): used only when it is an id the
+         * pages, file names and the access log can carry unchanged. */
+        if (uid && !tcpi_req_id_valid(uid, strlen(uid)))
+            uid = NULL;
+
+        st = apr_pcalloc(r->pool, sizeof(*st));
+        if (cs != NULL)
+            st->conn_requests = apr_atomic_inc32(&cs->requests);
+        /* mod_unique_id's id when it is loaded, else our own: time, pid
+         * and a per-process counter (atomic: threaded MPMs) make it
+         * unique on this host. */
+        st->id = uid ? uid : apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT
+                                          "-%x-%x", (apr_uint64_t)r->request_time,
+                                          (unsigned)getpid(),
+                                          apr_atomic_inc32(&req_counter) + 1);
+        ap_set_module_config(r->request_config, &tcpinspect_module, st);
+        apr_table_setn(r->notes, "tcpinspect-id", st->id);
+    }
+    return st;
+}
+
+int tcpi_httpd_pre_connection(conn_rec *c, void *csd)
+{
+    if (c->master == NULL && csd != NULL)
+        ap_set_module_config(c->conn_config, &tcpinspect_module,
+                             apr_pcalloc(c->pool, sizeof(tcpi_conn_state_t)));
+    return OK;
+}
+
+/* After mod_unique_id (APR_HOOK_MIDDLE) so its id is used when present. */
+int tcpi_httpd_post_read_request(request_rec *r)
+{
+    if (r->main == NULL && r->prev == NULL)
+        req_state(r);
+    return DECLINED;
+}
+
+/* mod_proxy's create_req: pr is the backend request, pr->connection the
+ * backend connection. mod_proxy_http calls it from make_fake_req when it
+ * starts reading the response, after sending the request. A pooled
+ * connection keeps its conn_rec while it stays in the pool (proxy_util.c
+ * creates one only when proxy_conn_rec->connection is NULL, and
+ * socket_cleanup clears that when the socket closes), and mod_proxy_http
+ * counts each HTTP/1.1 response on it in keepalives after this hook runs:
+ * keepalives > 0 is exactly "reused" -- the same test mod_proxy uses for
+ * its keepalive race. A retry on a fresh connection calls us again and
+ * overwrites the tuple with the connection that answered. */
+int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr)
+{
+    req_state_t *st = req_state(r);
+    conn_rec *bc = pr->connection;
+
+    if (bc == NULL)
+        return OK;
+    st->reused = bc->keepalives > 0;
+    st->has_backend = 1;
+    endpoint_from(&st->backend_local, bc->local_addr);
+    endpoint_from(&st->backend_remote, bc->client_addr);
+    return OK;
+}
+
+/* Without create_req (another proxy module, or a mod_proxy that did not
+ * run it) mod_proxy_http's proxy-source-port note still names the local
+ * port; the remote end comes from the proxy: URL when it is an address
+ * literal. The local address of a loopback backend is the loopback
+ * address of the same family (Linux picks it; mod_proxy 2.4 does not
+ * bind a source address). */
+static void backend_from_note(tcpi_req_t *rec, request_rec *r)
+{
+    const char *port = apr_table_get(r->notes, "proxy-source-port");
+    apr_uri_t u;
+    tcpi_endpoint_t *rem = &rec->backend_remote, *loc = &rec->backend_local;
+    char *end;
+    long lp;
+
+    if (port == NULL || r->filename == NULL ||
+        strncmp(r->filename, "proxy:", 6) != 0 ||
+        apr_uri_parse(r->pool, r->filename + 6, &u) != APR_SUCCESS ||
+        u.hostname == NULL)
+        return;
+    lp = strtol(port, &end, 10);
+    if (*end != '\0' || lp <= 0 || lp > 65535)
+        return;
+    memset(rem, 0, sizeof(*rem));
+    if (inet_pton(AF_INET, u.hostname, rem->addr) == 1)
+        rem->family = 4;
+    else if (inet_pton(AF_INET6, u.hostname, rem->addr) == 1)
+        rem->family = 6;
+    else
+        return;
+    rem->port = u.port ? u.port : apr_uri_port_of_scheme(u.scheme);
+    memset(loc, 0, sizeof(*loc));
+    loc->family = rem->family;
+    loc->port = (uint16_t)lp;
+    if (rem->family == 4 && rem->addr[0] == 127)
+        loc->addr[0] = 127, loc->addr[3] = 1;
+    else if (rem->family == 6 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)rem->addr))
+        loc->addr[15] = 1;
+    else
+        return;                 /* local address unknown: no tuple */
+    rec->has_backend = 1;
+    rec->backend_src = TCPI_BACKEND_SRC_NOTE;
+}
+
+/* The socket's own addresses: modules such as mod_remoteip change what
+ * the request sees (r->useragent_addr; others rewrite c->client_addr),
+ * the wire only knows the socket. */
+static void front_from_socket(tcpi_req_t *rec, conn_rec *c)
+{
+    apr_socket_t *sock = ap_get_conn_socket(c);
+    apr_sockaddr_t *sa;
+
+    if (sock != NULL && apr_socket_addr_get(&sa, APR_REMOTE, sock) == APR_SUCCESS)
+        endpoint_from(&rec->front_client, sa);
+    else
+        endpoint_from(&rec->front_client, c->client_addr);
+    if (sock != NULL && apr_socket_addr_get(&sa, APR_LOCAL, sock) == APR_SUCCESS)
+        endpoint_from(&rec->front_server, sa);
+    else
+        endpoint_from(&rec->front_server, c->local_addr);
+}
+
+/* r is the final request of the chain, orig the one logged; the
+ * duration (ms) is set as a note for an expression to read. */
+static int capture_matches(request_rec *r, request_rec *orig,
+                           uint64_t duration_ms)
+{
+    tcpi_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                               &tcpinspect_module);
+    const char *err = NULL, *dur;
+    int rc;
+
+    switch (dc->capture) {
+    case CAPTURE_ON:
+        return 1;
+    case CAPTURE_EXPR:
+        /* ap_expr has no duration: rules read it as
+         * %{note:tcpinspect-duration-ms}, built only where a rule is. */
+        dur = apr_psprintf(r->pool, "%" APR_UINT64_T_FMT,
+                           (apr_uint64_t)duration_ms);
+        apr_table_setn(r->notes, "tcpinspect-duration-ms", dur);
+        if (orig != r)
+            apr_table_setn(orig->notes, "tcpinspect-duration-ms", dur);
+        rc = ap_expr_exec(r, dc->capture_expr, &err);
+        if (err != NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, TCPILOG(0608)
+                          "TCPInspectCapture: cannot evaluate: %s", err);
+            return 0;
+        }
+        return rc > 0;
+    default:
+        return 0;
+    }
+}
+
+/* Log time: one fixed-size record into the shared request log. */
+int tcpi_httpd_log_transaction(request_rec *r)
+{
+    req_state_t *st;
+    tcpi_req_t rec;
+    conn_rec *c = r->connection;
+    request_rec *rf = r;
+
+    if (tcpi_httpd_state.shm == NULL || r->main != NULL)
+        return DECLINED;
+    /* log_transaction gets the original request; after an internal
+     * redirect (ErrorDocument, DirectoryIndex, ...) the status, the bytes
+     * and the location whose TCPInspectCapture applies are the final
+     * one's, as mod_log_config's %>s. */
+    while (rf->next)
+        rf = rf->next;
+    st = req_state(r);
+    /* mod_log_config reads %{...}n from the final request: the id goes
+     * there too, or a redirected request logs "-" for it. */
+    for (request_rec *n = r->next; n; n = n->next)
+        apr_table_setn(n->notes, "tcpinspect-id", st->id);
+    c = front_conn(c);
+    memset(&rec, 0, sizeof(rec));
+    apr_cpystrn(rec.id, st->id, sizeof(rec.id));
+    apr_cpystrn(rec.method, r->method ? r->method : "", sizeof(rec.method));
+    apr_cpystrn(rec.uri, r->unparsed_uri ? r->unparsed_uri : "", sizeof(rec.uri));
+    front_from_socket(&rec, c);
+    if (st->has_backend) {
+        rec.has_backend = 1;
+        rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
+        rec.backend_reused = (uint8_t)st->reused;
+        rec.backend_local = st->backend_local;
+        rec.backend_remote = st->backend_remote;
+    } else {
+        backend_from_note(&rec, rf);
+    }
+    rec.status = (uint16_t)rf->status;
+    rec.pid = (int32_t)getpid();
+    rec.start_us = (uint64_t)r->request_time;
+    rec.end_us = (uint64_t)apr_time_now();
+    rec.bytes_sent = (uint64_t)rf->bytes_sent;
+    rec.conn_id = (uint64_t)c->id;
+    rec.keepalives = (uint32_t)c->keepalives;
+    rec.conn_requests = (uint32_t)st->conn_requests;
+    rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
+                                           ? (rec.end_us - rec.start_us) / 1000
+                                           : 0);
+    tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
+    return DECLINED;
+}

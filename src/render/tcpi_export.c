@@ -1,0 +1,141 @@
+/* tcpi_export.c — the ring as pcap or pcapng (tcpi_export.h). */
+#include "tcpi_export.h"
+#include "tcpi/pcapfile.h"
+#include "tcpi_report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define VERSION_APPL "mod_tcpinspect"
+
+const char *tcpi_export_leg_name(uint32_t legs)
+{
+    static const char *const names[4] = { "", "frontend", "backend",
+                                          "frontend+backend" };
+    return names[legs & 3u];
+}
+
+/* An inactive handle (-1) has no packets; Ethernet keeps every IDB of
+ * the file on one link type, which libpcap requires to read it. */
+static int32_t iface_linktype(const tcpi_shm_t *shm, uint32_t i)
+{
+    int32_t lt = atomic_load(&((tcpi_shm_t *)shm)->iface[i].linktype);
+    return lt < 0 ? 1 : lt;
+}
+
+static uint32_t niface(const tcpi_shm_t *shm)
+{
+    return shm->niface < TCPI_MAX_IFACES ? shm->niface : TCPI_MAX_IFACES;
+}
+
+int tcpi_export_linktype(int32_t *linktype, const tcpi_shm_t *shm, int iface,
+                         char *err, size_t errlen)
+{
+    uint32_t n = niface(shm);
+    int differ = 0;
+
+    *linktype = 1;
+    if (iface >= 0) {
+        if ((uint32_t)iface < n)
+            *linktype = iface_linktype(shm, (uint32_t)iface);
+        return 0;
+    }
+    if (n > 0)
+        *linktype = iface_linktype(shm, 0);
+    for (uint32_t i = 1; i < n; i++)
+        differ |= iface_linktype(shm, i) != *linktype;
+    if (!differ)
+        return 0;
+    size_t at = (size_t)snprintf(err, errlen, "a pcap file holds one link "
+                                 "type; the interfaces differ:");
+    for (uint32_t i = 0; i < n && at < errlen; i++)
+        at += (size_t)snprintf(err + at, errlen - at, "%s %.*s (%s)",
+                               i ? "," : "", (int)sizeof(shm->iface[i].name),
+                               shm->iface[i].name,
+                               tcpi_linktype_name(iface_linktype(shm, i)));
+    if (at < errlen)
+        snprintf(err + at, errlen - at, "; choose one with iface=<name> or "
+                 "download .pcapng");
+    return -1;
+}
+
+uint64_t tcpi_export_pcap(tcpi_out_t *o, tcpi_query_t *q, int32_t linktype,
+                          uint32_t snaplen, uint8_t *buf, size_t bufsize)
+{
+    tcpi_ring_rec_t rec;
+    uint64_t count = 0;
+
+    tcpi_pcap_write_header(o, linktype, snaplen);
+    tcpi_query_start(q, buf, bufsize);
+    while (!o->failed && tcpi_query_next(q, &rec, buf, bufsize)) {
+        if (rec.linktype != linktype)
+            continue;
+        tcpi_pcap_write_packet(o, rec.ts_ns, rec.caplen, rec.wirelen, buf);
+        count++;
+    }
+    return count;
+}
+
+/* The default selection: every packet, named by ring number and leg. */
+static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
+                     const uint8_t *data, char *comment, size_t commentlen)
+{
+    const tcpi_shm_t *shm = baton;
+    /* The record's interface index is the worker's word: bounded here. */
+    snprintf(comment, commentlen, "ring #%llu %s", (unsigned long long)rec->n,
+             tcpi_export_leg_name(rec->iface < TCPI_MAX_IFACES
+                                  ? shm->iface[rec->iface].legs : 0));
+    return 1;
+}
+
+uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
+                            uint64_t now_ns, uint8_t *buf, size_t bufsize)
+{
+    return tcpi_export_pcapng_pick(o, q, snaplen, now_ns, buf, bufsize,
+                                   pick_ring, (void *)q->shm);
+}
+
+uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,
+                                 uint32_t snaplen, uint64_t now_ns,
+                                 uint8_t *buf, size_t bufsize,
+                                 tcpi_export_pick_fn *pick, void *baton)
+{
+    const tcpi_shm_t *shm = q->shm;
+    uint32_t n = niface(shm);
+    char name[TCPI_IFNAMSIZ], filter[TCPI_FILTER_MAX], comment[256];
+    tcpi_ring_rec_t rec;
+    uint64_t count = 0;
+
+    tcpi_pcapng_write_shb(o, VERSION_APPL);
+    for (uint32_t i = 0; i < n; i++) {
+        const tcpi_shm_iface_t *f = &shm->iface[i];
+        tcpi_shm_copy_str(name, sizeof(name), f->name, sizeof(f->name));
+        tcpi_shm_copy_str(filter, sizeof(filter), f->filter, sizeof(f->filter));
+        tcpi_pcapng_if_t ifc = {
+            .name = name, .description = tcpi_export_leg_name(f->legs),
+            .filter = filter, .linktype = iface_linktype(shm, i),
+            .snaplen = snaplen,
+        };
+        tcpi_pcapng_write_idb(o, &ifc);
+    }
+    tcpi_query_start(q, buf, bufsize);
+    while (!o->failed && tcpi_query_next(q, &rec, buf, bufsize)) {
+        if (rec.iface >= n || rec.linktype != iface_linktype(shm, rec.iface))
+            continue;
+        comment[0] = '\0';
+        if (!pick(baton, &rec, buf, comment, sizeof(comment)))
+            continue;
+        comment[sizeof(comment) - 1] = '\0';
+        tcpi_pcapng_write_epb(o, rec.iface, rec.ts_ns, rec.caplen, rec.wirelen,
+                              buf, comment[0] ? comment : NULL);
+        count++;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        tcpi_shm_iface_t *f = (tcpi_shm_iface_t *)&shm->iface[i];
+        tcpi_pcapng_write_isb(o, i, now_ns, atomic_load(&f->received),
+                              atomic_load(&f->if_dropped),
+                              atomic_load(&f->dropped),
+                              atomic_load(&f->packets));
+    }
+    return count;
+}
