@@ -30,14 +30,14 @@ use warnings FATAL => 'all';
 
 use Apache::Test ();
 use Test::More;
-use File::Temp qw(tempdir);
 use JSON::PP ();
 use LWP::UserAgent ();
 use POSIX ();
 use Socket qw(IPPROTO_TCP);
 use Time::HiRes qw(time sleep);
 use URI::Escape qw(uri_escape);
-use TCPI::Rig qw(rig have_module ns_curl wait_for error_log_offset error_log_since);
+use TCPI::Rig qw(rig have_module ns_curl wait_for error_log_offset error_log_since
+                 free_port scratch_httpd scratch_start scratch_stop);
 
 my $r = rig();
 plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
@@ -407,45 +407,19 @@ note sprintf 'parts 1 and 2 took %.1f s', time - $t_begin;
 # =============================================================================
 my $FILL_SECONDS = 30;        # at most, filling the ring
 my $SLACK = 0.75;             # s, on top of the budget (2 shared cores)
-my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
-chomp $modules;
 my $mpm = $r->{mpm} || 'event';
 
-my %taken;
-sub free_port {
-    for (my $p = 19200; $p < 19400; $p++) {
-        next if $taken{$p};
-        next if `ss -Htan 'sport = :$p'` =~ /\S/;
-        $taken{$p} = 1;
-        return $p;
-    }
-    die "no free port in 19200..19400\n";
-}
-my $dir = tempdir('tcpi-filter-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-mkdir "$dir/logs";
-my $port = free_port();
-my $sink = free_port();
-my $conf = "$dir/httpd.conf";
-open my $fh, '>', $conf or die "$conf: $!";
-print $fh <<"EOF";
-ServerRoot $dir
-PidFile $dir/logs/httpd.pid
-ErrorLog $dir/logs/error_log
-LogLevel notice
-DefaultRuntimeDir $dir/logs
-ServerName localhost
-User $r->{user}
-Group $r->{user}
-Listen 127.0.0.1:$port
+my $port = free_port(19200, 19400);
+my $sink = free_port(19200, 19400);
+my $dir;
+my $S = scratch_httpd(name => 'filter',
+    listen  => ["127.0.0.1:$port"],
+    modules => [qw(proxy proxy_http)],
+    body    => sub {
+        ($dir) = @_;
+        return <<"EOF";
 # Room for a 7 kB expression, spaces escaped.
 LimitRequestLine 16384
-LoadModule mpm_${mpm}_module $modules/mod_mpm_$mpm.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authz_host_module $modules/mod_authz_host.so
-LoadModule proxy_module $modules/mod_proxy.so
-LoadModule proxy_http_module $modules/mod_proxy_http.so
-LoadModule tcpinspect_module $r->{module}
 TCPInspectEngine On
 TCPInspectFrontend lo $port
 # The ring is filled with 1-byte segments to this port (nothing listens).
@@ -461,7 +435,7 @@ TCPInspectRingSize 1G
     Require ip 127.0.0.1
 </Location>
 EOF
-close $fh;
+    });
 
 my @kids;              # the filler's processes
 sub stop_kids {
@@ -472,10 +446,10 @@ sub stop_kids {
 END {
     local $?;
     stop_kids();
-    system $r->{httpd}, '-f', $conf, '-k', 'stop' if $conf && $dir && -e "$dir/logs/httpd.pid";
+    scratch_stop($S) if $S;
 }
-my $out = `$r->{httpd} -f $conf -k start 2>&1`;
-is $?, 0, "scratch httpd ($mpm) with TCPInspectRingSize 1G starts" or diag $out;
+my ($started, $out) = scratch_start($S);
+ok $started, "scratch httpd ($mpm) with TCPInspectRingSize 1G starts" or diag $out;
 
 sub sget { return get_on($port, @_) }
 sub sstatus {
@@ -654,8 +628,7 @@ for my $page ('/tcp-inspect-nodl/packets.txt', '/tcp-inspect/capture.pcap') {
 }
 
 # --- stop ---------------------------------------------------------------------
-system $r->{httpd}, '-f', $conf, '-k', 'stop';
-ok wait_for(sub { !-e "$dir/logs/httpd.pid" }, 20, 0.2), 'the scratch httpd stopped';
+ok scratch_stop($S, 20), 'the scratch httpd stopped';
 open my $el, '<', "$dir/logs/error_log";
 my @crit = grep { /\[(emerg|alert|crit)\]|Segmentation|exited \(/ } <$el>;
 ok !@crit, 'no crash, no worker exit, no emerg/alert/crit in its error log' or diag @crit;

@@ -15,11 +15,11 @@ use warnings FATAL => 'all';
 
 use Apache::Test ();
 use Test::More;
-use File::Temp qw(tempdir);
 use JSON::PP ();
 use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
-use TCPI::Rig qw(rig have_module wait_for);
+use TCPI::Rig qw(rig have_module wait_for free_port scratch_httpd scratch_start
+                 scratch_stop);
 
 my $r = rig();
 plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
@@ -27,48 +27,22 @@ plan skip_all => 'needs root (packet capture, mount)' unless $> == 0;
 plan skip_all => 'tshark is not installed (make deps)' unless grep { -x "$_/tshark" } split /:/, $ENV{PATH};
 plan skip_all => 'no client namespace (run through t/run.sh)' unless $r->{ns};
 
-my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
-chomp $modules;
 my ($jetty, $ns_ip, $host_ip) = @$r{qw(jetty_port ns_ip host_ip)};
 my $www = $r->{user};
 my $www_uid = (getpwnam($www))[2];
 my $ua = LWP::UserAgent->new(timeout => 15, keep_alive => 0);
 my $run = sprintf '%x', int(time * 1000) % 0xffffffff;   # unique per run
 
-sub free_port {
-    for (my $p = 18600; $p < 18800; $p++) {
-        return $p unless `ss -Htln 'sport = :$p'` =~ /\S/;
-    }
-    die "no free port in 18600..18800\n";
-}
-
 # --- a scratch httpd -------------------------------------------------------
-my $dir = tempdir("tcpi-capture-XXXXXX", TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-mkdir "$dir/logs";
-my $caps = "$dir/captures";
-my $port = free_port();
-my $mpm = $r->{mpm} || 'event';
-my $conf = "$dir/httpd.conf";
-open my $fh, '>', $conf or die "$conf: $!";
-print $fh <<"EOF";
-ServerRoot $dir
-PidFile $dir/logs/httpd.pid
-ErrorLog $dir/logs/error_log
-LogLevel notice
-DefaultRuntimeDir $dir/logs
-ServerName localhost
-User $www
-Group $www
-Listen 127.0.0.1:$port
-Listen $host_ip:$port
-LoadModule mpm_${mpm}_module $modules/mod_mpm_$mpm.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authz_host_module $modules/mod_authz_host.so
-LoadModule unique_id_module $modules/mod_unique_id.so
-LoadModule proxy_module $modules/mod_proxy.so
-LoadModule proxy_http_module $modules/mod_proxy_http.so
-LoadModule tcpinspect_module $r->{module}
+my $port = free_port(18600, 18800);
+my ($dir, $caps);
+my $S = scratch_httpd(name => 'capture',
+    listen  => ["127.0.0.1:$port", "$host_ip:$port"],
+    modules => [qw(unique_id proxy proxy_http)],
+    body    => sub {
+        ($dir) = @_;
+        $caps = "$dir/captures";
+        return <<"EOF";
 LogFormat "%{tcpinspect-id}n %>s %U%q" capture
 CustomLog $dir/logs/access_log capture
 KeepAlive On
@@ -94,13 +68,13 @@ TCPInspectCaptureLimit 1000 64M
     Require all granted
 </Location>
 EOF
-close $fh;
+    });
 
-my $out = `$r->{httpd} -f $conf -k start 2>&1`;
-is $?, 0, 'scratch httpd starts' or diag $out;
+my ($started, $out) = scratch_start($S);
+ok $started, 'scratch httpd starts' or diag $out;
 END {
     local $?;                  # keep the test's exit status
-    system $r->{httpd}, '-f', $conf, '-k', 'stop' if $conf && -e "$dir/logs/httpd.pid";
+    scratch_stop($S) if $S;
     system 'umount', $caps if $caps && `findmnt -n $caps 2>/dev/null` =~ /\S/;
 }
 
@@ -395,8 +369,7 @@ is ns_get("/app/echo?t=after-$run"), 200, 'after the full directory: served';
 ok wait_for(sub { my $x = trig(); $x && $x->{ok} }, 8, 0.2), 'and written again';
 
 # --- stop ---------------------------------------------------------------------
-system $r->{httpd}, '-f', $conf, '-k', 'stop';
-wait_for(sub { !-e "$dir/logs/httpd.pid" }, 10, 0.2);
+scratch_stop($S);
 open my $el, '<', "$dir/logs/error_log";
 my @crit = grep { /\[(emerg|alert|crit)\]|Segmentation|exited \(/ } <$el>;
 ok !@crit, 'no crash, no worker exit, no emerg/alert/crit in the error log' or diag @crit;

@@ -23,11 +23,11 @@ use warnings FATAL => 'all';
 
 use Apache::Test ();
 use Test::More;
-use File::Temp qw(tempdir);
 use JSON::PP ();
 use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
-use TCPI::Rig qw(rig have_module wait_for);
+use TCPI::Rig qw(rig have_module wait_for free_port scratch_httpd
+                 scratch_start scratch_stop);
 
 my $r = rig();
 plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
@@ -35,8 +35,6 @@ plan skip_all => 'needs root (packet capture)' unless $> == 0;
 plan skip_all => 'tshark is not installed (make deps)' unless grep { -x "$_/tshark" } split /:/, $ENV{PATH};
 plan skip_all => 'no client namespace (run through t/run.sh)' unless $r->{ns};
 
-my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
-chomp $modules;
 my ($jetty, $host_ip, $ns) = @$r{qw(jetty_port host_ip ns)};
 my $mpm = $r->{mpm} || 'event';
 my $threaded = $mpm ne 'prefork';
@@ -47,39 +45,16 @@ my $TRIES = 4;                 # attempts per round to catch the race
 my $BIG_KB = 256;              # A's response
 my $FAST = 64 * 1024;          # A reads this much at once, then slowly
 
-sub free_port {
-    for (my $p = 18800; $p < 19000; $p++) {
-        return $p unless `ss -Htln 'sport = :$p'` =~ /\S/;
-    }
-    die "no free port in 18800..19000\n";
-}
-
 # --- a scratch httpd -------------------------------------------------------
-my $dir = tempdir("tcpi-pool-XXXXXX", TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-mkdir "$dir/logs";
-my $caps = "$dir/captures";
-my $port = free_port();
-my $conf = "$dir/httpd.conf";
-open my $fh, '>', $conf or die "$conf: $!";
-print $fh <<"EOF";
-ServerRoot $dir
-PidFile $dir/logs/httpd.pid
-ErrorLog $dir/logs/error_log
-LogLevel notice
-DefaultRuntimeDir $dir/logs
-ServerName localhost
-User $r->{user}
-Group $r->{user}
-Listen 127.0.0.1:$port
-Listen $host_ip:$port
-LoadModule mpm_${mpm}_module $modules/mod_mpm_$mpm.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authz_host_module $modules/mod_authz_host.so
-LoadModule unique_id_module $modules/mod_unique_id.so
-LoadModule proxy_module $modules/mod_proxy.so
-LoadModule proxy_http_module $modules/mod_proxy_http.so
-LoadModule tcpinspect_module $r->{module}
+my $port = free_port(18800, 19000);
+my ($dir, $caps);
+my $S = scratch_httpd(name => 'pool',
+    listen  => ["127.0.0.1:$port", "$host_ip:$port"],
+    modules => [qw(unique_id proxy proxy_http)],
+    body    => sub {
+        ($dir) = @_;
+        $caps = "$dir/captures";
+        return <<"EOF";
 LogFormat "%{tcpinspect-id}n %>s %U%q" pool
 CustomLog $dir/logs/access_log pool
 # One child process: one connection pool for every client.
@@ -116,13 +91,13 @@ TCPInspectCaptureDir $caps
     TCPInspectAllowDownload On
 </Location>
 EOF
-close $fh;
+    });
 
-my $out = `$r->{httpd} -f $conf -k start 2>&1`;
-is $?, 0, 'scratch httpd starts' or diag $out;
+my ($started, $out) = scratch_start($S);
+ok $started, 'scratch httpd starts' or diag $out;
 END {
     local $?;
-    system $r->{httpd}, '-f', $conf, '-k', 'stop' if $conf && -e "$dir/logs/httpd.pid";
+    scratch_stop($S) if $S;
 }
 
 sub get { $ua->get("http://127.0.0.1:$port$_[0]") }
@@ -140,7 +115,7 @@ ok wait_for(sub {
 # The slow client, run in the namespace: a small receive buffer, the
 # first $FAST bytes at once, then 1 KiB every 20 ms. It prints "SLOW"
 # when it slows down and "DONE <bytes>" at the end.
-open $fh, '>', "$dir/slow.pl" or die;
+open my $fh, '>', "$dir/slow.pl" or die;
 print $fh <<'EOF';
 use strict;
 use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
@@ -313,8 +288,7 @@ SKIP: {
 }
 
 # --- stop ---------------------------------------------------------------------
-system $r->{httpd}, '-f', $conf, '-k', 'stop';
-wait_for(sub { !-e "$dir/logs/httpd.pid" }, 10, 0.2);
+scratch_stop($S);
 open my $el, '<', "$dir/logs/error_log";
 my @crit = grep { /\[(emerg|alert|crit)\]|Segmentation|exited \(/ } <$el>;
 ok !@crit, 'no crash, no worker exit, no emerg/alert/crit in the error log' or diag @crit;

@@ -9,6 +9,7 @@ use Exporter 'import';
 use JSON::PP ();
 use LWP::UserAgent ();
 use POSIX ();
+use File::Temp ();
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(rig have_module url http_get ns_curl status_json wait_for
@@ -316,5 +317,90 @@ sub error_log_since {
     my @l = <$fh>;
     return @l;
 }
+
+# --- scratch httpds -----------------------------------------------------------
+# A suite that needs a configuration of its own runs a scratch httpd beside
+# the rig's: its own ServerRoot in a temporary directory, the rig's MPM and
+# User, the modules it names, and the suite's own directives.
+
+# A TCP port in [$lo, $hi) that nothing uses and this process has not
+# handed out before.
+my %ports_taken;
+sub free_port {
+    my ($lo, $hi) = @_;
+    for (my $p = $lo; $p < $hi; $p++) {
+        next if $ports_taken{$p};
+        next if `ss -Htan 'sport = :$p'` =~ /\S/;
+        $ports_taken{$p} = 1;
+        return $p;
+    }
+    die "no free port in $lo..$hi\n";
+}
+
+# Writes a scratch httpd's configuration: name (of its temporary
+# directory), listen (["addr:port", ...]), modules (NAME as in mod_NAME.so,
+# beyond the MPM and the two authz modules; mod_tcpinspect comes last),
+# loglevel (notice), body (the suite's directives, or a function of the
+# directory that returns them). Returns
+# { dir, conf, logs }; scratch_start and scratch_stop run it, and it is
+# stopped at exit if it still runs.
+my @scratch;
+sub scratch_httpd {
+    my (%o) = @_;
+    my $r = rig();
+    my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
+    chomp $modules;
+    my $mpm = $r->{mpm} || 'event';
+    my $dir = File::Temp::tempdir("tcpi-$o{name}-XXXXXX", TMPDIR => 1,
+                                  CLEANUP => 1);
+    chmod 0755, $dir;
+    mkdir "$dir/logs";
+    my $listen = join '', map { "Listen $_\n" } @{ $o{listen} || [] };
+    my $load = join '', map { "LoadModule ${_}_module $modules/mod_$_.so\n" }
+                        'authz_core', 'authz_host', @{ $o{modules} || [] };
+    my $level = $o{loglevel} || 'notice';
+    my $body = ref $o{body} eq 'CODE' ? $o{body}->($dir) : $o{body} // '';
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"EOF";
+ServerRoot $dir
+PidFile $dir/logs/httpd.pid
+ErrorLog $dir/logs/error_log
+LogLevel $level
+DefaultRuntimeDir $dir/logs
+ServerName localhost
+User $r->{user}
+Group $r->{user}
+${listen}LoadModule mpm_${mpm}_module $modules/mod_mpm_$mpm.so
+${load}LoadModule tcpinspect_module $r->{module}
+$body
+EOF
+    close $fh or die "$conf: $!";
+    my $s = { dir => $dir, conf => $conf, logs => "$dir/logs" };
+    push @scratch, $s;
+    return $s;
+}
+
+# Starts a scratch httpd: (1, output) or (0, what httpd said).
+sub scratch_start {
+    my ($s) = @_;
+    my $out = `$rig{httpd} -f $s->{conf} -k start 2>&1`;
+    return ($? == 0 ? 1 : 0, $out);
+}
+
+# Stops a scratch httpd and waits (<= $timeout s, 10) for its pid file to
+# go: true once it has.
+sub scratch_stop {
+    my ($s, $timeout) = @_;
+    return 1 unless -e "$s->{logs}/httpd.pid";
+    system $rig{httpd}, '-f', $s->{conf}, '-k', 'stop';
+    return wait_for(sub { !-e "$s->{logs}/httpd.pid" }, $timeout || 10, 0.2);
+}
+
+END {
+    local $?;                  # keep the suite's exit status
+    scratch_stop($_) for @scratch;
+}
+push @EXPORT_OK, qw(free_port scratch_httpd scratch_start scratch_stop);
 
 1;
