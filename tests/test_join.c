@@ -323,15 +323,34 @@ static void test_sumtab(void **state)
     free(t);
 }
 
+/* What the join hands on (the worker: to the triggered captures). */
+typedef struct {
+    int      n;
+    char     id[4][TCPI_REQ_ID_MAX];
+    uint64_t k[4];
+} handed_t;
+
+static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
+                    uint64_t now_ns)
+{
+    handed_t *h = baton;
+
+    assert_true(h->n < 4);
+    memcpy(h->id[h->n], rec->id, sizeof(rec->id));
+    h->k[h->n++] = k;
+}
+
 /* The worker's step: ring packets and a log record, joined only after
- * the grace period. */
+ * the grace period, and then handed on, each once. */
 static void test_run(void **state)
 {
     rig_t *r = rig_new(1);
     tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
     tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
+    handed_t h = { 0 };
     tcpi_join_conf_t c = { .ring = r->ring, .log = log, .sums = t,
-                           .nflows = 64, .grace_ns = 400 * MS };
+                           .nflows = 64, .grace_ns = 400 * MS,
+                           .on_joined = hand_on, .baton = &h };
     tcpi_join_t *j = tcpi_join_create(&c);
     tcpi_req_t rec;
     tcpi_reqsum_t s;
@@ -349,8 +368,10 @@ static void test_run(void **state)
     req(&rec, "two", 300050 * US, 305100 * US, 1, 1);
     tcpi_reqlog_put(log, &rec);
     assert_int_equal(tcpi_join_run(j, T0 + 500 * MS), 0);  /* grace */
+    assert_int_equal(h.n, 0);
     tcpi_sumtab_stats(&st, t);
     assert_int_equal(st.pending, 2);
+    assert_int_equal(st.lag_ms, 297);              /* "one" ended at 202.15 ms */
     assert_int_equal(st.packets, 23);
     assert_int_equal(st.not_tcp, 1);
     assert_int_equal(tcpi_join_run(j, T0 + 650 * MS), 1);
@@ -361,9 +382,17 @@ static void test_run(void **state)
     assert_int_equal(tcpi_join_run(j, T0 + 710 * MS), 1);
     assert_int_equal(tcpi_sumtab_get(&s, t, 1), 0);
     assert_string_equal(s.id, "two");
+    assert_int_equal(tcpi_join_run(j, T0 + 2000 * MS), 0);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.id[0], "one");
+    assert_int_equal(h.k[0], 0);
+    assert_string_equal(h.id[1], "two");
+    assert_int_equal(h.k[1], 1);
+    assert_non_null(tcpi_join_reader(j));
     tcpi_sumtab_stats(&st, t);
     assert_int_equal(st.joined, 2);
     assert_int_equal(st.pending, 0);
+    assert_int_equal(st.lag_ms, 0);
     assert_int_equal(st.records_missed, 0);
     assert_int_equal(st.packets_lost, 0);
     tcpi_join_destroy(j);

@@ -1,7 +1,9 @@
-/* Unit tests for triggered captures: the worker's per-loop call reads the
- * request log, writes <dir>/<id>.pcapng (0600, via a temporary name),
+/* Unit tests for triggered captures: the worker's per-loop call writes
+ * <dir>/<id>.pcapng (0600, via a temporary name) for the matched records,
  * keeps the directory within its limit, and reports a failing directory
- * once while going on. */
+ * once while going on; the records come from the join, which takes them
+ * from the worker's one reader of the request log (or, without a join,
+ * from a reader of the trigger's own). */
 #include "tcpi_test.h"
 #include "tcpi_reqcap_frames.h"
 #include "pcapfile/tcpi_pcapfile.h"
@@ -562,6 +564,110 @@ static void test_restart(void **state)
     free(shm);
 }
 
+/* The worker's wiring: the join hands every record it joined to the
+ * trigger (tcpi_worker.c does the same). */
+typedef struct {
+    tcpi_trigger_t *t;
+    tcpi_shm_t     *shm;
+    int             handed;
+} hand_t;
+
+static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
+                    uint64_t now_ns)
+{
+    hand_t *h = baton;
+
+    assert_true(tcpi_req_check(rec));
+    h->handed++;
+    tcpi_trigger_take(&h->t, h->shm, rec);
+}
+
+/* One reader feeds both: a record logged once is joined (its summary in
+ * the shared table) and, its rule matched, captured from the join's flow
+ * table; records that are not records are counted once, by the reader,
+ * and never reach the trigger; records the log overwrote before they
+ * were read are counted once and shown by both. */
+static void test_one_reader(void **state)
+{
+    char dir[] = "/tmp/tcpi-trig-XXXXXX", cmd[64];
+    tcpi_shm_t *shm = test_shm(4 << 20);
+    tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
+    tcpi_sumtab_t *sums = tcpi_shm_sumtab(shm);
+    hand_t h = { .shm = shm };
+    tcpi_join_conf_t c = {
+        .ring = tcpi_shm_ring(shm), .log = log, .sums = sums,
+        .nflows = 256, .nevents = 4096,
+        .catchup_ns = TCPI_TRIGGER_CATCHUP_NS, .on_joined = hand_on, .baton = &h,
+    };
+    tcpi_join_t *j = tcpi_join_create(&c);
+    tcpi_trigger_status_t st;
+    tcpi_join_stats_t js;
+    tcpi_reqsum_t sum;
+    tcpi_req_t bad;
+    uint64_t now = tcpi_now_wall_ns();
+
+    assert_non_null(j);
+    assert_non_null(mkdtemp(dir));
+    tcpi_trigger_configure(shm, dir, 10, 1 << 20, 0);
+    tcpi_join_run(j, now);                   /* the reader's start */
+    tcpi_trigger_run(&h.t, shm, j, now);
+    log_requests(shm, 0, 2, 1);              /* records 0, 1: matched */
+    log_requests(shm, 2, 1, 0);              /* record 2 */
+    for (int i = 0; i < 3; i++) {            /* records 3..5: forged */
+        bad = proxied_request(tcpi_shm_ring(shm), "forged", now / 1000 - 3000000,
+                              ep("198.18.0.3", 1), ep("198.18.0.1", 80),
+                              ep("127.0.0.1", 2), ep("127.0.0.1", 7001), "/");
+        bad.capture = 1;
+        bad.backend_src = 7;
+        assert_int_equal(tcpi_reqlog_put(log, &bad), 0);
+    }
+    assert_int_equal(tcpi_join_run(j, now), 3);
+    tcpi_trigger_run(&h.t, shm, j, now);
+    assert_int_equal(h.handed, 3);
+    assert_int_equal(tcpi_sumtab_get_for(&sum, sums, 0, "req-0"), 0);
+    assert_true(sum.leg[0].found && sum.leg[1].found);
+    assert_int_equal(tcpi_sumtab_get_for(&sum, sums, 1, "req-1"), 0);
+    assert_int_equal(tcpi_sumtab_get_for(&sum, sums, 2, "req-2"), 0);
+    tcpi_sumtab_stats(&js, sums);
+    assert_int_equal(js.joined, 3);
+    assert_int_equal(js.records_corrupt, 3);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.matched, 2);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(st.scanned, 0);         /* the join's flows had them */
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(count_files(dir, ".pcapng"), 2);
+    /* Nothing is read twice. */
+    assert_int_equal(tcpi_join_run(j, now), 0);
+    tcpi_trigger_run(&h.t, shm, j, now);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(st.matched, 2);
+    tcpi_sumtab_stats(&js, sums);
+    assert_int_equal(js.records_corrupt, 3);
+
+    /* The log laps the reader by 7 records. */
+    tcpi_req_t r = bad;
+    r.backend_src = 0;
+    r.capture = 0;
+    for (uint64_t i = 0; i < TCPI_REQLOG_LEN + 7; i++) {
+        snprintf(r.id, sizeof(r.id), "lap-%llu", (unsigned long long)i);
+        assert_int_equal(tcpi_reqlog_put(log, &r), 0);
+    }
+    tcpi_join_run(j, now);
+    tcpi_trigger_run(&h.t, shm, j, now);
+    tcpi_sumtab_stats(&js, sums);
+    tcpi_trigger_status(&st, shm);
+    assert_int_equal(js.records_missed, 7);
+    assert_int_equal(st.records_missed, 7);
+    assert_int_equal(js.records_corrupt, 3);
+    assert_int_equal(st.matched, 2);
+    tcpi_trigger_close(h.t);
+    tcpi_join_destroy(j);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(shm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_no_dir),
         cmocka_unit_test(test_gone_is_skipped),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_one_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

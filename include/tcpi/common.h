@@ -13,5 +13,6 @@
 #include "common/tcpi_common.h"
 #include "common/tcpi_config.h"
 #include "common/tcpi_out.h"
+#include "common/tcpi_seqlock.h"
 
 #endif

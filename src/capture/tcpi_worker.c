@@ -182,6 +182,16 @@ fail:
     return -1;
 }
 
+/* The join's on_joined: every record the worker's one reader handed out
+ * and the join joined goes on to the triggered captures. */
+static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
+                    uint64_t now_ns)
+{
+    tcpi_worker_t *w = baton;
+
+    tcpi_trigger_take(&w->trigger, w->conf.shm, rec);
+}
+
 tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
                                 size_t errlen)
 {
@@ -201,11 +211,16 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         free(w);
         return NULL;
     }
+    /* The request log's one reader is the join's: it takes its start
+     * position at the first run, in the loop (confined by then), going
+     * back over the requests whose captures may still be due. */
     tcpi_join_conf_t jc = {
         .ring = w->ring, .log = tcpi_shm_reqlog(conf->shm),
         .sums = tcpi_shm_sumtab(conf->shm), .nflows = TCPI_JOIN_FLOWS,
         .nevents = TCPI_JOIN_EVENTS,
         .dcount = conf->shm->decode, .ndcount = TCPI_MAX_IFACES,
+        .catchup_ns = TCPI_TRIGGER_CATCHUP_NS,
+        .on_joined = hand_on, .baton = w,
     };
     w->join = tcpi_join_create(&jc);
     if (w->join == NULL) {

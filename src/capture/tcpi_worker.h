@@ -3,9 +3,10 @@
  * interface, opened while still root, then a single-threaded loop that
  * polls the handles' selectable fds, dispatches bounded batches into the
  * packet ring and, once a second, publishes a heartbeat and pcap_stats;
- * after each round it runs the request join (tcpi_join.h) and the
- * triggered captures (tcpi_trigger.h) over the new packets and log
- * records. A second thread samples the state counts once a second. The httpd glue
+ * after each round it runs the request join (tcpi_join.h) over the new
+ * packets and the records of the request log's one reader, which the
+ * join hands on to the triggered captures (tcpi_trigger.h). A second
+ * thread samples the state counts once a second. The httpd glue
  * forks the process, drops privileges between tcpi_worker_open and
  * tcpi_worker_run, and restarts it on death.
  */

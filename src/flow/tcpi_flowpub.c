@@ -1,5 +1,6 @@
 /* tcpi_flowpub.c — flows published to shared memory (tcpi_flowpub.h). */
 #include "tcpi_flowpub.h"
+#include "tcpi/common.h"
 
 #include <string.h>
 #include <time.h>
@@ -8,7 +9,7 @@
 #define READ_TRIES    4
 
 typedef struct {
-    _Atomic uint64_t seq;
+    _Atomic uint64_t seq;           /* seqlock, generation: the publication */
     tcpi_flowrec_t   rec;
 } slot_t;
 
@@ -101,13 +102,12 @@ void tcpi_flowpub_publish(tcpi_flowpub_t *pub, const tcpi_flowtab_t *ft,
     for (uint32_t k = n; k-- > 0;) {
         slot_t *s = &pub->slot[k];
         f = h.f[0];
-        atomic_store_explicit(&s->seq, 2 * g + 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_release);
+        tcpi_seqlock_write_begin_gen(&s->seq, g);
         s->rec.key = f->key;
         s->rec.first_ns = f->first_ns;
         s->rec.last_ns = f->last_ns;
         s->rec.fs = f->fs;
-        atomic_store_explicit(&s->seq, 2 * g + 2, memory_order_release);
+        tcpi_seqlock_write_end_gen(&s->seq, g);
         h.f[0] = h.f[--h.n];
         heap_down(&h, 0);
     }
@@ -135,15 +135,11 @@ uint32_t tcpi_flowpub_read(tcpi_flowrec_t *out, uint32_t max,
             n = TCPI_FLOWPUB_LEN;
         got = 0;
         for (uint32_t k = 0; k < n && got < max; k++) {
-            slot_t *s = &w->slot[k];
-            uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-            if (s1 != 2 * (g - 1) + 2) {
-                torn = 1;            /* a newer publication is under way */
-                break;
-            }
-            memcpy(&out[got], &s->rec, sizeof(out[got]));
-            atomic_thread_fence(memory_order_acquire);
-            if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1) {
+            const slot_t *s = &w->slot[k];
+            /* Not publication g - 1 (a newer one is under way), or
+             * rewritten while copied: read the table again. */
+            if (tcpi_seqlock_copy_gen(&out[got], &s->rec, sizeof(out[got]),
+                                      &s->seq, g - 1, NULL) != TCPI_SEQLOCK_OK) {
                 torn = 1;
                 break;
             }

@@ -14,8 +14,9 @@
  * Offsets and values only, no pointers. One writer (the worker), any
  * number of readers in other processes; a reader copies a slot and keeps
  * it only when its seq says it is complete and from the publication the
- * header named, otherwise it reads the table again (a publication takes
- * well under a millisecond, the next one comes a second later).
+ * header named (tcpi_seqlock.h's generation form), otherwise it reads
+ * the table again, a few times at most (a publication takes well under
+ * a millisecond, the next one comes a second later).
  */
 #ifndef TCPI_FLOWPUB_H
 #define TCPI_FLOWPUB_H

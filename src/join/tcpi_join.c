@@ -1,5 +1,6 @@
 /* tcpi_join.c — requests joined to their flows (tcpi_join.h). */
 #include "tcpi_join.h"
+#include "tcpi/common.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,8 +12,6 @@
  * (100 ms, tcpi_worker.c) after it was captured: wait a little longer. */
 #define GRACE_NS     (TAIL_NS + 150000000ull)
 #define RACE_NS      1000000000ull         /* FIN this close to the send */
-#define STUCK_NS     1000000000ull         /* an incomplete log record */
-#define FUTURE_US    60000000ull           /* a record may end this far ahead */
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -385,7 +384,7 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
 /* ---- the shared summary table ---------------------------------------- */
 
 typedef struct {
-    _Atomic uint64_t seq;
+    _Atomic uint64_t seq;          /* seqlock, generation k (tcpi_seqlock.h) */
     tcpi_reqsum_t    sum;
 } sumslot_t;
 
@@ -447,12 +446,11 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
 {
     sumslot_t *sl = &t->slot[s->k % TCPI_SUMTAB_LEN];
 
-    atomic_store_explicit(&sl->seq, 2 * s->k + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    tcpi_seqlock_write_begin_gen(&sl->seq, s->k);
     /* the packets kept, not the whole array: readers look at npkt only */
     memcpy(&sl->sum, s, offsetof(tcpi_reqsum_t, pkt) +
                         (size_t)s->npkt * sizeof(s->pkt[0]));
-    atomic_store_explicit(&sl->seq, 2 * s->k + 2, memory_order_release);
+    tcpi_seqlock_write_end_gen(&sl->seq, s->k);
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
         int64_t ns = tcpi_join_phase_ns(s->t, ph);
         if (ns >= 0)
@@ -466,14 +464,10 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
 
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
 {
-    sumslot_t *sl = (sumslot_t *)&t->slot[k % TCPI_SUMTAB_LEN];
-    uint64_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
+    const sumslot_t *sl = &t->slot[k % TCPI_SUMTAB_LEN];
 
-    if (s1 != 2 * k + 2)
-        return -1;
-    memcpy(out, &sl->sum, sizeof(*out));
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != s1)
+    if (tcpi_seqlock_copy_gen(out, &sl->sum, sizeof(*out), &sl->seq, k,
+                              NULL) != TCPI_SEQLOCK_OK)
         return -1;
     out->id[TCPI_REQ_ID_MAX - 1] = '\0';
     if (out->npkt > TCPI_SUM_PKTS)
@@ -523,22 +517,18 @@ void tcpi_sumtab_hist(uint64_t bucket[TCPI_JOIN_NBUCKETS], uint64_t *count,
 
 /* ---- the worker's side ----------------------------------------------- */
 
-/* Records wait here for their grace period: enough for 40k requests/s. */
+/* Records wait in the reader for their grace period: enough for 40k
+ * requests/s. */
 #define PENDING_LEN 16384u
 
 struct tcpi_join {
     tcpi_join_conf_t c;
     tcpi_flowtab_t  *ft;
+    tcpi_reqlog_reader_t *rd;     /* NULL without a log */
     uint64_t ring_next;
     int      ring_started;
     uint64_t last_ts;             /* newest packet decoded */
-    uint64_t log_next;
-    int      log_started;         /* log_next set from the head */
-    uint64_t stuck_since;
-    uint64_t pend_head, pend_tail;  /* FIFO of [tail, head) */
-    uint64_t pend_k[PENDING_LEN];
-    tcpi_req_t pend[PENDING_LEN];
-    uint64_t not_tcp, dup_skipped, lost, decoded, missed, skipped, corrupt;
+    uint64_t not_tcp, dup_skipped, lost, decoded;
     uint8_t  buf[TCPI_DECODE_COPY];
     tcpi_reqsum_t sum;            /* the one being built */
 };
@@ -556,12 +546,19 @@ tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
         j->c.budget = 16384;
     j->ft = tcpi_flowtab_create(conf->nflows ? conf->nflows : 4096,
                                 conf->nevents ? conf->nevents : 1u << 19);
-    if (j->ft == NULL) {
-        free(j);
+    if (conf->log != NULL) {
+        /* It reads nothing before the first run: the worker creates the
+         * join as root, and root reads nothing a child can write. */
+        tcpi_reqlog_reader_conf_t rc = {
+            .grace_ns = j->c.grace_ns, .catchup_ns = conf->catchup_ns,
+            .capacity = PENDING_LEN,
+        };
+        j->rd = tcpi_reqlog_reader_create(conf->log, &rc);
+    }
+    if (j->ft == NULL || (conf->log != NULL && j->rd == NULL)) {
+        tcpi_join_destroy(j);
         return NULL;
     }
-    /* log_next is set by the first read_log: the worker creates the join
-     * as root, and root reads nothing a child can write. */
     return j;
 }
 
@@ -570,7 +567,13 @@ void tcpi_join_destroy(tcpi_join_t *j)
     if (j == NULL)
         return;
     tcpi_flowtab_destroy(j->ft);
+    tcpi_reqlog_reader_destroy(j->rd);
     free(j);
+}
+
+const tcpi_reqlog_reader_t *tcpi_join_reader(const tcpi_join_t *j)
+{
+    return j->rd;
 }
 
 const tcpi_flowtab_t *tcpi_join_flows(const tcpi_join_t *j)
@@ -651,94 +654,41 @@ static int drain_ring(tcpi_join_t *j)
     return j->ring_next >= head;
 }
 
-/* New log records into the pending FIFO. */
-static void read_log(tcpi_join_t *j, uint64_t now)
-{
-    uint64_t head = tcpi_reqlog_head(j->c.log);
-
-    if (!j->log_started) {
-        j->log_next = head;
-        j->log_started = 1;
-    }
-    if (head < j->log_next) {
-        /* The counter went back (or wrapped): only a write into the log
-         * does that. The records since then are below the new head: read
-         * the log's last LEN slots again (what is not a record now is
-         * passed over as corrupt). */
-        j->corrupt++;
-        j->log_next = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
-    }
-    while (j->log_next < head && j->pend_head - j->pend_tail < PENDING_LEN) {
-        tcpi_req_t *r = &j->pend[j->pend_head % PENDING_LEN];
-        if (head - j->log_next > TCPI_REQLOG_LEN) {
-            j->missed += head - TCPI_REQLOG_LEN - j->log_next;
-            j->log_next = head - TCPI_REQLOG_LEN;
-            continue;
-        }
-        int rc = tcpi_reqlog_get(r, j->c.log, j->log_next);
-        /* Children write the log: a record that is not one the glue
-         * writes, or that ends in the future (it would hold back every
-         * record behind it), is counted and passed over. */
-        if (rc == TCPI_REQLOG_CORRUPT ||
-            (rc == 0 && r->end_us > now / 1000 + FUTURE_US)) {
-            j->corrupt++;
-            j->log_next++;
-            continue;
-        }
-        if (rc != 0) {
-            /* Still being written, or its producer dropped it. */
-            if (j->stuck_since == 0)
-                j->stuck_since = now;
-            if (now - j->stuck_since < STUCK_NS)
-                break;
-            /* Stuck that long: skip it, and every record after it that is
-             * not complete either, up to the next complete one (a run of
-             * slots left "being written" is passed in one go). */
-            j->skipped++;
-            j->log_next++;
-            continue;
-        }
-        j->stuck_since = 0;
-        j->pend_k[j->pend_head % PENDING_LEN] = j->log_next++;
-        j->pend_head++;
-    }
-}
-
 int tcpi_join_run(tcpi_join_t *j, uint64_t now)
 {
     int drained = drain_ring(j), joined = 0;
     tcpi_sumtab_t *t = j->c.sums;
     tcpi_flowtab_stats_t fst;
+    tcpi_reqlog_reader_stats_t rst;
+    const tcpi_req_t *r;
+    uint64_t k;
 
-    read_log(j, now);
-    while (j->pend_tail < j->pend_head) {
-        tcpi_req_t *r = &j->pend[j->pend_tail % PENDING_LEN];
-        uint64_t ripe = r->end_us * 1000 + j->c.grace_ns;
-        if (now < ripe || (!drained && j->last_ts < ripe))
-            break;
-        tcpi_join_request(&j->sum, j->ft, r, j->pend_k[j->pend_tail % PENDING_LEN]);
-        tcpi_sumtab_put(t, &j->sum);
-        j->pend_tail++;
-        joined++;
+    memset(&rst, 0, sizeof(rst));
+    if (j->rd != NULL) {
+        tcpi_reqlog_reader_fill(j->rd, now);
+        /* Ripe once the flow table holds the packets up to the grace. */
+        while ((r = tcpi_reqlog_reader_next(&k, j->rd, now, drained ? UINT64_MAX
+                                            : j->last_ts)) != NULL) {
+            tcpi_join_request(&j->sum, j->ft, r, k);
+            tcpi_sumtab_put(t, &j->sum);
+            if (j->c.on_joined != NULL)
+                j->c.on_joined(j->c.baton, r, k, now);
+            tcpi_reqlog_reader_pop(j->rd);
+            joined++;
+        }
+        tcpi_reqlog_reader_stats(&rst, j->rd, now);
     }
     tcpi_flowtab_stats(&fst, j->ft);
-    atomic_store_explicit(&t->records_missed, j->missed, memory_order_relaxed);
-    atomic_store_explicit(&t->records_skipped, j->skipped, memory_order_relaxed);
-    atomic_store_explicit(&t->records_corrupt, j->corrupt, memory_order_relaxed);
+    atomic_store_explicit(&t->records_missed, rst.missed, memory_order_relaxed);
+    atomic_store_explicit(&t->records_skipped, rst.skipped, memory_order_relaxed);
+    atomic_store_explicit(&t->records_corrupt, rst.corrupt, memory_order_relaxed);
     atomic_store_explicit(&t->packets, j->decoded, memory_order_relaxed);
     atomic_store_explicit(&t->packets_lost, j->lost, memory_order_relaxed);
     atomic_store_explicit(&t->not_tcp, j->not_tcp, memory_order_relaxed);
     atomic_store_explicit(&t->dup_skipped, j->dup_skipped, memory_order_relaxed);
     atomic_store_explicit(&t->flows, fst.flows, memory_order_relaxed);
     atomic_store_explicit(&t->evictions, fst.evictions, memory_order_relaxed);
-    atomic_store_explicit(&t->pending, j->pend_head - j->pend_tail,
-                          memory_order_relaxed);
-    if (j->pend_tail < j->pend_head) {
-        uint64_t e = j->pend[j->pend_tail % PENDING_LEN].end_us * 1000;
-        atomic_store_explicit(&t->lag_ms, now > e ? (now - e) / 1000000 : 0,
-                              memory_order_relaxed);
-    } else {
-        atomic_store_explicit(&t->lag_ms, 0, memory_order_relaxed);
-    }
+    atomic_store_explicit(&t->pending, rst.pending, memory_order_relaxed);
+    atomic_store_explicit(&t->lag_ms, rst.lag_ms, memory_order_relaxed);
     return joined;
 }

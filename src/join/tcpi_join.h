@@ -4,19 +4,21 @@
  *
  * Once per loop the worker calls tcpi_join_run: it decodes the packets
  * the ring gained since the last call into the flow table
- * (tcpi_flow.h), reads the request log from the last record it saw up to
- * the head, and, a grace period after a request was logged (so trailing
- * ACKs and FINs are captured), joins it to its frontend flow
- * (front.client <-> front.server) and backend flow (backend.local <->
- * backend.remote) within the request's time window. The summary goes to
- * a bounded table in shared memory:
+ * (tcpi_flow.h), reads the request log through the worker's one reader
+ * (tcpi_reqlog_reader_t, which checks every record and counts what it
+ * passes over), and, once the reader hands a record out a grace period
+ * after it was logged (so trailing ACKs and FINs are captured), joins it
+ * to its frontend flow (front.client <-> front.server) and backend flow
+ * (backend.local <-> backend.remote) within the request's time window,
+ * then hands the same record on (on_joined: the triggered captures). The
+ * summary goes to a bounded table in shared memory:
  *
  *   +---------------------------+
  *   | tcpi_sumtab header        |  magic, sizes, counters, histograms
  *   +---------------------------+
  *   | slot[TCPI_SUMTAB_LEN]     |  the summary of request-log record k
  *   |                           |  lives in slot k % LEN under a seqlock
- *   +---------------------------+  (2k+1 writing, 2k+2 complete)
+ *   +---------------------------+  (generation k, tcpi_seqlock.h)
  *
  * One writer (the worker), any number of readers that copy a slot and
  * check the seqlock. Every bound drops and counts: packets the ring
@@ -203,9 +205,15 @@ const double *tcpi_join_bucket_ms(void);
 
 typedef struct tcpi_join tcpi_join_t;
 
+/** A record the join has joined, handed on at wall-clock time now_ns
+ *  (it passed every check of the reader; valid during the call only). */
+typedef void tcpi_join_joined_fn(void *baton, const tcpi_req_t *rec,
+                                 uint64_t k, uint64_t now_ns);
+
 typedef struct {
     tcpi_ring_t   *ring;
-    tcpi_reqlog_t *log;
+    tcpi_reqlog_t *log;            /* read through a reader of the join's
+                                      own (NULL: no records) */
     tcpi_sumtab_t *sums;
     uint32_t       nflows;         /* flow table entries */
     uint32_t       nevents;        /* packet events the flows share */
@@ -215,14 +223,25 @@ typedef struct {
     tcpi_dcount_t *dcount;         /* decode results per ring interface
                                       index (may be NULL) */
     uint32_t       ndcount;        /* entries in dcount */
+    uint64_t       catchup_ns;     /* the first run also takes the records
+                                      that ended this long before it (0:
+                                      those logged from then on) */
+    tcpi_join_joined_fn *on_joined; /* may be NULL */
+    void          *baton;
 } tcpi_join_conf_t;
 
 tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf);
 void tcpi_join_destroy(tcpi_join_t *j);
 /** One bounded, non-blocking step at wall-clock time now_ns: new ring
- *  packets into the flow table, new log records into the pending queue,
- *  ripe records joined and stored. Returns the number joined. */
+ *  packets into the flow table, new log records into the reader's queue,
+ *  ripe records joined, stored and handed to on_joined. The first run
+ *  takes the reader's start position (the worker runs it confined).
+ *  Returns the number joined. */
 int tcpi_join_run(tcpi_join_t *j, uint64_t now_ns);
+/** The join's reader of the request log (NULL without a log): its
+ *  counters are the worker's only count of records missed, skipped and
+ *  corrupt. */
+const tcpi_reqlog_reader_t *tcpi_join_reader(const tcpi_join_t *j);
 /** Decode one captured frame into the flow table (what run does for each
  *  ring packet, here for a frame in no ring); 0, or -1 when it was not
  *  TCP or skipped. */

@@ -223,26 +223,24 @@ void tcpi_shm_hist_put(tcpi_shm_t *shm, uint64_t time_s,
     uint64_t k = atomic_load_explicit(&shm->hist_count, memory_order_relaxed);
     tcpi_hist_sample_t *s = &hist(shm)[k % TCPI_HIST_LEN];
 
-    atomic_store_explicit(&s->seq, 2 * k + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    tcpi_seqlock_write_begin_gen(&s->seq, k);
     s->time_s = time_s;
     memcpy(s->count, count, sizeof(s->count));
-    atomic_store_explicit(&s->seq, 2 * k + 2, memory_order_release);
+    tcpi_seqlock_write_end_gen(&s->seq, k);
     atomic_store_explicit(&shm->hist_count, k + 1, memory_order_release);
 }
 
 int tcpi_shm_hist_get(tcpi_hist_sample_t *out, const tcpi_shm_t *shm,
                       uint64_t k)
 {
-    tcpi_hist_sample_t *s = &hist(shm)[k % TCPI_HIST_LEN];
-    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+    const tcpi_hist_sample_t *s = &hist(shm)[k % TCPI_HIST_LEN];
+    uint64_t s1;
 
-    if (s1 != 2 * k + 2)
+    if (tcpi_seqlock_read_begin_gen(&s1, &s->seq, k) != TCPI_SEQLOCK_OK)
         return -1;
     out->time_s = s->time_s;
     memcpy(out->count, s->count, sizeof(out->count));
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
+    if (!tcpi_seqlock_read_valid(&s->seq, s1))
         return -1;
     atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
     return 0;

@@ -68,7 +68,7 @@ typedef struct {
 } tcpi_shm_iface_t;
 
 typedef struct {
-    _Atomic uint64_t seq;               /* 2k+1 writing, 2k+2 complete */
+    _Atomic uint64_t seq;               /* seqlock, generation k */
     uint64_t time_s;                    /* wall clock, seconds */
     uint32_t count[TCPI_NSCOPES][TCPI_NSTATES];
 } tcpi_hist_sample_t;
@@ -93,7 +93,8 @@ typedef struct {
     _Atomic uint64_t scanned;           /* selected by scanning the ring: the
                                            join's flows no longer covered it */
     _Atomic uint64_t last_error_ns;     /* wall clock */
-    _Atomic uint64_t error_seq;         /* seqlock over last_error */
+    _Atomic uint64_t error_seq;         /* seqlock over last_error (plain
+                                           form, tcpi_seqlock.h) */
     char     last_error[256];
 } tcpi_shm_trigger_t;
 

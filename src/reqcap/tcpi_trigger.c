@@ -13,9 +13,6 @@
 
 #define NAME_MAX_LEN (TCPI_REQ_ID_MAX + 16)
 #define PATH_BUF (TCPI_PATH_MAX + 264)       /* dir / a readdir name */
-/* A record slot still being written this far behind the head belongs to
- * a producer that died mid-copy: skip it rather than wait forever. */
-#define STUCK_BEHIND 64
 
 /* Where the worker finds the directory: its configured path, or "/" once
  * the worker is confined to it (tcpi_trigger_confined). */
@@ -30,7 +27,6 @@ static const char *fsdir(const tcpi_shm_trigger_t *tr)
 {
     return confined_dir != NULL ? confined_dir : tr->dir;
 }
-#define TRIGGER_FUTURE_US 60000000ull   /* a record may end this far ahead */
 
 typedef struct {
     char     name[NAME_MAX_LEN];
@@ -39,8 +35,9 @@ typedef struct {
 } file_t;
 
 struct tcpi_trigger {
-    uint64_t   cursor;             /* next request record to read */
-    tcpi_req_t *pending;           /* FIFO of matched records */
+    tcpi_reqlog_reader_t *own;     /* without a join: a reader of its own */
+    tcpi_req_t *pending;           /* FIFO of matched records, each due
+                                      TCPI_TRIGGER_DELAY_US after its end */
     size_t     phead, pn;
     file_t    *files;              /* the directory, oldest first (deque) */
     size_t     fhead, fn, fcap;
@@ -69,12 +66,10 @@ void tcpi_trigger_configure(tcpi_shm_t *shm, const char *dir,
 
 static void set_error(tcpi_shm_trigger_t *tr, const char *msg)
 {
-    uint64_t s = atomic_load_explicit(&tr->error_seq, memory_order_relaxed);
+    uint64_t w = tcpi_seqlock_write_begin(&tr->error_seq);
 
-    atomic_store_explicit(&tr->error_seq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
     tcpi_shm_copy_str(tr->last_error, sizeof(tr->last_error), msg, strlen(msg));
-    atomic_store_explicit(&tr->error_seq, s + 2, memory_order_release);
+    tcpi_seqlock_write_end(&tr->error_seq, w);
     atomic_store(&tr->last_error_ns, tcpi_now_wall_ns());
 }
 
@@ -87,6 +82,7 @@ void tcpi_trigger_set_error(tcpi_shm_t *shm, const char *msg)
 void tcpi_trigger_status(tcpi_trigger_status_t *st, const tcpi_shm_t *shm)
 {
     tcpi_shm_trigger_t *tr = (tcpi_shm_trigger_t *)&shm->trigger;
+    char msg[sizeof(tr->last_error)];
 
     memset(st, 0, sizeof(*st));
     tcpi_shm_copy_str(st->dir, sizeof(st->dir), tr->dir, sizeof(tr->dir));
@@ -103,17 +99,11 @@ void tcpi_trigger_status(tcpi_trigger_status_t *st, const tcpi_shm_t *shm)
     st->records_missed = atomic_load(&tr->records_missed);
     st->scanned = atomic_load(&tr->scanned);
     st->last_error_ns = atomic_load(&tr->last_error_ns);
-    for (int tries = 0; tries < 4; tries++) {
-        uint64_t s1 = atomic_load_explicit(&tr->error_seq, memory_order_acquire);
-        if (s1 & 1)
-            continue;
-        tcpi_shm_copy_str(st->last_error, sizeof(st->last_error),
-                          tr->last_error, sizeof(tr->last_error));
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&tr->error_seq, memory_order_relaxed) == s1)
-            return;
-    }
-    st->last_error[0] = '\0';
+    /* A torn copy (the worker rewrote it four times over) shows nothing. */
+    if (tcpi_seqlock_copy(msg, tr->last_error, sizeof(msg), &tr->error_seq,
+                          4) == TCPI_SEQLOCK_OK)
+        tcpi_shm_copy_str(st->last_error, sizeof(st->last_error), msg,
+                          sizeof(msg));
 }
 
 /* A failure: counted, shown, and logged once per distinct cause. */
@@ -623,9 +613,8 @@ static void write_one(tcpi_trigger_t *t, tcpi_shm_t *shm,
 
 /* ---- the worker's loop -------------------------------------------- */
 
-static tcpi_trigger_t *trigger_new(tcpi_shm_t *shm, uint64_t now_us)
+static tcpi_trigger_t *trigger_new(tcpi_shm_t *shm)
 {
-    const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
     tcpi_trigger_t *t = calloc(1, sizeof(*t));
 
     if (t == NULL)
@@ -634,16 +623,6 @@ static tcpi_trigger_t *trigger_new(tcpi_shm_t *shm, uint64_t now_us)
     if (t->pending == NULL) {
         free(t);
         return NULL;
-    }
-    /* Requests that ended just before this worker started (or was
-     * restarted) are still due; older ones are not ours. */
-    t->cursor = tcpi_reqlog_head(log);
-    for (uint64_t head = t->cursor; t->cursor > 0 &&
-         head - t->cursor < TCPI_REQLOG_LEN; t->cursor--) {
-        tcpi_req_t r;
-        if (tcpi_reqlog_get(&r, log, t->cursor - 1) == 0 &&
-            r.end_us + 2 * TCPI_TRIGGER_DELAY_US < now_us)
-            break;
     }
     t->need_scan = 1;
     t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
@@ -658,47 +637,53 @@ void tcpi_trigger_close(tcpi_trigger_t *t)
 {
     if (t == NULL)
         return;
+    tcpi_reqlog_reader_destroy(t->own);
     free(t->pending);
     free(t->files);
     free(t);
 }
 
-/* Copy the matched records logged since the last call. */
-static void read_log(tcpi_trigger_t *t, tcpi_shm_t *shm, uint64_t now_us)
+void tcpi_trigger_take(tcpi_trigger_t **tp, tcpi_shm_t *shm,
+                       const tcpi_req_t *rec)
 {
     tcpi_shm_trigger_t *tr = &shm->trigger;
-    const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
-    uint64_t head = tcpi_reqlog_head(log);
+    tcpi_trigger_t *t = *tp;
 
-    if (head < t->cursor)   /* the counter went back: a write into the log */
-        t->cursor = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
-    if (head - t->cursor > TCPI_REQLOG_LEN) {
-        atomic_fetch_add(&tr->records_missed, head - t->cursor - TCPI_REQLOG_LEN);
-        t->cursor = head - TCPI_REQLOG_LEN;
+    if (!rec->capture)
+        return;
+    if (t == NULL && (t = *tp = trigger_new(shm)) == NULL)
+        return;
+    atomic_fetch_add(&tr->matched, 1);
+    if (t->pn == TCPI_TRIGGER_PENDING)
+        atomic_fetch_add(&tr->skipped, 1);       /* the queue is full */
+    else if (tr->dir[0])
+        t->pending[(t->phead + t->pn++) % TCPI_TRIGGER_PENDING] = *rec;
+}
+
+/* Without the worker's join: the records through a reader of the
+ * trigger's own, handed over as soon as they are read (the queue waits
+ * for each one's delay). */
+static void read_own(tcpi_trigger_t **tp, tcpi_shm_t *shm, uint64_t now_ns)
+{
+    tcpi_trigger_t *t = *tp;
+    const tcpi_req_t *r;
+    uint64_t k;
+
+    if (t->own == NULL) {
+        /* Requests that ended just before this worker started (or was
+         * restarted) are still due; older ones are not ours. */
+        tcpi_reqlog_reader_conf_t rc = {
+            .catchup_ns = TCPI_TRIGGER_CATCHUP_NS,
+            .capacity = TCPI_TRIGGER_PENDING,
+        };
+        const tcpi_reqlog_t *log = tcpi_shm_reqlog(shm);
+        if (log == NULL || (t->own = tcpi_reqlog_reader_create(log, &rc)) == NULL)
+            return;
     }
-    for (; t->cursor < head; t->cursor++) {
-        /* With the queue full a matched record is read, counted and
-         * skipped; one still being written is waited for either way. */
-        int full = t->pn == TCPI_TRIGGER_PENDING;
-        tcpi_req_t tmp, *r = full ? &tmp
-                             : &t->pending[(t->phead + t->pn) % TCPI_TRIGGER_PENDING];
-        int rc = tcpi_reqlog_get(r, log, t->cursor);
-        if (rc == TCPI_REQLOG_CORRUPT ||
-            (rc == 0 && r->end_us > now_us + TRIGGER_FUTURE_US))
-            continue;                   /* counted by the join; one from the
-                                           future would hold the queue */
-        if (rc != 0) {
-            if (head - t->cursor > STUCK_BEHIND)
-                continue;
-            break;                      /* still being written: next time */
-        }
-        if (!r->capture)
-            continue;
-        atomic_fetch_add(&tr->matched, 1);
-        if (full)
-            atomic_fetch_add(&tr->skipped, 1);
-        else if (tr->dir[0])
-            t->pn++;
+    tcpi_reqlog_reader_fill(t->own, now_ns);
+    while ((r = tcpi_reqlog_reader_next(&k, t->own, now_ns, UINT64_MAX)) != NULL) {
+        tcpi_trigger_take(tp, shm, r);
+        tcpi_reqlog_reader_pop(t->own);
     }
 }
 
@@ -708,16 +693,26 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
     tcpi_shm_trigger_t *tr = &shm->trigger;
     tcpi_trigger_t *t = *tp;
     uint64_t mono = tcpi_now_mono_ns(), now_us = now_wall_ns / 1000;
+    const tcpi_reqlog_reader_t *rd;
+    tcpi_reqlog_reader_stats_t rst;
     tcpi_ring_stats_t st;
 
-    if (t == NULL && (t = *tp = trigger_new(shm, now_us)) == NULL)
+    if (t == NULL && (t = *tp = trigger_new(shm)) == NULL)
         return;
     t->tokens_ns += (int64_t)((mono - t->last_mono_ns) *
                               TCPI_TRIGGER_BUDGET_NS_PER_S / 1000000000ull);
     if (t->tokens_ns > (int64_t)TCPI_TRIGGER_BURST_NS)
         t->tokens_ns = (int64_t)TCPI_TRIGGER_BURST_NS;
     t->last_mono_ns = mono;
-    read_log(t, shm, now_us);
+    if (join == NULL)
+        read_own(tp, shm, now_wall_ns);
+    /* Records the log lost before they were read: the reader's count, the
+     * join's when there is one (one count for both). */
+    rd = join != NULL ? tcpi_join_reader(join) : t->own;
+    if (rd != NULL) {
+        tcpi_reqlog_reader_stats(&rst, rd, now_wall_ns);
+        atomic_store(&tr->records_missed, rst.missed);
+    }
     if (t->pn == 0)
         return;
     tcpi_ring_stats(&st, tcpi_shm_ring(shm));

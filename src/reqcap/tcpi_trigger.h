@@ -1,8 +1,9 @@
 /*
  * tcpi_trigger.h — triggered per-request captures (TCPInspectCapture):
- * the capture worker reads the request log, keeps the records whose rule
- * matched, and once a record's grace period has passed writes its packets
- * (tcpi_reqcap.h) as <dir>/<id>.pcapng:
+ * the capture worker's join hands on every record it joined (the
+ * worker's one reader of the request log checked it); the trigger keeps
+ * those whose rule matched, and once a record's grace period has passed
+ * writes its packets (tcpi_reqcap.h) as <dir>/<id>.pcapng:
  *
  *   <dir>/.<id>.pcapng.tmp   O_EXCL, mode 0600, owned by the worker's
  *        | rename(2)         user (httpd's User)
@@ -36,6 +37,9 @@
 #define TCPI_TRIGGER_BUDGET_NS_PER_S 20000000ull
 #define TCPI_TRIGGER_BURST_NS        50000000ull
 #define TCPI_TRIGGER_PENDING 8192u      /* matched records waiting */
+/* A restarted worker still captures the requests that ended this long
+ * before it started (its predecessor may not have written them). */
+#define TCPI_TRIGGER_CATCHUP_NS (2 * TCPI_TRIGGER_DELAY_US * 1000)
 
 typedef struct tcpi_trigger tcpi_trigger_t;
 
@@ -85,9 +89,20 @@ void tcpi_trigger_set_error(tcpi_shm_t *shm, const char *msg);
  *  the pages keep the configured name. */
 void tcpi_trigger_confined(const char *path);
 
-/** Worker: one call per loop, after tcpi_join_run (join's flow table
- *  finds the packets; NULL: scan the ring). Creates *t on the first
- *  call. */
+/** Worker: a record the join has joined (the join's on_joined): counted
+ *  as matched and queued when its rule matched (rec->capture), to be
+ *  written TCPI_TRIGGER_DELAY_US after it ended (so the response's tail
+ *  packets are in the ring). Creates *t on the first call. */
+void tcpi_trigger_take(tcpi_trigger_t **t, tcpi_shm_t *shm,
+                       const tcpi_req_t *rec);
+
+/** Worker: one call per loop, after tcpi_join_run: writes the queued
+ *  records that are due. With the worker's join its flow table finds the
+ *  packets, its records come through tcpi_trigger_take and its reader's
+ *  count of records missed is shown. Without one (NULL: tests, tools) the
+ *  trigger reads the log through a reader of its own (the same checks,
+ *  starting TCPI_TRIGGER_CATCHUP_NS back) and scans the ring. Creates *t
+ *  on the first call. */
 void tcpi_trigger_run(tcpi_trigger_t **t, tcpi_shm_t *shm,
                       const tcpi_join_t *join, uint64_t now_wall_ns);
 void tcpi_trigger_close(tcpi_trigger_t *t);
@@ -102,7 +117,7 @@ typedef struct {
     uint64_t max_files, max_bytes;
     int      error;
     uint64_t files, bytes, matched, written, failed, skipped, removed;
-    uint64_t records_missed;
+    uint64_t records_missed;   /* the reader's: the join's when it runs */
     uint64_t scanned;          /* selected by a ring scan, not the join */
     uint64_t last_error_ns;
     char     last_error[256];

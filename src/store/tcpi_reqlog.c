@@ -1,17 +1,19 @@
 /* tcpi_reqlog.c — multi-producer request log (tcpi_reqlog.h). */
 #include "tcpi_reqlog.h"
+#include "tcpi/common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define REQLOG_MAGIC 0x54435251u      /* "TCRQ" */
 
 typedef struct {
-    _Atomic uint64_t seq;
+    _Atomic uint64_t seq;            /* seqlock, generation k (tcpi_seqlock.h) */
     _Atomic int32_t  owner;          /* pid copying into the slot; 0: free */
     tcpi_req_t       rec;
 } slot_t;
@@ -37,6 +39,12 @@ tcpi_reqlog_t *tcpi_reqlog_init(void *mem)
     log->magic = REQLOG_MAGIC;
     log->len = TCPI_REQLOG_LEN;
     return log;
+}
+
+/* The slot a (non-zero) sequence value's record number lives in. */
+static uint64_t slot_of(uint64_t seq)
+{
+    return tcpi_seq_gen(seq) % TCPI_REQLOG_LEN;
 }
 
 /* Take the slot for the copy. Held by another producer: it was lapped by
@@ -71,15 +79,13 @@ int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec)
      * find a newer record (k + LEN or later) already there: keep it. A
      * number that no producer writes into this slot is overwritten. */
     uint64_t cur = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    if (cur > 2 * k + 2 &&
-        ((cur - 1) / 2) % TCPI_REQLOG_LEN == k % TCPI_REQLOG_LEN) {
+    if (cur > tcpi_seq_done(k) && slot_of(cur) == k % TCPI_REQLOG_LEN) {
         atomic_store_explicit(&s->owner, 0, memory_order_release);
         goto drop;
     }
-    atomic_store_explicit(&s->seq, 2 * k + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    tcpi_seqlock_write_begin_gen(&s->seq, k);
     memcpy(&s->rec, rec, sizeof(*rec));
-    atomic_store_explicit(&s->seq, 2 * k + 2, memory_order_release);
+    tcpi_seqlock_write_end_gen(&s->seq, k);
     atomic_store_explicit(&s->owner, 0, memory_order_release);
     return 0;
 drop:
@@ -95,21 +101,24 @@ uint64_t tcpi_reqlog_head(const tcpi_reqlog_t *log)
 
 int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k)
 {
-    slot_t *s = (slot_t *)&log->slot[k % TCPI_REQLOG_LEN];
-    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+    const slot_t *s = &log->slot[k % TCPI_REQLOG_LEN];
+    uint64_t seen;
+    int rc = tcpi_seqlock_copy_gen(out, &s->rec, sizeof(*out), &s->seq, k,
+                                   &seen);
 
-    if (s1 != 2 * k + 2) {
+    if (rc == TCPI_SEQLOCK_ABSENT) {
         /* Not (yet, or any more) record k. A slot only ever holds a
          * record number of its own residue, being written (odd) or
          * complete (even); anything else was not written by a producer. */
-        if (s1 != 0 && ((s1 - 1) / 2) % TCPI_REQLOG_LEN != k % TCPI_REQLOG_LEN)
+        if (seen != 0 && slot_of(seen) != k % TCPI_REQLOG_LEN)
             return TCPI_REQLOG_CORRUPT;
+        if (seen != 0 && tcpi_seq_gen(seen) > k)
+            return TCPI_REQLOG_GONE;     /* a later record took the slot */
         return -1;
     }
-    memcpy(out, &s->rec, sizeof(*out));
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
-        return -1;
+    if (rc != TCPI_SEQLOCK_OK)
+        return TCPI_REQLOG_GONE;         /* torn: a later record was being
+                                            written over it meanwhile */
     if (!tcpi_req_check(out)) {
         memset(out, 0, sizeof(*out));
         return TCPI_REQLOG_CORRUPT;
@@ -168,4 +177,167 @@ size_t tcpi_endpoint_format(char *buf, size_t len, const tcpi_endpoint_t *ep)
     else
         return 0;
     return n > 0 ? (size_t)n : 0;
+}
+
+/* ---- the reader ------------------------------------------------------- */
+
+struct tcpi_reqlog_reader {
+    const tcpi_reqlog_t *log;
+    tcpi_reqlog_reader_conf_t c;
+    int         started;          /* next set from the head */
+    uint64_t    next;             /* the next record number to read */
+    uint64_t    stuck_since;      /* wall ns; 0: not waiting */
+    uint64_t    stuck_head;       /* the head when that wait began */
+    uint64_t    skip_below;       /* incomplete records below this were
+                                     claimed before an expired wait */
+    uint64_t    head, tail;       /* the FIFO: [tail, head) */
+    uint64_t   *k;
+    tcpi_req_t *rec;
+    uint64_t    missed, skipped, corrupt;
+};
+
+tcpi_reqlog_reader_t *tcpi_reqlog_reader_create(const tcpi_reqlog_t *log,
+                                                const tcpi_reqlog_reader_conf_t *conf)
+{
+    tcpi_reqlog_reader_t *rd = calloc(1, sizeof(*rd));
+
+    if (rd == NULL)
+        return NULL;
+    rd->log = log;
+    rd->c = *conf;
+    if (rd->c.capacity == 0)
+        rd->c.capacity = TCPI_REQLOG_LEN;
+    rd->k = malloc(rd->c.capacity * sizeof(*rd->k));
+    rd->rec = malloc(rd->c.capacity * sizeof(*rd->rec));
+    if (rd->k == NULL || rd->rec == NULL) {
+        tcpi_reqlog_reader_destroy(rd);
+        return NULL;
+    }
+    return rd;
+}
+
+void tcpi_reqlog_reader_destroy(tcpi_reqlog_reader_t *rd)
+{
+    if (rd == NULL)
+        return;
+    free(rd->k);
+    free(rd->rec);
+    free(rd);
+}
+
+/* The start: the head, or further back over the records that ended
+ * within catchup_ns (and whatever is not a record among them), at most
+ * one log's length. */
+static void reader_start(tcpi_reqlog_reader_t *rd, uint64_t head,
+                         uint64_t now_ns)
+{
+    uint64_t now_us = now_ns / 1000, back_us = rd->c.catchup_ns / 1000;
+
+    rd->next = head;
+    rd->started = 1;
+    if (back_us == 0)
+        return;
+    for (; rd->next > 0 && head - rd->next < TCPI_REQLOG_LEN; rd->next--) {
+        tcpi_req_t r;
+        if (tcpi_reqlog_get(&r, rd->log, rd->next - 1) == 0 &&
+            r.end_us < now_us && now_us - r.end_us > back_us)
+            break;                        /* ended before the catch-up */
+    }
+}
+
+void tcpi_reqlog_reader_fill(tcpi_reqlog_reader_t *rd, uint64_t now)
+{
+    uint64_t head = tcpi_reqlog_head(rd->log);
+
+    if (!rd->started)
+        reader_start(rd, head, now);
+    if (head < rd->next) {
+        /* The counter went back (or wrapped): only a write into the log
+         * does that. The records since then are below the new head: read
+         * the log's last LEN slots again (what is not a record now is
+         * passed over as corrupt). */
+        rd->corrupt++;
+        rd->next = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
+    }
+    while (rd->next < head && rd->head - rd->tail < rd->c.capacity) {
+        tcpi_req_t *r = &rd->rec[rd->head % rd->c.capacity];
+        if (head - rd->next > TCPI_REQLOG_LEN) {
+            rd->missed += head - TCPI_REQLOG_LEN - rd->next;
+            rd->next = head - TCPI_REQLOG_LEN;
+            continue;
+        }
+        int rc = tcpi_reqlog_get(r, rd->log, rd->next);
+        if (rc == TCPI_REQLOG_CORRUPT ||
+            (rc == 0 && r->end_us > now / 1000 + TCPI_REQLOG_FUTURE_US)) {
+            rd->corrupt++;
+            rd->next++;
+            continue;
+        }
+        if (rc == TCPI_REQLOG_GONE) {    /* overwritten before it was read */
+            rd->missed++;
+            rd->next++;
+            continue;
+        }
+        if (rc != 0) {
+            /* Still being written, or its producer died copying it. */
+            if (rd->next >= rd->skip_below) {
+                if (rd->stuck_since == 0 || now < rd->stuck_since) {
+                    rd->stuck_since = now;
+                    rd->stuck_head = head;
+                }
+                if (now - rd->stuck_since < TCPI_REQLOG_STUCK_NS)
+                    break;
+                /* Stuck that long: skip it, and every record claimed
+                 * before the wait began that is not complete either (a
+                 * run of slots left "being written" passes in one go);
+                 * a record claimed since gets a wait of its own. */
+                rd->skip_below = rd->stuck_head;
+                rd->stuck_since = 0;
+            }
+            rd->skipped++;
+            rd->next++;
+            continue;
+        }
+        rd->stuck_since = 0;
+        rd->k[rd->head % rd->c.capacity] = rd->next++;
+        rd->head++;
+    }
+}
+
+const tcpi_req_t *tcpi_reqlog_reader_next(uint64_t *k,
+                                          const tcpi_reqlog_reader_t *rd,
+                                          uint64_t now_ns, uint64_t seen_ns)
+{
+    const tcpi_req_t *r;
+    uint64_t ripe;
+
+    if (rd->tail == rd->head)
+        return NULL;
+    /* end_us is at most TCPI_REQLOG_FUTURE_US ahead: no overflow. */
+    r = &rd->rec[rd->tail % rd->c.capacity];
+    ripe = r->end_us * 1000 + rd->c.grace_ns;
+    if (now_ns < ripe || seen_ns < ripe)
+        return NULL;
+    *k = rd->k[rd->tail % rd->c.capacity];
+    return r;
+}
+
+void tcpi_reqlog_reader_pop(tcpi_reqlog_reader_t *rd)
+{
+    if (rd->tail < rd->head)
+        rd->tail++;
+}
+
+void tcpi_reqlog_reader_stats(tcpi_reqlog_reader_stats_t *st,
+                              const tcpi_reqlog_reader_t *rd, uint64_t now_ns)
+{
+    st->missed = rd->missed;
+    st->skipped = rd->skipped;
+    st->corrupt = rd->corrupt;
+    st->pending = rd->head - rd->tail;
+    st->lag_ms = 0;
+    if (rd->tail < rd->head) {
+        uint64_t e = rd->rec[rd->tail % rd->c.capacity].end_us * 1000;
+        st->lag_ms = now_ns > e ? (now_ns - e) / 1000000 : 0;
+    }
 }

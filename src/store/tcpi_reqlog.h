@@ -7,13 +7,18 @@
  *   | header: head, counts  |  head = next record number (fetch_add)
  *   +-----------------------+
  *   | slot[TCPI_REQLOG_LEN] |  record k lives in slot k % LEN, with a
- *   |                       |  seqlock (2k+1 writing, 2k+2 complete) and
- *   |                       |  a one-byte try-lock held for the copy only
+ *   |                       |  seqlock (2k+1 writing, 2k+2 complete:
+ *   |                       |  tcpi_seqlock.h's generation form) and a
+ *   |                       |  try-lock (the owner's pid) held for the
+ *   |                       |  copy only
  *   +-----------------------+
  *
  * A producer never waits: when the slot it claimed is still being written
  * by a producer that was lapped (TCPI_REQLOG_LEN records ago), the new
  * record is dropped and counted.
+ *
+ * The capture worker reads it through one tcpi_reqlog_reader_t (below):
+ * the join and the triggered captures take their records from it.
  */
 #ifndef TCPI_REQLOG_H
 #define TCPI_REQLOG_H
@@ -71,13 +76,17 @@ tcpi_reqlog_t *tcpi_reqlog_init(void *mem);
 int tcpi_reqlog_put(tcpi_reqlog_t *log, const tcpi_req_t *rec);
 /** Record number that the next put gets (so [head-LEN, head) may exist). */
 uint64_t tcpi_reqlog_head(const tcpi_reqlog_t *log);
-/** Copy record k: 0; -1 when overwritten, not yet complete or torn; -2
+/** Copy record k: 0; -1 when not yet complete (or never written);
+ *  TCPI_REQLOG_GONE when a later record took its slot; TCPI_REQLOG_CORRUPT
  *  when complete but not a record a child's log_transaction writes (a
  *  corrupt or forged slot: see tcpi_req_check). Every MPM child can write
  *  the log, so its readers (the worker above all) take only what this
  *  returns 0 for. */
 int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k);
 #define TCPI_REQLOG_CORRUPT (-2)
+/* Record k was overwritten by a later record of its slot (or while it
+ * was copied): gone for good, not worth waiting for. */
+#define TCPI_REQLOG_GONE (-3)
 
 /** 1 when rec could have been written by the glue: strings terminated,
  *  a valid id, endpoint families 0/4/6, flags 0/1, start <= end. */
@@ -90,5 +99,67 @@ uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log);
 
 /** Format an endpoint as "ip:port" ("[v6]:port"); "" when family is 0. */
 size_t tcpi_endpoint_format(char *buf, size_t len, const tcpi_endpoint_t *ep);
+
+/* ---- the reader --------------------------------------------------------
+ *
+ * Follows the log from a cursor, copies each record into a FIFO and hands
+ * it out once its grace period after the log time has passed. The log is
+ * untrusted input (every MPM child writes it), so the reader
+ *   - takes only what tcpi_reqlog_get returns 0 for (tcpi_req_check and
+ *     the slot's residue), and passes over a record that ends more than
+ *     TCPI_REQLOG_FUTURE_US ahead (it would hold back every one behind
+ *     it): records_corrupt;
+ *   - resyncs when the head counter went back (or wrapped: only a write
+ *     into the log does that) by reading the log's last LEN slots again:
+ *     records_corrupt once;
+ *   - waits at most TCPI_REQLOG_STUCK_NS for a record still being written
+ *     (a producer killed mid-copy never completes it), then passes it and
+ *     the incomplete ones claimed before that wait began; one claimed
+ *     since gets a wait of its own: records_skipped;
+ *   - counts what the producers overwrote before it was read (never
+ *     waiting for it): records_missed.
+ * Every call is bounded; nothing blocks. The first tcpi_reqlog_reader_fill
+ * takes the start position (the worker creates its reader as root, and
+ * reads nothing a child can write until it is confined). */
+
+#define TCPI_REQLOG_FUTURE_US 60000000ull   /* a record may end this far ahead */
+#define TCPI_REQLOG_STUCK_NS  1000000000ull /* an incomplete record, waited for */
+
+typedef struct tcpi_reqlog_reader tcpi_reqlog_reader_t;
+
+typedef struct {
+    uint64_t grace_ns;     /* hand a record out this long after its end_us */
+    uint64_t catchup_ns;   /* the first fill also takes the records that
+                              ended up to this long before now (a restarted
+                              worker's due captures); 0: from the head */
+    uint32_t capacity;     /* records held while waiting (0: LEN) */
+} tcpi_reqlog_reader_conf_t;
+
+typedef struct {
+    uint64_t missed;       /* overwritten in the log before they were read */
+    uint64_t skipped;      /* never completed by their producer */
+    uint64_t corrupt;      /* not records the glue writes: passed over */
+    uint64_t pending;      /* records waiting for their grace */
+    uint64_t lag_ms;       /* the oldest waiting record's age */
+} tcpi_reqlog_reader_stats_t;
+
+/** A reader of log (NULL when out of memory). Reads nothing yet. */
+tcpi_reqlog_reader_t *tcpi_reqlog_reader_create(const tcpi_reqlog_t *log,
+                                                const tcpi_reqlog_reader_conf_t *conf);
+void tcpi_reqlog_reader_destroy(tcpi_reqlog_reader_t *rd);
+/** Copy the records logged since the last call into the FIFO, at
+ *  wall-clock time now_ns (as many as it has room for). */
+void tcpi_reqlog_reader_fill(tcpi_reqlog_reader_t *rd, uint64_t now_ns);
+/** The oldest waiting record when its grace has passed at now_ns and the
+ *  consumer holds the packets up to then (seen_ns: the newest packet time
+ *  it holds, UINT64_MAX: all there are); its record number in *k. NULL
+ *  otherwise. Valid until tcpi_reqlog_reader_pop or _fill. */
+const tcpi_req_t *tcpi_reqlog_reader_next(uint64_t *k,
+                                          const tcpi_reqlog_reader_t *rd,
+                                          uint64_t now_ns, uint64_t seen_ns);
+/** Drop the record tcpi_reqlog_reader_next returned. */
+void tcpi_reqlog_reader_pop(tcpi_reqlog_reader_t *rd);
+void tcpi_reqlog_reader_stats(tcpi_reqlog_reader_stats_t *st,
+                              const tcpi_reqlog_reader_t *rd, uint64_t now_ns);
 
 #endif

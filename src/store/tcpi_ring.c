@@ -1,5 +1,6 @@
 /* tcpi_ring.c — seqlock packet ring (layout in tcpi_ring.h). */
 #include "tcpi_ring.h"
+#include "tcpi/common.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,7 +11,7 @@
 #define RING_VERSION 1u
 
 typedef struct {
-    _Atomic uint64_t seq;   /* 2n+1 writing, 2n+2 complete */
+    _Atomic uint64_t seq;   /* seqlock, generation n (tcpi_seqlock.h) */
     uint64_t pos;           /* monotonic byte position of the data */
     uint64_t ts_ns;
     uint32_t caplen;
@@ -208,9 +209,8 @@ void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
     }
     atomic_store_explicit(&r->h->tail, tail, memory_order_relaxed);
     atomic_store_explicit(&r->h->reserved, pos + caplen, memory_order_relaxed);
-    atomic_store_explicit(&d->seq, 2 * n + 1, memory_order_relaxed);
-    /* Order the publications above before the stores below. */
-    atomic_thread_fence(memory_order_release);
+    /* Its release fence also orders tail and reserved before the bytes. */
+    tcpi_seqlock_write_begin_gen(&d->seq, n);
     d->pos = pos;
     d->ts_ns = ts_ns;
     d->caplen = caplen;
@@ -218,7 +218,7 @@ void tcpi_ring_write(tcpi_ring_t *r, uint64_t ts_ns, uint16_t iface,
     d->iface = iface;
     d->linktype = linktype;
     copy_in(r, pos, bytes, caplen);
-    atomic_store_explicit(&d->seq, 2 * n + 2, memory_order_release);
+    tcpi_seqlock_write_end_gen(&d->seq, n);
     atomic_fetch_add_explicit(&r->h->bytes, caplen, memory_order_relaxed);
     atomic_store_explicit(&r->h->head, n + 1, memory_order_release);
 }
@@ -237,11 +237,10 @@ int tcpi_ring_read(tcpi_ring_rec_t *rec, uint8_t *buf, size_t bufsize,
 {
     ring_desc_t *d = &descs(r)[n & (r->ndesc - 1)];
     tcpi_ring_t *w = (tcpi_ring_t *)r;
-    uint64_t s1, s2, pos, reserved;
+    uint64_t s1, pos, reserved;
     uint32_t len;
 
-    s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
-    if (s1 != 2 * n + 2)
+    if (tcpi_seqlock_read_begin_gen(&s1, &d->seq, n) != TCPI_SEQLOCK_OK)
         return -1;
     pos = d->pos;
     rec->n = n;
@@ -258,10 +257,12 @@ int tcpi_ring_read(tcpi_ring_rec_t *rec, uint8_t *buf, size_t bufsize,
     if (len > bufsize)
         len = (uint32_t)bufsize;
     copy_out(buf, r, pos, len);
-    atomic_thread_fence(memory_order_acquire);
-    s2 = atomic_load_explicit(&d->seq, memory_order_relaxed);
+    if (!tcpi_seqlock_read_valid(&d->seq, s1))
+        return -1;
+    /* After the fence of read_valid: a writer that reserved these bytes
+     * for a later record did so before writing them. */
     reserved = atomic_load_explicit(&w->h->reserved, memory_order_relaxed);
-    if (s2 != s1 || reserved - pos > r->data_size)
+    if (reserved - pos > r->data_size)
         return -1;
     rec->caplen = len;
     return 0;
@@ -283,11 +284,10 @@ void tcpi_ring_stats(tcpi_ring_stats_t *st, const tcpi_ring_t *r)
     /* The oldest record may be overwritten while we look: retry a little. */
     for (int tries = 0; tries < 4 && tail < head; tries++, tail++) {
         ring_desc_t *d = &descs(r)[tail & (r->ndesc - 1)];
-        uint64_t s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+        uint64_t s1;
+        int rc = tcpi_seqlock_read_begin_gen(&s1, &d->seq, tail);
         uint64_t ts = d->ts_ns, pos = d->pos;
-        atomic_thread_fence(memory_order_acquire);
-        if (s1 == 2 * tail + 2 &&
-            atomic_load_explicit(&d->seq, memory_order_relaxed) == s1) {
+        if (rc == TCPI_SEQLOCK_OK && tcpi_seqlock_read_valid(&d->seq, s1)) {
             uint64_t reserved = atomic_load_explicit(&w->h->reserved,
                                                      memory_order_relaxed);
             st->oldest_ts_ns = ts;
@@ -308,11 +308,10 @@ uint64_t tcpi_ring_seek_time(const tcpi_ring_t *r, uint64_t ts_ns)
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
         ring_desc_t *d = &descs(r)[mid & (r->ndesc - 1)];
-        uint64_t s1 = atomic_load_explicit(&d->seq, memory_order_acquire);
+        uint64_t s1;
+        int rc = tcpi_seqlock_read_begin_gen(&s1, &d->seq, mid);
         uint64_t ts = d->ts_ns;
-        atomic_thread_fence(memory_order_acquire);
-        if (s1 != 2 * mid + 2 ||
-            atomic_load_explicit(&d->seq, memory_order_relaxed) != s1) {
+        if (rc != TCPI_SEQLOCK_OK || !tcpi_seqlock_read_valid(&d->seq, s1)) {
             lo = mid + 1;          /* overwritten: everything older is too */
             continue;
         }

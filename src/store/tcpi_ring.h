@@ -15,7 +15,8 @@
  *   +--------------------+
  *
  * Packet number n lives in desc[n % ndesc]. Its seq is 2n+1 while being
- * written and 2n+2 once complete (a per-record seqlock). The writer first
+ * written and 2n+2 once complete (a per-record seqlock of generation n,
+ * tcpi_seqlock.h). The writer first
  * publishes `reserved` (the end of the bytes it is about to overwrite),
  * so a reader that copied a record and then finds
  * reserved - pos > data_size knows the bytes were overwritten under it.
