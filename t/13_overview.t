@@ -74,4 +74,18 @@ is $bad->code, 400, 'a bad limit is a 400';
 like $bad->header('Content-Type') // '', qr{^text/plain}, '... in plain text';
 is $bad->header('X-Content-Type-Options'), 'nosniff', '... not to be sniffed';
 
+# The query as the route table reads it: a parameter given twice, a %00
+# that would cut a value short of what was sent, a broken escape, an
+# unknown name: each a 400 naming what is wrong; a %2F is a '/'.
+for (['/tcp-inspect/requests?limit=5&limit=6', qr/limit is given more than once/],
+     ['/tcp-inspect/packets.txt?filter=tcp%00+or+udp', qr/%00/],
+     ['/tcp-inspect/requests?uri=%zz', qr/bad %-escape/],
+     ['/tcp-inspect/flows?bogus=1', qr/unknown query parameter/]) {
+    my ($q, $why) = @$_;
+    my $res = http_get($q);
+    is $res->code, 400, "$q: 400";
+    like $res->content, $why, "$q: says why";
+}
+is http_get('/tcp-inspect/requests.json?uri=%2Fapp%2F')->code, 200, 'uri=%2Fapp%2F is /app/';
+
 done_testing;

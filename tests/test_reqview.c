@@ -163,6 +163,159 @@ static void test_list_json_and_filter(void **state)
     free(t);
 }
 
+/* ---- the lists read from the log record by record ------------------- */
+
+typedef struct {
+    int json;
+    const tcpi_sumtab_t *sums;
+    const tcpi_req_status_t *st;
+} list_ctx_t;
+
+/* The list as the pages built it before: every record collected first. */
+static char *list_collected(const list_ctx_t *c, const tcpi_reqlog_t *log,
+                            const tcpi_req_filter_t *f, int max)
+{
+    tcpi_req_t *recs = malloc(sizeof(*recs) * (size_t)max);
+    uint64_t *ks = malloc(sizeof(*ks) * (size_t)max);
+    int n = log ? tcpi_req_collect(recs, ks, max, log, f) : 0;
+    tcpi_out_t o;
+    tcpi_membuf_t m = { 0 };
+
+    tcpi_out_init(&o, tcpi_membuf_sink, &m);
+    if (c->json)
+        tcpi_render_requests_json(&o, recs, ks, n, c->sums, c->st);
+    else
+        tcpi_render_requests_html(&o, recs, ks, n, c->sums, c->st, "/ti");
+    tcpi_out_mem(&o, "", 1);
+    assert_int_equal(tcpi_out_flush(&o), 0);
+    free(recs);
+    free(ks);
+    return m.data;
+}
+
+static char *list_streamed(const list_ctx_t *c, const tcpi_reqlog_t *log,
+                           const tcpi_req_filter_t *f, int max)
+{
+    tcpi_out_t o;
+    tcpi_membuf_t m = { 0 };
+
+    tcpi_out_init(&o, tcpi_membuf_sink, &m);
+    if (c->json)
+        tcpi_render_requests_json_log(&o, log, f, max, c->sums, c->st);
+    else
+        tcpi_render_requests_html_log(&o, log, f, max, c->sums, c->st, "/ti");
+    tcpi_out_mem(&o, "", 1);
+    assert_int_equal(tcpi_out_flush(&o), 0);
+    return m.data;
+}
+
+static size_t count_of(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* /requests?limit=16384 used to hold limit records (7 MB); the pages now
+ * render each record as the walk finds it. The bytes are the same as
+ * collecting them first: over a log that wrapped (more records than it
+ * holds), with filters that match many, few and none, limits below and
+ * above the matches, joined and unjoined records. */
+static void test_list_streamed(void **state)
+{
+    tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
+    tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
+    tcpi_req_status_t st = { .log_dropped = 7, .have_join = 1 };
+    tcpi_req_t r;
+    tcpi_reqsum_t s;
+    const uint64_t total = TCPI_REQLOG_LEN + 1500;
+
+    race_summary(&s, &r);
+    for (uint64_t k = 0; k < total; k++) {
+        snprintf(r.id, sizeof(r.id), "req-%llu", (unsigned long long)k);
+        snprintf(r.uri, sizeof(r.uri), "/%s/%llu", k % 3 ? "app" : "big",
+                 (unsigned long long)k);
+        r.status = k % 7 == 0 ? 502 : 200;
+        r.front_client.port = (uint16_t)(40000 + k % 5);
+        r.end_us = r.start_us + (k % 11) * 1000;
+        assert_int_equal(tcpi_reqlog_put(log, &r), 0);
+        if (k % 4 == 0) {                  /* every fourth one joined */
+            s.k = k;
+            strcpy(s.id, r.id);
+            tcpi_sumtab_put(t, &s);
+        }
+    }
+    tcpi_sumtab_stats(&st.join, t);
+
+    const tcpi_req_filter_t filters[] = {
+        { 0 },
+        { .status = 502 },
+        { .uri_prefix = "/big/" },
+        { .client = "198.18.0.2:40003" },
+        { .min_us = 9000 },
+        { .status = 404 },                 /* none */
+        { .id = "req-17000" },
+    };
+    const int limits[] = { 1, 100, 4096, TCPI_REQLOG_LEN };
+    for (int json = 0; json <= 1; json++) {
+        list_ctx_t c = { json, t, &st };
+        for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+            for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+                char *a = list_collected(&c, log, &filters[i], limits[l]);
+                char *b = list_streamed(&c, log, &filters[i], limits[l]);
+                assert_string_equal(a, b);
+                free(a);
+                free(b);
+            }
+        /* no region: no records */
+        char *a = list_collected(&c, NULL, &filters[0], 10);
+        char *b = list_streamed(&c, NULL, &filters[0], 10);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+
+    /* What the pages show: the whole log, newest first. */
+    tcpi_req_filter_t all = { 0 };
+    list_ctx_t c = { 1, t, &st };
+    char *js = list_streamed(&c, log, &all, TCPI_REQLOG_LEN);
+    assert_int_equal(count_of(js, "\"id\":\"req-"), TCPI_REQLOG_LEN);
+    assert_int_equal(tcpi_py_json(js,
+        "len(d['requests'])==16384 and d['requests'][0]['id']=='req-17883' and "
+        "d['requests'][-1]['id']=='req-1500' and d['requests'][3]['joined'] and "
+        "not d['requests'][0]['joined'] and d['dropped']==7"), 0);
+    free(js);
+    c.json = 0;
+    char *html = list_streamed(&c, log, &filters[1], TCPI_REQLOG_LEN);
+    size_t rows = count_of(html, "<tr class=");
+    assert_true(rows > 2000);
+    char want[64];
+    snprintf(want, sizeof(want), "%zu shown, newest first", rows);
+    assert_non_null(strstr(html, want));
+    free(html);
+
+    /* The walk itself: newest first, at most max, a copy walks again. */
+    tcpi_req_iter_t it, again;
+    uint64_t k, prev = UINT64_MAX;
+    int n = 0;
+    tcpi_req_iter_init(&it, log, &filters[1], 50);
+    again = it;
+    while (tcpi_req_iter_next(&r, &k, &it)) {
+        assert_true(k < prev);
+        assert_int_equal(r.status, 502);
+        prev = k;
+        n++;
+    }
+    assert_int_equal(n, 50);
+    assert_int_equal(tcpi_req_iter_next(&r, &k, &it), 0);
+    assert_int_equal(tcpi_req_iter_next(&r, &k, &again), 1);
+    tcpi_req_iter_init(&it, NULL, &filters[0], 50);
+    assert_int_equal(tcpi_req_iter_next(&r, &k, &it), 0);
+    free(log);
+    free(t);
+}
+
 static void test_detail_html(void **state)
 {
     tcpi_req_t r;
@@ -218,6 +371,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detail_json),
         cmocka_unit_test(test_list_json_and_filter),
+        cmocka_unit_test(test_list_streamed),
         cmocka_unit_test(test_detail_html),
         cmocka_unit_test(test_id_valid),
     };

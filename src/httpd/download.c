@@ -1,6 +1,7 @@
 /*
  * src/httpd/download.c — raw packet downloads, refused unless
- * TCPInspectAllowDownload is On: the ring as /capture.pcap and
+ * TCPInspectAllowDownload is On (the handler checks it for every route
+ * marked TCPI_ROUTE_DOWNLOAD): the ring as /capture.pcap and
  * /capture.pcapng, one request's packets as /requests/<id>.pcapng (its
  * saved capture, else what the ring still holds).
  */
@@ -26,9 +27,7 @@ APLOG_USE_MODULE(tcpinspect);
 
 /* ---- downloads: /capture.pcap, /capture.pcapng ------------------------ */
 
-#define DOWNLOAD_SECONDS_MAX 86400
-
-static int download_refused(request_rec *r)
+int tcpi_httpd_download_refused(request_rec *r)
 {
     ap_set_content_type(r, "text/plain; charset=utf-8");
     r->status = HTTP_FORBIDDEN;
@@ -39,61 +38,46 @@ static int download_refused(request_rec *r)
     return OK;
 }
 
-/* The ring as a file, streamed packet by packet (never copied whole). */
-static int page_capture(page_t *pg, int pcapng)
+/* /capture.pcap and /capture.pcapng: the ring as a file, streamed packet
+ * by packet (never copied whole). */
+int tcpi_httpd_page_capture(page_t *pg)
 {
     request_rec *r = pg->r;
+    const tcpi_route_args_t *a = pg->a;
     tcpi_srv_conf_t *c = tcpi_httpd_global_conf(r);
-    const char *v, *filter = apr_table_get(pg->args, "filter");
+    const char *v;
     char err[PCAP_ERRBUF_SIZE + 512], stamp[32];
     int32_t linktype = 1;
-    int iface = -1;
-    uint64_t secs = 0;
+    int iface = -1, pcapng = a->fmt == TCPI_FMT_PCAPNG;
+    uint64_t secs = a->v[TCPI_ARG_SECONDS].u;   /* 0: the whole ring */
     apr_size_t slen;
     apr_time_exp_t tm;
     tcpi_ring_stats_t st;
 
-    if (pg->dc == NULL || pg->dc->allow_download != 1)
-        return download_refused(r);
     if (tcpi_httpd_state.shm == NULL)
         return HTTP_SERVICE_UNAVAILABLE;
-    if ((v = apr_table_get(pg->args, "iface")) != NULL &&
-        (iface = tcpi_shm_find_iface(tcpi_httpd_state.shm, v)) < 0) {
-        const char *names = "";
-        for (uint32_t i = 0; i < tcpi_httpd_state.shm->niface &&
-                             i < TCPI_MAX_IFACES; i++)
-            names = apr_pstrcat(r->pool, names, i ? ", " : "",
-                                tcpi_httpd_state.shm->iface[i].name, NULL);
-        return tcpi_httpd_bad_request(r, apr_psprintf(r->pool, "iface: no "
-                           "captured interface is named \"%s\"; the interfaces "
-                           "are: %s", v, names));
-    }
-    if ((v = apr_table_get(pg->args, "seconds")) != NULL &&
-        tcpi_conf_parse_count(&secs, v, 1, DOWNLOAD_SECONDS_MAX, r->pool) != NULL)
-        return tcpi_httpd_bad_request(r, apr_psprintf(r->pool, "seconds must "
-                           "be a whole number from 1 to %d",
-                           DOWNLOAD_SECONDS_MAX));
+    if ((v = a->v[TCPI_ARG_IFACE].raw) != NULL &&
+        (v = tcpi_httpd_iface(&iface, r, v)) != NULL)
+        return tcpi_httpd_bad_request(r, v);
     if (!pcapng && tcpi_export_linktype(&linktype, tcpi_httpd_state.shm, iface,
                                         err, sizeof(err)) != 0)
         return tcpi_httpd_bad_request(r, err);
     tcpi_query_t *q = apr_palloc(r->pool, sizeof(*q));
     /* Downloads are allowed here, so the filter may read payload. */
-    if (tcpi_query_init_ex(q, tcpi_httpd_state.shm, iface, filter,
-                           TCPI_QUERY_PAYLOAD, err, sizeof(err)) != 0)
+    if (tcpi_query_init_ex(q, tcpi_httpd_state.shm, iface,
+                           a->v[TCPI_ARG_FILTER].raw, TCPI_QUERY_PAYLOAD, err,
+                           sizeof(err)) != 0)
         return tcpi_httpd_bad_request(r, apr_pstrcat(r->pool, "filter: ", err,
                                                      NULL));
     if (secs)
         q->from_ts_ns = tcpi_now_wall_ns() - secs * 1000000000ull;
-    /* A download may be as large as the ring, but a filter that matches
-     * little must not scan a 16 GB ring for nothing: no record bound,
-     * 2 s of scanning (writing to the client is not counted). */
-    q->budget_packets = 0;
-    q->budget_ns = 8ull * TCPI_QUERY_BUDGET_MS * 1000000ull;
+    /* The route's budget: no record bound, 8 times a page's time. */
+    q->budget_packets = pg->rt->budget_packets;
+    q->budget_ns = pg->rt->budget_ms * 1000000ull;
 
     apr_time_exp_gmt(&tm, apr_time_now());
     apr_strftime(stamp, &slen, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-    ap_set_content_type(r, pcapng ? "application/x-pcapng"
-                                  : "application/vnd.tcpdump.pcap");
+    ap_set_content_type(r, tcpi_route_fmt_ctype(a->fmt));
     apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(r->pool,
                    "attachment; filename=\"tcpinspect-%s.%s\"", stamp,
                    pcapng ? "pcapng" : "pcap"));
@@ -128,9 +112,6 @@ static int page_capture(page_t *pg, int pcapng)
     tcpi_query_free(q);
     return OK;
 }
-
-int tcpi_httpd_page_capture_pcap(page_t *pg) { return page_capture(pg, 0); }
-int tcpi_httpd_page_capture_pcapng(page_t *pg) { return page_capture(pg, 1); }
 
 static apr_status_t close_fd(void *fd)
 {
@@ -180,9 +161,10 @@ static apr_status_t free_reqcap(void *sel)
 
 /* /requests/<id>.pcapng: the saved file of a triggered request, else the
  * request's packets from the ring while they are still there. */
-int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
+int tcpi_httpd_page_request_pcapng(page_t *pg)
 {
     request_rec *r = pg->r;
+    const char *id = pg->id;
     tcpi_srv_conf_t *c = tcpi_httpd_global_conf(r);
     char name[TCPI_REQ_ID_MAX + 16];
     tcpi_req_filter_t f;
@@ -191,8 +173,6 @@ int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id)
     tcpi_out_t *o;
     uint64_t k;
 
-    if (pg->dc == NULL || pg->dc->allow_download != 1)
-        return download_refused(r);
     if (tcpi_trigger_filename(name, sizeof(name), id) != 0)
         return tcpi_httpd_plain_error(r, HTTP_NOT_FOUND, "no such request id");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");

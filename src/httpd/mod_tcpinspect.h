@@ -10,7 +10,8 @@
  *   worker.c           post_config, the capture worker's life cycle,
  *                      the event counter, child_init
  *   request.c          request ids, backend tuples, the request log
- *   pages.c            the handler, its routes and views
+ *   pages.c            the handler (routes: the core's tcpi_route.h),
+ *                      its views
  *   download.c         pcap/pcapng downloads, saved captures
  *   status.c           the mod_status section
  *
@@ -100,11 +101,14 @@ typedef struct {
 
 extern tcpi_httpd_state_t tcpi_httpd_state;
 
-/* A request to one of the handler's pages. */
+/* A request to one of the handler's pages: its route (tcpi_route.h)
+ * and its query read against the route. */
 typedef struct {
     request_rec     *r;
     tcpi_dir_conf_t *dc;
-    apr_table_t     *args;
+    const tcpi_route_t *rt;
+    const tcpi_route_args_t *a;  /* a->fmt: the format asked for */
+    const char      *id;       /* an id route's id, else NULL */
     const char      *base;     /* handler location, HTML-safe */
 } page_t;
 
@@ -171,12 +175,16 @@ void tcpi_httpd_take_snapshot(tcpi_snapshot_t *snap, request_rec *r,
 /* An error page in plain text (status); bad_request is the 400 one. */
 int tcpi_httpd_plain_error(request_rec *r, int status, const char *msg);
 int tcpi_httpd_bad_request(request_rec *r, const char *msg);
+/* The captured interface named by iface=: NULL with *index, or the 400
+ * message. */
+const char *tcpi_httpd_iface(int *index, request_rec *r, const char *name);
 
 /* ---- download.c -------------------------------------------------------- */
 
-int tcpi_httpd_page_capture_pcap(page_t *pg);
-int tcpi_httpd_page_capture_pcapng(page_t *pg);
-int tcpi_httpd_page_request_pcapng(page_t *pg, const char *id);
+/* The 403 of a download route where TCPInspectAllowDownload is not On. */
+int tcpi_httpd_download_refused(request_rec *r);
+int tcpi_httpd_page_capture(page_t *pg);
+int tcpi_httpd_page_request_pcapng(page_t *pg);
 
 /* ---- status.c ---------------------------------------------------------- */
 

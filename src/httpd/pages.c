@@ -1,8 +1,8 @@
 /*
- * src/httpd/pages.c — the tcp-inspect handler: the routes and their
- * allowed query parameters, the snapshot and its renderers (HTML, ?auto,
- * nagios, JSON, metrics), the request, packet and flow views. The raw
- * downloads are in download.c.
+ * src/httpd/pages.c — the tcp-inspect handler: the route of a request and
+ * its query read against it (the table is the core's, tcpi_route.c), the
+ * snapshot and its renderers (HTML, ?auto, nagios, JSON, metrics), the
+ * request, packet and flow views. The raw downloads are in download.c.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -112,14 +112,14 @@ int tcpi_httpd_bad_request(request_rec *r, const char *msg)
 
 typedef void render_fn(tcpi_out_t *o, const tcpi_snapshot_t *s);
 
-static int send_rendered(page_t *pg, const char *ctype, render_fn *fn,
-                         int full)
+/* A snapshot in the page's format (not the overview's HTML). */
+static int send_rendered(page_t *pg, render_fn *fn, int full)
 {
     tcpi_snapshot_t *snap = apr_palloc(pg->r->pool, sizeof(*snap));
     tcpi_out_t *o = apr_palloc(pg->r->pool, sizeof(*o));
 
     tcpi_httpd_take_snapshot(snap, pg->r, full);
-    ap_set_content_type(pg->r, ctype);
+    ap_set_content_type(pg->r, tcpi_route_fmt_ctype(pg->a->fmt));
     apr_table_setn(pg->r->headers_out, "Cache-Control", "no-store");
     if (pg->r->header_only)
         return OK;
@@ -129,38 +129,25 @@ static int send_rendered(page_t *pg, const char *ctype, render_fn *fn,
     return OK;
 }
 
+/* /, /?auto, /?nagios */
 static int page_overview(page_t *pg)
 {
     request_rec *r = pg->r;
-    const char *refresh = apr_table_get(pg->args, "refresh");
+    const tcpi_route_val_t *refresh = &pg->a->v[TCPI_ARG_REFRESH];
     tcpi_snapshot_t *snap;
     tcpi_out_t *o;
 
-    if (apr_table_get(pg->args, "auto"))
-        return send_rendered(pg, "text/plain; charset=utf-8", tcpi_render_auto,
-                             0);
-    if (refresh != NULL) {
-        uint64_t n;
-        if (tcpi_conf_parse_count(&n, refresh, 1, 3600, r->pool) != NULL)
-            return tcpi_httpd_bad_request(r, "refresh must be a number of "
-                                          "seconds from 1 to 3600");
+    if (pg->a->fmt == TCPI_FMT_AUTO)
+        return send_rendered(pg, tcpi_render_auto, 0);
+    if (refresh->raw != NULL)
         apr_table_setn(r->headers_out, "Refresh", apr_psprintf(r->pool, "%u",
-                                                               (unsigned)n));
-    }
+                                                    (unsigned)refresh->u));
+    if (pg->a->fmt == TCPI_FMT_NAGIOS)
+        return send_rendered(pg, tcpi_render_nagios, 0);
     snap = apr_palloc(r->pool, sizeof(*snap));
     o = apr_palloc(r->pool, sizeof(*o));
-    tcpi_httpd_take_snapshot(snap, r, !apr_table_get(pg->args, "nagios"));
-    if (apr_table_get(pg->args, "nagios")) {
-        ap_set_content_type(r, "text/plain; charset=utf-8");
-        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-        if (r->header_only)
-            return OK;
-        tcpi_out_init(o, tcpi_httpd_out_sink, r);
-        tcpi_render_nagios(o, snap);
-        tcpi_out_flush(o);
-        return OK;
-    }
-    ap_set_content_type(r, "text/html; charset=utf-8");
+    tcpi_httpd_take_snapshot(snap, r, 1);
+    ap_set_content_type(r, tcpi_route_fmt_ctype(TCPI_FMT_HTML));
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
@@ -172,19 +159,15 @@ static int page_overview(page_t *pg)
     return OK;
 }
 
-static int page_json(page_t *pg)
+static int page_status(page_t *pg)
 {
-    return send_rendered(pg, "application/json", tcpi_render_json, 1);
+    return send_rendered(pg, tcpi_render_json, 1);
 }
 
 static int page_metrics(page_t *pg)
 {
-    return send_rendered(pg, "text/plain; version=0.0.4; charset=utf-8",
-                         tcpi_render_metrics, 0);
+    return send_rendered(pg, tcpi_render_metrics, 0);
 }
-
-#define REQ_LIMIT_DEFAULT 100
-#define REQ_LIMIT_MAX     TCPI_REQLOG_LEN
 
 static void req_status(tcpi_req_status_t *st)
 {
@@ -197,62 +180,41 @@ static void req_status(tcpi_req_status_t *st)
     tcpi_sumtab_stats(&st->join, tcpi_shm_sumtab(tcpi_httpd_state.shm));
 }
 
-/* /requests and /requests.json: recent requests, newest first. */
+/* /requests and /requests.json: recent requests, newest first, each
+ * rendered as it is read from the log (limit= costs no memory). */
 static tcpi_out_t *view_start(request_rec *r, int json);
 
-static int page_requests(page_t *pg, int json)
+static int page_requests(page_t *pg)
 {
-    request_rec *r = pg->r;
-    tcpi_req_filter_t f;
-    const char *v;
-    uint64_t n, limit = REQ_LIMIT_DEFAULT, *ks;
-    tcpi_req_t *recs;
+    const tcpi_route_args_t *a = pg->a;
+    tcpi_req_filter_t f = {
+        .status = (int)a->v[TCPI_ARG_STATUS].u,
+        .min_us = a->v[TCPI_ARG_MIN_MS].u * 1000,
+        .uri_prefix = a->v[TCPI_ARG_URI].raw,
+        .client = a->v[TCPI_ARG_CLIENT].raw,
+    };
+    int limit = (int)a->v[TCPI_ARG_LIMIT].u, json = a->fmt == TCPI_FMT_JSON;
+    const tcpi_reqlog_t *log = NULL;
+    const tcpi_sumtab_t *sums = NULL;
     tcpi_req_status_t st;
-    const tcpi_sumtab_t *sums;
     tcpi_out_t *o;
-    int count;
 
-    memset(&f, 0, sizeof(f));
-    if ((v = apr_table_get(pg->args, "status")) != NULL) {
-        if (tcpi_conf_parse_count(&n, v, 100, 599, r->pool) != NULL)
-            return tcpi_httpd_bad_request(r, "status must be an HTTP status "
-                                          "100-599");
-        f.status = (int)n;
-    }
-    if ((v = apr_table_get(pg->args, "min_ms")) != NULL) {
-        if (tcpi_conf_parse_count(&n, v, 0, 86400000, r->pool) != NULL)
-            return tcpi_httpd_bad_request(r, "min_ms must be a number of "
-                                          "milliseconds");
-        f.min_us = n * 1000;
-    }
-    if ((v = apr_table_get(pg->args, "limit")) != NULL &&
-        tcpi_conf_parse_count(&limit, v, 1, REQ_LIMIT_MAX, r->pool) != NULL)
-        return tcpi_httpd_bad_request(r, apr_psprintf(r->pool,
-                                      "limit must be 1-%u", REQ_LIMIT_MAX));
-    f.uri_prefix = apr_table_get(pg->args, "uri");
-    f.client = apr_table_get(pg->args, "client");
-    recs = apr_palloc(r->pool, sizeof(*recs) * limit);
-    ks = apr_palloc(r->pool, sizeof(*ks) * limit);
-    count = tcpi_httpd_state.shm
-            ? tcpi_req_collect(recs, ks, (int)limit,
-                               tcpi_httpd_state.reqlog, &f)
-            : 0;
     /* The list shows clients' methods and URIs: the same headers (CSP)
      * as every other view. */
-    if ((o = view_start(r, json)) == NULL)
+    if ((o = view_start(pg->r, json)) == NULL)
         return OK;
+    if (tcpi_httpd_state.shm != NULL) {
+        log = tcpi_httpd_state.reqlog;
+        sums = tcpi_shm_sumtab(tcpi_httpd_state.shm);
+    }
     req_status(&st);
-    sums = tcpi_httpd_state.shm ? tcpi_shm_sumtab(tcpi_httpd_state.shm) : NULL;
     if (json)
-        tcpi_render_requests_json(o, recs, ks, count, sums, &st);
+        tcpi_render_requests_json_log(o, log, &f, limit, sums, &st);
     else
-        tcpi_render_requests_html(o, recs, ks, count, sums, &st, pg->base);
+        tcpi_render_requests_html_log(o, log, &f, limit, sums, &st, pg->base);
     tcpi_out_flush(o);
     return OK;
 }
-
-static int page_requests_html(page_t *pg) { return page_requests(pg, 0); }
-static int page_requests_json(page_t *pg) { return page_requests(pg, 1); }
 
 /* ---- /packets.txt and /packets (tcpi_packets.h) ---------------------- */
 
@@ -280,42 +242,46 @@ static tcpi_redact_t *request_redact(request_rec *r)
     return rd;
 }
 
-static int page_packets(page_t *pg, int html)
+/* The index of the captured interface iface= names: NULL, or the 400
+ * message (naming the interfaces there are). */
+const char *tcpi_httpd_iface(int *index, request_rec *r, const char *name)
+{
+    const tcpi_shm_t *shm = tcpi_httpd_state.shm;
+    const char *names = "";
+
+    if (shm != NULL && (*index = tcpi_shm_find_iface(shm, name)) >= 0)
+        return NULL;
+    for (uint32_t i = 0; shm != NULL && i < shm->niface && i < TCPI_MAX_IFACES; i++)
+        names = apr_pstrcat(r->pool, names, i ? ", " : "", shm->iface[i].name,
+                            NULL);
+    return apr_psprintf(r->pool, "iface: no captured interface is named "
+                        "\"%s\"; %s%s", name, *names ? "the interfaces are: "
+                        : "nothing is captured here", names);
+}
+
+/* /packets.txt and /packets */
+static int page_packets(page_t *pg)
 {
     request_rec *r = pg->r;
+    const tcpi_route_args_t *a = pg->a;
     tcpi_packets_opts_t opt;
     tcpi_packets_stats_t st;
     tcpi_query_t q;
     tcpi_ring_stats_t rs;
-    const char *v, *filter = apr_table_get(pg->args, "filter");
+    const char *v;
     char err[PCAP_ERRBUF_SIZE + 64];
-    uint64_t n, max = html ? TCPI_PACKETS_HTML_LIMIT_MAX : TCPI_PACKETS_TXT_LIMIT_MAX;
-    int iface = -1, rc;
+    int iface = -1, rc, html = a->fmt == TCPI_FMT_HTML;
 
     memset(&opt, 0, sizeof(opt));
-    opt.limit = html ? TCPI_PACKETS_HTML_LIMIT_DEFAULT : TCPI_PACKETS_TXT_LIMIT_DEFAULT;
-    if ((v = apr_table_get(pg->args, "limit")) != NULL &&
-        tcpi_conf_parse_count(&opt.limit, v, 1, max, r->pool) != NULL)
-        return tcpi_httpd_bad_request(r, apr_psprintf(r->pool,
-                                      "limit must be 1-%u", (unsigned)max));
-    if ((v = apr_table_get(pg->args, "x")) != NULL) {
-        if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
-            return tcpi_httpd_bad_request(r, "x must be 0 or 1");
-        opt.hex = v[0] == '1';
-    }
-    if ((v = apr_table_get(pg->args, "match")) != NULL) {
-        if (*v == '\0' || strlen(v) > 256)
-            return tcpi_httpd_bad_request(r, "match must be 1-256 bytes");
-        opt.match = v;
-        opt.match_len = strlen(v);
-    }
-    if ((v = apr_table_get(pg->args, "iface")) != NULL &&
-        (tcpi_httpd_state.shm == NULL ||
-         (iface = tcpi_shm_find_iface(tcpi_httpd_state.shm, v)) < 0))
-        return tcpi_httpd_bad_request(r, "iface names no captured interface");
+    opt.limit = a->v[TCPI_ARG_LIMIT].u;
+    opt.hex = a->v[TCPI_ARG_X].u == 1;
+    if ((opt.match = a->v[TCPI_ARG_MATCH].raw) != NULL)
+        opt.match_len = strlen(opt.match);
+    if ((v = a->v[TCPI_ARG_IFACE].raw) != NULL &&
+        (v = tcpi_httpd_iface(&iface, r, v)) != NULL)
+        return tcpi_httpd_bad_request(r, v);
     if (tcpi_httpd_state.shm == NULL) {
-        ap_set_content_type(r, html ? "text/html; charset=utf-8"
-                                    : "text/plain; charset=utf-8");
+        ap_set_content_type(r, tcpi_route_fmt_ctype(a->fmt));
         return OK;             /* no capture configured: nothing to show */
     }
     /* The filter sees headers only (payload bytes read as zero: no
@@ -324,16 +290,15 @@ static int page_packets(page_t *pg, int html)
     unsigned qflags = tcpi_httpd_global_conf(r)->redact_off ||
                       (pg->dc != NULL && pg->dc->allow_download == 1)
                       ? TCPI_QUERY_PAYLOAD : 0;
-    if (tcpi_query_init_ex(&q, tcpi_httpd_state.shm, iface, filter, qflags, err,
+    if (tcpi_query_init_ex(&q, tcpi_httpd_state.shm, iface,
+                           a->v[TCPI_ARG_FILTER].raw, qflags, err,
                            sizeof(err)) != 0)
         return tcpi_httpd_bad_request(r, apr_pstrcat(r->pool, "filter: ", err,
                                                      NULL));
-    if ((v = apr_table_get(pg->args, "since")) != NULL) {
-        if (tcpi_conf_parse_count(&n, v, 0, UINT64_MAX / 2, r->pool) != NULL) {
-            tcpi_query_free(&q);
-            return tcpi_httpd_bad_request(r, "since must be a packet number");
-        }
-        q.since = n;
+    q.budget_packets = pg->rt->budget_packets;
+    q.budget_ns = pg->rt->budget_ms * 1000000ull;
+    if (a->v[TCPI_ARG_SINCE].raw != NULL) {
+        q.since = a->v[TCPI_ARG_SINCE].u;
         opt.have_since = 1;
     }
     opt.redact = request_redact(r);
@@ -342,11 +307,14 @@ static int page_packets(page_t *pg, int html)
     opt.base = pg->base;
     {
         /* The page's other parameters, for its links (escaped). */
-        const char *keep[] = {"filter", "match", "x", "limit", "iface"};
+        static const tcpi_arg_t keep[] = { TCPI_ARG_FILTER, TCPI_ARG_MATCH,
+                                           TCPI_ARG_X, TCPI_ARG_LIMIT,
+                                           TCPI_ARG_IFACE };
         const char *qs = "";
         for (size_t i = 0; i < TCPI_ARRAY_LEN(keep); i++)
-            if ((v = apr_table_get(pg->args, keep[i])) != NULL)
-                qs = apr_pstrcat(r->pool, qs, *qs ? "&" : "", keep[i], "=",
+            if ((v = a->v[keep[i]].raw) != NULL)
+                qs = apr_pstrcat(r->pool, qs, *qs ? "&" : "",
+                                 tcpi_route_arg_name(keep[i]), "=",
                                  ap_escape_urlencoded(r->pool, v), NULL);
         opt.query_html = ap_escape_html2(r->pool, qs, 1);
     }
@@ -355,8 +323,7 @@ static int page_packets(page_t *pg, int html)
     uint8_t *buf = apr_palloc(r->pool, bufsize);
 
     tcpi_packets_window(&st, &q, &opt, buf, bufsize);
-    ap_set_content_type(r, html ? "text/html; charset=utf-8"
-                                : "text/plain; charset=utf-8");
+    ap_set_content_type(r, tcpi_route_fmt_ctype(a->fmt));
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-TCPInspect-Next",
                    apr_psprintf(r->pool, "%" APR_UINT64_T_FMT, st.next));
@@ -390,9 +357,6 @@ static int page_packets(page_t *pg, int html)
     return OK;
 }
 
-static int page_packets_txt(page_t *pg) { return page_packets(pg, 0); }
-static int page_packets_html(page_t *pg) { return page_packets(pg, 1); }
-
 /* Headers of a JSON or HTML view; its output, or NULL for HEAD. */
 static tcpi_out_t *view_start(request_rec *r, int json)
 {
@@ -413,9 +377,10 @@ static tcpi_out_t *view_start(request_rec *r, int json)
 
 /* /requests/<id> and /requests/<id>.json: one request, looked up by id
  * among the records the log still holds. */
-static int page_request(page_t *pg, const char *id, int json)
+static int page_request(page_t *pg)
 {
     request_rec *r = pg->r;
+    int json = pg->a->fmt == TCPI_FMT_JSON;
     tcpi_req_filter_t f;
     tcpi_req_t rec;
     tcpi_reqsum_t *sum = apr_palloc(r->pool, sizeof(*sum));
@@ -424,7 +389,7 @@ static int page_request(page_t *pg, const char *id, int json)
     uint64_t k;
 
     memset(&f, 0, sizeof(f));
-    f.id = id;
+    f.id = pg->id;
     if (tcpi_httpd_state.shm == NULL ||
         tcpi_req_collect(&rec, &k, 1, tcpi_httpd_state.reqlog,
                          &f) != 1)
@@ -444,47 +409,24 @@ static int page_request(page_t *pg, const char *id, int json)
     return OK;
 }
 
-static int page_request_html(page_t *pg, const char *id)
-{
-    return page_request(pg, id, 0);
-}
-
-static int page_request_json(page_t *pg, const char *id)
-{
-    return page_request(pg, id, 1);
-}
-
 /* /flows and /flows.json: the flows the worker published, filtered. */
-static int page_flows(page_t *pg, int json)
+static int page_flows(page_t *pg)
 {
     request_rec *r = pg->r;
-    tcpi_flow_filter_t f = { .leg = -1, .state = -1, .port = 0,
-                             .limit = TCPI_FLOWS_LIMIT_DEFAULT };
+    const tcpi_route_args_t *a = pg->a;
+    tcpi_flow_filter_t f = {
+        .leg = a->v[TCPI_ARG_LEG].e,
+        .state = a->v[TCPI_ARG_STATE].e,
+        .port = (uint16_t)a->v[TCPI_ARG_PORT].u,
+        .limit = (uint32_t)a->v[TCPI_ARG_LIMIT].u,
+    };
     tcpi_flowpub_stats_t st;
     tcpi_flowrec_t *recs;
     tcpi_flowrow_t *rows;
-    const char *v;
-    uint64_t n;
     uint32_t nrec = 0, nrow;
     tcpi_out_t *o;
+    int json = a->fmt == TCPI_FMT_JSON;
 
-    if ((v = apr_table_get(pg->args, "leg")) != NULL &&
-        (f.leg = tcpi_flowview_leg_from_name(v)) < 0)
-        return tcpi_httpd_bad_request(r, "leg must be front, backend or other");
-    if ((v = apr_table_get(pg->args, "state")) != NULL &&
-        (f.state = tcpi_state_from_name(v)) < 0)
-        return tcpi_httpd_bad_request(r, "state must be a netstat state name "
-                                      "(ESTABLISHED, TIME_WAIT, ...)");
-    if ((v = apr_table_get(pg->args, "port")) != NULL &&
-        tcpi_conf_parse_port(&f.port, v, r->pool) != NULL)
-        return tcpi_httpd_bad_request(r, "port must be 1-65535");
-    if ((v = apr_table_get(pg->args, "limit")) != NULL) {
-        if (tcpi_conf_parse_count(&n, v, 1, TCPI_FLOWS_LIMIT_MAX, r->pool))
-            return tcpi_httpd_bad_request(r, apr_psprintf(r->pool,
-                                          "limit must be 1-%u",
-                                          TCPI_FLOWS_LIMIT_MAX));
-        f.limit = (uint32_t)n;
-    }
     memset(&st, 0, sizeof(st));
     recs = apr_palloc(r->pool, sizeof(*recs) * TCPI_FLOWPUB_LEN);
     rows = apr_palloc(r->pool, sizeof(*rows) * f.limit);
@@ -506,62 +448,66 @@ static int page_flows(page_t *pg, int json)
     return OK;
 }
 
-static int page_flows_html(page_t *pg) { return page_flows(pg, 0); }
-static int page_flows_json(page_t *pg) { return page_flows(pg, 1); }
-
-/* Each page and the query parameters it accepts (an allow-list). */
-static const struct {
-    const char *path;
-    page_fn    *fn;
-    const char *params[8];
-} pages[] = {
-    { "/",            page_overview, { "auto", "refresh", "nagios", NULL } },
-    { "/status.json", page_json,     { NULL } },
-    { "/metrics",     page_metrics,  { NULL } },
-    { "/requests",    page_requests_html,
-      { "status", "min_ms", "uri", "client", "limit", NULL } },
-    { "/requests.json", page_requests_json,
-      { "status", "min_ms", "uri", "client", "limit", NULL } },
-    { "/capture.pcap",   tcpi_httpd_page_capture_pcap,
-      { "filter", "seconds", "iface", NULL } },
-    { "/capture.pcapng", tcpi_httpd_page_capture_pcapng,
-      { "filter", "seconds", "iface", NULL } },
-    { "/packets.txt", page_packets_txt,
-      { "filter", "match", "x", "limit", "since", "iface", NULL } },
-    { "/packets",     page_packets_html,
-      { "filter", "match", "x", "limit", "since", "iface", NULL } },
-    { "/flows",       page_flows_html, { "leg", "state", "port", "limit", NULL } },
-    { "/flows.json",  page_flows_json, { "leg", "state", "port", "limit", NULL } },
+/* The page functions, by the routes' tcpi_page_t. */
+static page_fn *const page_fns[TCPI_PAGE_COUNT] = {
+    [TCPI_PAGE_OVERVIEW]       = page_overview,
+    [TCPI_PAGE_STATUS]         = page_status,
+    [TCPI_PAGE_METRICS]        = page_metrics,
+    [TCPI_PAGE_REQUESTS]       = page_requests,
+    [TCPI_PAGE_REQUEST]        = page_request,
+    [TCPI_PAGE_REQUEST_PCAPNG] = tcpi_httpd_page_request_pcapng,
+    [TCPI_PAGE_PACKETS]        = page_packets,
+    [TCPI_PAGE_CAPTURE]        = tcpi_httpd_page_capture,
+    [TCPI_PAGE_FLOWS]          = page_flows,
 };
 
-/* Pages about one object: <prefix><id><suffix>, tried in order (so the
- * longer suffixes first; "" last). The id must be well-formed (400). */
-typedef int page_id_fn(page_t *pg, const char *id);
-static const struct {
-    const char *prefix, *suffix;
-    page_id_fn *fn;
-    const char *params[4];
-} id_pages[] = {
-    { "/requests/", ".pcapng", tcpi_httpd_page_request_pcapng, { NULL } },
-    { "/requests/", ".json",   page_request_json,   { NULL } },
-    { "/requests/", "",        page_request_html,   { NULL } },
-};
-
-static int check_params(request_rec *r, apr_table_t *args,
-                        const char *const *allowed)
+/* The query as key/value pairs in their order, a repeated key kept (so
+ * that the route can refuse it; ap_args_to_table keeps the last): split
+ * at '&' and the first '=', %XX decoded as ap_args_to_table does, a bare
+ * key's value NULL. A query string is form-encoded: '+' is a space (curl
+ * -G --data-urlencode sends filter=tcp+port+80), and ap_unescape_url
+ * decodes %XX only. A malformed escape, or %00 (which would cut the
+ * value the page checks short of what was sent), refuses the query:
+ * NULL, else the message. */
+static int unescape(char *s)
 {
-    const apr_array_header_t *arr = apr_table_elts(args);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    for (const char *p = s; (p = strchr(p, '%')) != NULL; p++)
+        if (p[1] == '0' && p[2] == '0')
+            return -1;
+    /* HTTP_NOT_FOUND only says it decoded a %2F: a '/' is fine here. */
+    return ap_unescape_url(s) == HTTP_BAD_REQUEST ? -1 : 0;
+}
 
-    for (int i = 0; i < arr->nelts; i++) {
-        int ok = 0;
-        for (int k = 0; allowed[k]; k++)
-            if (strcmp(e[i].key, allowed[k]) == 0)
-                ok = 1;
-        if (!ok)
-            return tcpi_httpd_bad_request(r, "unknown query parameter");
+static const char *query_pairs(tcpi_route_kv_t **kv, size_t *n,
+                               request_rec *r)
+{
+    apr_array_header_t *arr = apr_array_make(r->pool, 8, sizeof(**kv));
+    char *s, *tok, *state;
+
+    if (r->args != NULL) {
+        s = apr_pstrdup(r->pool, r->args);
+        for (char *c = s; *c; c++)
+            if (*c == '+')
+                *c = ' ';
+        for (tok = apr_strtok(s, "&", &state); tok != NULL;
+             tok = apr_strtok(NULL, "&", &state)) {
+            tcpi_route_kv_t *e = apr_array_push(arr);
+            char *val = strchr(tok, '=');
+
+            if (val != NULL) {
+                *val++ = '\0';
+                if (unescape(val) != 0)
+                    return "a query parameter has a bad %-escape or %00";
+            }
+            if (unescape(tok) != 0)
+                return "a query parameter has a bad %-escape or %00";
+            e->key = tok;
+            e->val = val;
+        }
     }
-    return DECLINED;
+    *kv = (tcpi_route_kv_t *)arr->elts;
+    *n = (size_t)arr->nelts;
+    return NULL;
 }
 
 /* The <Location> whose SetHandler sent this request here: our per-dir
@@ -603,8 +549,11 @@ int tcpi_httpd_handler(request_rec *r)
 {
     tcpi_dir_conf_t *dc;
     page_t pg;
-    const char *sub, *loc;
-    size_t loclen;
+    tcpi_route_args_t *a;
+    tcpi_route_kv_t *kv;
+    const tcpi_route_t *rt;
+    const char *sub, *loc, *id, *err;
+    size_t loclen, nkv;
 
     if (r->handler == NULL || strcmp(r->handler, "tcp-inspect") != 0)
         return DECLINED;
@@ -625,49 +574,32 @@ int tcpi_httpd_handler(request_rec *r)
         return HTTP_MOVED_PERMANENTLY;
     }
 
+    switch (tcpi_route_find(&rt, &id, &err, sub, r->pool)) {
+    case TCPI_ROUTE_FOUND:
+        break;
+    case TCPI_ROUTE_BAD_ID:
+        return tcpi_httpd_bad_request(r, err);
+    default:
+        return HTTP_NOT_FOUND;
+    }
+    /* A download is refused before its query is read. */
+    if ((rt->flags & TCPI_ROUTE_DOWNLOAD) &&
+        (dc == NULL || dc->allow_download != 1))
+        return tcpi_httpd_download_refused(r);
+    a = apr_palloc(r->pool, sizeof(*a));
+    if ((err = query_pairs(&kv, &nkv, r)) != NULL ||
+        (err = tcpi_route_parse(a, rt, kv, nkv, r->pool)) != NULL)
+        return tcpi_httpd_bad_request(r, err);
+    if (page_fns[rt->page] == NULL)
+        return HTTP_NOT_FOUND;
+
     memset(&pg, 0, sizeof(pg));
     pg.r = r;
     pg.dc = dc;
+    pg.rt = rt;
+    pg.a = a;
+    pg.id = id;
     pg.base = ap_escape_html2(r->pool, ap_escape_uri(r->pool,
                               apr_pstrmemdup(r->pool, loc, loclen)), 1);
-    {
-        /* A query string is form-encoded: '+' is a space (curl -G
-         * --data-urlencode sends filter=tcp+port+80); ap_args_to_table
-         * decodes %XX only. */
-        char *args = r->args, *q;
-        if (args != NULL && strchr(args, '+') != NULL) {
-            r->args = apr_pstrdup(r->pool, args);
-            for (q = r->args; *q; q++)
-                if (*q == '+')
-                    *q = ' ';
-        }
-        ap_args_to_table(r, &pg.args);
-        r->args = args;
-    }
-    for (size_t i = 0; i < TCPI_ARRAY_LEN(pages); i++) {
-        if (strcmp(sub, pages[i].path) != 0)
-            continue;
-        if (check_params(r, pg.args, pages[i].params) == OK)
-            return OK;
-        return pages[i].fn(&pg);
-    }
-    for (size_t i = 0; i < TCPI_ARRAY_LEN(id_pages); i++) {
-        size_t pl = strlen(id_pages[i].prefix), sl = strlen(id_pages[i].suffix);
-        size_t n = strlen(sub);
-        const char *id;
-
-        if (n < pl + sl || strncmp(sub, id_pages[i].prefix, pl) != 0 ||
-            strcmp(sub + n - sl, id_pages[i].suffix) != 0)
-            continue;
-        id = apr_pstrmemdup(r->pool, sub + pl, n - pl - sl);
-        if (!tcpi_req_id_valid(id, n - pl - sl)) {
-            if (*id == '\0' || strchr(id, '/'))
-                return HTTP_NOT_FOUND;
-            return tcpi_httpd_bad_request(r, "malformed request id");
-        }
-        if (check_params(r, pg.args, id_pages[i].params) == OK)
-            return OK;
-        return id_pages[i].fn(&pg, id);
-    }
-    return HTTP_NOT_FOUND;
+    return page_fns[rt->page](&pg);
 }

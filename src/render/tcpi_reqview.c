@@ -27,21 +27,61 @@ int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f)
     return 1;
 }
 
+void tcpi_req_iter_init(tcpi_req_iter_t *it, const tcpi_reqlog_t *log,
+                        const tcpi_req_filter_t *f, int max)
+{
+    it->log = log;
+    it->f = f;
+    it->k = log ? tcpi_reqlog_head(log) : 0;
+    it->stop = it->k > TCPI_REQLOG_LEN ? it->k - TCPI_REQLOG_LEN : 0;
+    it->left = max > 0 ? max : 0;
+}
+
+int tcpi_req_iter_next(tcpi_req_t *out, uint64_t *k, tcpi_req_iter_t *it)
+{
+    while (it->left > 0 && it->k > it->stop) {
+        uint64_t n = --it->k;
+        if (tcpi_reqlog_get(out, it->log, n) == 0 && tcpi_req_match(out, it->f)) {
+            if (k)
+                *k = n;
+            it->left--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
                      const tcpi_reqlog_t *log, const tcpi_req_filter_t *f)
 {
-    uint64_t head = tcpi_reqlog_head(log);
-    uint64_t stop = head > TCPI_REQLOG_LEN ? head - TCPI_REQLOG_LEN : 0;
+    tcpi_req_iter_t it;
     int n = 0;
 
-    for (uint64_t k = head; k > stop && n < max; k--)
-        if (tcpi_reqlog_get(&out[n], log, k - 1) == 0 &&
-            tcpi_req_match(&out[n], f)) {
-            if (ks)
-                ks[n] = k - 1;
-            n++;
-        }
+    tcpi_req_iter_init(&it, log, f, max);
+    while (tcpi_req_iter_next(&out[n], ks ? &ks[n] : NULL, &it))
+        n++;
     return n;
+}
+
+/* Where a list's rows come from: an array, or the log read one record at
+ * a time (into rec). */
+typedef struct {
+    const tcpi_req_t *r;
+    const uint64_t   *ks;
+    int               n, i;
+    int               from_log;
+    tcpi_req_iter_t   it;
+    tcpi_req_t        rec;
+} rows_t;
+
+static const tcpi_req_t *rows_next(rows_t *s, uint64_t *k)
+{
+    if (s->from_log)
+        return tcpi_req_iter_next(&s->rec, k, &s->it) ? &s->rec : NULL;
+    if (s->i >= s->n)
+        return NULL;
+    *k = s->ks[s->i];
+    return &s->r[s->i++];
 }
 
 /* ---- shared pieces --------------------------------------------------- */
@@ -362,13 +402,12 @@ static const tcpi_reqsum_t *sum_of(tcpi_reqsum_t *buf, const tcpi_sumtab_t *t,
     return t && tcpi_sumtab_get_for(buf, t, k, r->id) == 0 ? buf : NULL;
 }
 
-void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
-                               const uint64_t *ks, int n,
-                               const tcpi_sumtab_t *sums,
-                               const tcpi_req_status_t *st)
+static void list_json(tcpi_out_t *o, rows_t *rows, const tcpi_sumtab_t *sums,
+                      const tcpi_req_status_t *st)
 {
     tcpi_reqsum_t buf;
-    uint64_t v[TCPI_CTR_MAX];
+    uint64_t v[TCPI_CTR_MAX], k;
+    const tcpi_req_t *r;
     tcpi_json_t j;
 
     tcpi_json_init(&j, o);
@@ -382,14 +421,35 @@ void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
         tcpi_json_end(&j);
     }
     tcpi_json_arr(&j, "requests");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; (r = rows_next(rows, &k)) != NULL; i++) {
         if (i)
             tcpi_out_str(o, "\n");         /* one request a line */
-        tcpi_reqview_json(&j, NULL, &r[i], sum_of(&buf, sums, ks[i], &r[i]), 0);
+        tcpi_reqview_json(&j, NULL, r, sum_of(&buf, sums, k, r), 0);
     }
     tcpi_json_end(&j);
     tcpi_json_end(&j);
     tcpi_out_str(o, "\n");
+}
+
+void tcpi_render_requests_json(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st)
+{
+    rows_t rows = { .r = r, .ks = ks, .n = n };
+
+    list_json(o, &rows, sums, st);
+}
+
+void tcpi_render_requests_json_log(tcpi_out_t *o, const tcpi_reqlog_t *log,
+                                   const tcpi_req_filter_t *f, int max,
+                                   const tcpi_sumtab_t *sums,
+                                   const tcpi_req_status_t *st)
+{
+    rows_t rows = { .from_log = 1 };
+
+    tcpi_req_iter_init(&rows.it, log, f, max);
+    list_json(o, &rows, sums, st);
 }
 
 /* ---- HTML ------------------------------------------------------------ */
@@ -460,12 +520,14 @@ void tcpi_render_request_row(tcpi_out_t *o, const tcpi_req_t *r,
     tcpi_out_str(o, "</td></tr>\n");
 }
 
-void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
-                               const uint64_t *ks, int n,
-                               const tcpi_sumtab_t *sums,
-                               const tcpi_req_status_t *st, const char *base)
+/* n: how many rows will come */
+static void list_html(tcpi_out_t *o, rows_t *rows, int n,
+                      const tcpi_sumtab_t *sums, const tcpi_req_status_t *st,
+                      const char *base)
 {
     tcpi_reqsum_t buf;
+    const tcpi_req_t *r;
+    uint64_t k;
 
     tcpi_out_page_head(o, "requests", base);
     tcpi_out_printf(o, "<h1>Recent requests</h1>\n<p><a href=\"%s/\">overview"
@@ -481,10 +543,39 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
                         (unsigned long long)st->join.evictions);
     tcpi_out_str(o, ".</p>\n");
     tcpi_render_requests_thead(o);
-    for (int i = 0; i < n; i++)
-        tcpi_render_request_row(o, &r[i], sum_of(&buf, sums, ks[i], &r[i]), base);
+    while ((r = rows_next(rows, &k)) != NULL)
+        tcpi_render_request_row(o, r, sum_of(&buf, sums, k, r), base);
     tcpi_out_str(o, "</table>\n");
     tcpi_out_page_foot(o);
+}
+
+void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
+                               const uint64_t *ks, int n,
+                               const tcpi_sumtab_t *sums,
+                               const tcpi_req_status_t *st, const char *base)
+{
+    rows_t rows = { .r = r, .ks = ks, .n = n };
+
+    list_html(o, &rows, n, sums, st, base);
+}
+
+void tcpi_render_requests_html_log(tcpi_out_t *o, const tcpi_reqlog_t *log,
+                                   const tcpi_req_filter_t *f, int max,
+                                   const tcpi_sumtab_t *sums,
+                                   const tcpi_req_status_t *st,
+                                   const char *base)
+{
+    rows_t rows = { .from_log = 1 };
+    tcpi_req_iter_t count;
+    int n = 0;
+
+    /* The count comes before the rows: walk the same records twice. */
+    tcpi_req_iter_init(&rows.it, log, f, max);
+    count = rows.it;
+    while (tcpi_req_iter_next(&rows.rec, NULL, &count))
+        n++;
+    rows.it.left = n;
+    list_html(o, &rows, n, sums, st, base);
 }
 
 /* The waterfall: one bar per phase seen, on a common time axis. */

@@ -23,13 +23,28 @@ typedef struct {
 
 int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f);
 
+/** A walk over the log's records, newest first, that match a filter:
+ *  one record at a time, so its memory does not grow with max. The
+ *  walk covers the records logged before tcpi_req_iter_init (a copy of
+ *  the iterator walks them again). */
+typedef struct {
+    const tcpi_reqlog_t     *log;    /* NULL: no records */
+    const tcpi_req_filter_t *f;
+    uint64_t k;                      /* the next record is k - 1 */
+    uint64_t stop;                   /* the oldest the log may hold */
+    int      left;                   /* matches still to give */
+} tcpi_req_iter_t;
+
+void tcpi_req_iter_init(tcpi_req_iter_t *it, const tcpi_reqlog_t *log,
+                        const tcpi_req_filter_t *f, int max);
+/** The next match into *out and its record number into *k (k may be
+ *  NULL): 1, or 0 when max were given or the log has no more. */
+int tcpi_req_iter_next(tcpi_req_t *out, uint64_t *k, tcpi_req_iter_t *it);
+
 /** Collect up to max records, newest first, that match f; ks (may be
  *  NULL) receives each record's number in the log. */
 int tcpi_req_collect(tcpi_req_t *out, uint64_t *ks, int max,
                      const tcpi_reqlog_t *log, const tcpi_req_filter_t *f);
-
-/** 1 when id is a well-formed request id (mod_unique_id's alphabet and
- *  ours: 1 to TCPI_REQ_ID_MAX - 1 of [A-Za-z0-9@_-]). */
 
 /** Everything the list pages show besides the records: the counters of
  *  the request log and the join (tcpi_counters.h: TCPI_CTR_REQLOG,
@@ -55,6 +70,21 @@ void tcpi_render_requests_html(tcpi_out_t *o, const tcpi_req_t *r,
                                const uint64_t *ks, int n,
                                const tcpi_sumtab_t *sums,
                                const tcpi_req_status_t *st, const char *base);
+/** The same two lists straight from the log: up to max records, newest
+ *  first, that match f, each rendered as it is read (memory independent
+ *  of max; log NULL: none). The HTML page states its count before the
+ *  rows, so it counts them first and then renders at most that many from
+ *  the same records: if the log laps the walk in between (TCPI_REQLOG_LEN
+ *  requests logged meanwhile), the page shows fewer rows than it says. */
+void tcpi_render_requests_json_log(tcpi_out_t *o, const tcpi_reqlog_t *log,
+                                   const tcpi_req_filter_t *f, int max,
+                                   const tcpi_sumtab_t *sums,
+                                   const tcpi_req_status_t *st);
+void tcpi_render_requests_html_log(tcpi_out_t *o, const tcpi_reqlog_t *log,
+                                   const tcpi_req_filter_t *f, int max,
+                                   const tcpi_sumtab_t *sums,
+                                   const tcpi_req_status_t *st,
+                                   const char *base);
 /** One request as a JSON object (no trailing newline); s NULL when not
  *  joined (yet). detail adds the time points, anomalies and packets. */
 void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
