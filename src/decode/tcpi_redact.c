@@ -854,23 +854,20 @@ size_t tcpi_redact_payload(tcpi_redact_t *rd, const tcpi_pkt_t *pkt,
     return (size_t)(rd->masked - before);
 }
 
-int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
-                      const uint8_t *src, uint8_t *dst, uint32_t caplen,
-                      uint32_t wirelen)
+void tcpi_redact_decoded(tcpi_redact_t *rd, const tcpi_pkt_t *pkt, int why,
+                         uint8_t *data, uint32_t caplen)
 {
-    int why = tcpi_decode(pkt, linktype, src, caplen, wirelen);
     uint32_t keep;
 
-    memcpy(dst, src, caplen);
     if (rd == NULL || rd->nnames == 0)
-        return why;
+        return;
     if (why == TCPI_DR_ok) {
         if (pkt->payload_len > 0 ||
             (pkt->flags & (TCPI_TH_SYN | TCPI_TH_FIN | TCPI_TH_RST)))
-            tcpi_redact_payload(rd, pkt, dst + (pkt->payload_off < caplen
-                                                ? pkt->payload_off : caplen),
+            tcpi_redact_payload(rd, pkt, data + (pkt->payload_off < caplen
+                                                 ? pkt->payload_off : caplen),
                                 pkt->payload_caplen);
-        return why;
+        return;
     }
     /* The deepest header decoded: TCP's fixed 20 bytes (what a bad-header
      * line prints), else the IP header, else the link header. */
@@ -880,6 +877,16 @@ int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
         keep = pkt->ip_off + pkt->ip_hlen;
     else
         keep = pkt->ip_off <= caplen ? pkt->ip_off : 0;
-    memset(dst + keep, '*', caplen - keep);
+    memset(data + keep, '*', caplen - keep);
+}
+
+int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
+                      const uint8_t *src, uint8_t *dst, uint32_t caplen,
+                      uint32_t wirelen)
+{
+    int why = tcpi_decode(pkt, linktype, src, caplen, wirelen);
+
+    memcpy(dst, src, caplen);
+    tcpi_redact_decoded(rd, pkt, why, dst, caplen);
     return why;
 }

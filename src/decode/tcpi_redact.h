@@ -205,4 +205,10 @@ int tcpi_redact_frame(tcpi_redact_t *rd, tcpi_pkt_t *pkt, int32_t linktype,
                       const uint8_t *src, uint8_t *dst, uint32_t caplen,
                       uint32_t wirelen);
 
+/** tcpi_redact_frame past its decode, in place: mask data (caplen bytes)
+ *  as decoded into pkt with reason why (for a caller that decoded the
+ *  frame already and needs the decode for more). */
+void tcpi_redact_decoded(tcpi_redact_t *rd, const tcpi_pkt_t *pkt, int why,
+                         uint8_t *data, uint32_t caplen);
+
 #endif

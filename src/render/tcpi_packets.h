@@ -14,6 +14,14 @@
  * since=N, the oldest `limit` matching packets numbered >= N (paging
  * forward). *next receives the packet number to pass as since= to get
  * what follows.
+ *
+ * Cost: the window search (tcpi_query_start) examines each record once,
+ * and reads none when every packet counts (no filter=, iface=, match=).
+ * Then one pass reads and decodes each packet the filter selected once,
+ * for the text page and for the HTML page with its three legs alike (the
+ * backend and other legs' lines are held, up to hold_max bytes, until
+ * their heading; a leg held past that is read again from where it
+ * stopped). stats.decoded and stats.passes count it.
  */
 #ifndef TCPI_PACKETS_H
 #define TCPI_PACKETS_H
@@ -26,6 +34,9 @@
 #define TCPI_PACKETS_TXT_LIMIT_MAX      100000
 #define TCPI_PACKETS_HTML_LIMIT_DEFAULT 200
 #define TCPI_PACKETS_HTML_LIMIT_MAX     5000
+/* HTML lines held for the legs not yet written (the page's limit times a
+ * plain line's few hundred bytes fits; -X lines may not). */
+#define TCPI_PACKETS_HOLD_MAX           (4u << 20)
 
 typedef struct {
     int            hex;          /* x=1: -X lines */
@@ -37,16 +48,19 @@ typedef struct {
     const tcpi_ports_t *front_ports, *backend_ports;  /* HTML legs */
     const char    *base;         /* handler location, HTML-escaped */
     const char    *query_html;   /* other parameters for the next link, escaped */
+    size_t         hold_max;     /* 0: TCPI_PACKETS_HOLD_MAX */
 } tcpi_packets_opts_t;
 
-/** Counters of one rendering. */
+/** Counters of one rendering (window search included). */
 typedef struct {
     uint64_t shown;              /* packets printed */
-    uint64_t scanned;            /* packets read from the ring */
+    uint64_t scanned;            /* records read from the ring */
+    uint64_t decoded;            /* records decoded (tcpi_decode runs) */
+    uint64_t passes;             /* passes reading the window: the search
+                                    when it had to read, and the printing */
     uint64_t next;               /* since= for what follows */
     uint64_t gone;               /* overwritten while we read */
-    tcpi_decode_stats_t reasons; /* decode result of every packet read
-                                    (HTML: per pass, so once per leg) */
+    tcpi_decode_stats_t reasons; /* decode result of every packet printed */
 } tcpi_packets_stats_t;
 
 /** Find the window and set st->next; call before sending headers.
@@ -79,9 +93,10 @@ int tcpi_filter_reads_payload(const char *expr);
 
 /** Which leg a packet belongs to: TCPI_LEG_FRONT, TCPI_LEG_BACKEND or 0.
  *  The interface's legs decide; an interface serving both is split by
- *  port (a frontend port on either side means frontend). */
+ *  port (a frontend port on either side means frontend). pkt: the
+ *  packet's decode when it is a TCP segment (TCPI_DR_ok), else NULL. */
 int tcpi_packets_leg(const tcpi_shm_t *shm, const tcpi_ring_rec_t *rec,
-                     const uint8_t *data, const tcpi_ports_t *front,
+                     const tcpi_pkt_t *pkt, const tcpi_ports_t *front,
                      const tcpi_ports_t *backend);
 
 #endif

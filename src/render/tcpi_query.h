@@ -31,6 +31,7 @@
 #define TCPI_QUERY_H
 
 #include "tcpi/region.h"
+#include "tcpi/decode.h"
 
 #include <pcap/pcap.h>
 
@@ -44,13 +45,17 @@
  *   1502-byte frames (659,025 records): 400-700 ms (0.6-1 us/record,
  *     mostly copying the record out of the ring).
  * The headers-only copy costs nothing measurable (headers are copied,
- * not the frame). A page reads its window twice (tcpi_query_start finds
- * it, then the page prints it; /packets prints once per leg, so four
- * times), hence a budget of one 1 GiB ring of records or 250 ms of
+ * not the frame). A page examines its window once (tcpi_query_start finds
+ * it) and then reads again only the records that passed (the page prints
+ * them), hence a budget of one 1 GiB ring of records or 250 ms of
  * scanning, whichever comes first: a page answers within about a second,
  * and a cheap filter still sees a whole 1 GiB ring. */
 #define TCPI_QUERY_BUDGET_PACKETS 2097152u
 #define TCPI_QUERY_BUDGET_MS      250u
+
+/* Records of a window whose verdict tcpi_query_start keeps (one bit each,
+ * 256 KiB): beyond them the filter runs again as the window is read. */
+#define TCPI_QUERY_VERDICTS_MAX   2097152u
 
 /* tcpi_query_init_ex flags */
 #define TCPI_QUERY_PAYLOAD 0x1u  /* the filter may read payload bytes: only
@@ -62,6 +67,7 @@ typedef int tcpi_query_count_fn(void *ctx, const tcpi_ring_rec_t *rec,
                                 const uint8_t *data);
 
 typedef struct tcpi_query_hdrbuf tcpi_query_hdrbuf_t;
+typedef struct tcpi_query_verdicts tcpi_query_verdicts_t;
 
 typedef struct {
     const tcpi_shm_t  *shm;
@@ -98,6 +104,16 @@ typedef struct {
     int       truncated;       /* the budget stopped the scan early */
     uint64_t  paid;            /* records below this number were examined
                                   (and charged) already */
+    /* what tcpi_query_start learned of the window: whether each record
+       passed interface, time and filter (a record it rejected, or found
+       overwritten, is not read again) */
+    tcpi_query_verdicts_t *verdicts;
+    /* the record in the caller's buffer, decoded once (tcpi_query_decode) */
+    tcpi_pkt_t pkt;
+    int       pkt_why;         /* tcpi_decode's reason; -1: not decoded */
+    /* work since init, for the pages' counters */
+    uint64_t  read;            /* records copied out of the ring */
+    uint64_t  decoded;         /* records decoded (tcpi_decode runs) */
 } tcpi_query_t;
 
 /** Prepare a query. filter may be NULL or empty. Checks the expression
@@ -118,7 +134,11 @@ int tcpi_query_match(const tcpi_query_t *q, const tcpi_ring_rec_t *rec,
  *  on the window of `limit` counted matches (the newest, or with oldest
  *  the first; end then follows the last of them). Resets the cost
  *  counters; the records it examines are charged to the budget, and the
- *  iteration over them afterwards is not charged again. */
+ *  iteration over them afterwards is not charged again. It keeps each
+ *  examined record's verdict (up to TCPI_QUERY_VERDICTS_MAX), so that
+ *  tcpi_query_next reads only the records that passed; when every record
+ *  counts (no filter, interface, time or count_if) it reads none: the
+ *  window is the last (first) `limit` packet numbers. */
 void tcpi_query_start(tcpi_query_t *q, uint8_t *buf, size_t bufsize);
 /** Copy the next matching packet into rec/buf; 1, or 0 at the end or when
  *  the budget ran out (truncated set, end moved to the first record not
@@ -128,6 +148,15 @@ int tcpi_query_next(tcpi_query_t *q, tcpi_ring_rec_t *rec, uint8_t *buf,
                     size_t bufsize);
 void tcpi_query_free(tcpi_query_t *q);
 
+/** The decode of the record the query last copied into the caller's
+ *  buffer (rec, data: the one tcpi_query_next returned, or the one
+ *  count_if is judging): tcpi_decode runs once per record, for whoever
+ *  asks first (the headers-only view of the filter, count_if, the page).
+ *  *pkt points into q until the next record is read. Returns the
+ *  reason. */
+int tcpi_query_decode(tcpi_query_t *q, const tcpi_pkt_t **pkt,
+                      const tcpi_ring_rec_t *rec, const uint8_t *data);
+
 /** How many leading bytes of a frame the filter sees when payload is
  *  hidden: up to the TCP payload; for a frame the decoder cannot take to
  *  a TCP header, up to the end of the deepest header it decoded (IP
@@ -136,5 +165,9 @@ void tcpi_query_free(tcpi_query_t *q);
  *  caplen. */
 uint32_t tcpi_query_headers_len(int32_t linktype, const uint8_t *data,
                                 uint32_t caplen, uint32_t wirelen);
+/** The same from a decode already made: pkt and why as tcpi_decode left
+ *  them for a frame of caplen captured bytes. */
+uint32_t tcpi_query_headers_len_of(const tcpi_pkt_t *pkt, int why,
+                                   uint32_t caplen);
 
 #endif
