@@ -67,7 +67,7 @@ module: $(MODULE)
 $(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
 	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc -o mod_tcpinspect.la \
-	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp
+	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp -lssl -lcrypto
 
 $(BPF_OBJ): $(BPF_SRC) src/states/tcpi_evshared.h
 	@mkdir -p $(dir $@)

@@ -45,6 +45,9 @@ static const command_rec tcpi_cmds[] = {
                  OR_AUTHCFG | RSRC_CONF, "serve raw pcap/pcapng downloads"),
     AP_INIT_TAKE1("TCPInspectCapture", tcpi_httpd_set_capture, NULL,
                   OR_AUTHCFG | RSRC_CONF, "On, Off or expr=<expression>"),
+    AP_INIT_FLAG("TCPInspectTLSKeys", tcpi_httpd_set_tls_keys, NULL, RSRC_CONF,
+                 "keep each TLS front connection's secrets (from mod_ssl) "
+                 "for its pcapng downloads"),
     { NULL }
 };
 
@@ -71,6 +74,8 @@ static void tcpi_register_hooks(apr_pool_t *p)
     ap_hook_post_config(tcpi_httpd_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tcpi_httpd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(tcpi_httpd_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    /* TLS facts and secrets from mod_ssl (src/httpd/tls.c). */
+    tcpi_httpd_tls_register();
     /* The pages (src/httpd/pages.c, download.c). */
     ap_hook_handler(tcpi_httpd_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

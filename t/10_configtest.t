@@ -81,6 +81,10 @@ my @invalid = (
     ["<Location /x>\nTCPInspectAllowDownload Maybe\n</Location>", 'TCPInspectAllowDownload'],
     ["<Location /x>\nTCPInspectCapture expr=%{\n</Location>",     'TCPInspectCapture'],
     ["<Location /x>\nTCPInspectCapture Sometimes\n</Location>",   'TCPInspectCapture'],
+    ['TCPInspectTLSKeys Maybe',                      'TCPInspectTLSKeys'],
+    # the secrets come from mod_ssl: without it, refused
+    ['TCPInspectTLSKeys On',                         'TCPInspectTLSKeys'],
+    ["<VirtualHost 127.0.0.1:18999>\nTCPInspectTLSKeys On\n</VirtualHost>", 'TCPInspectTLSKeys'],
 );
 
 my @valid = (
@@ -111,6 +115,9 @@ my @valid = (
     "<Location /x>\nTCPInspectAllowDownload On\n</Location>",
     "<Location /x>\nTCPInspectCapture On\n</Location>",
     "<Location /x>\nTCPInspectCapture \"expr=%{REQUEST_STATUS} == 502\"\n</Location>",
+    'TCPInspectTLSKeys Off',
+    "LoadModule ssl_module $modules/mod_ssl.so\nTCPInspectTLSKeys On",
+    "LoadModule ssl_module $modules/mod_ssl.so\n<VirtualHost 127.0.0.1:18999>\nTCPInspectTLSKeys On\n</VirtualHost>",
 );
 
 my $n = 0;

@@ -39,6 +39,7 @@ my ($dir, $caps);
 my $S = scratch_httpd(name => 'capture',
     listen  => ["127.0.0.1:$port", "$host_ip:$port"],
     modules => [qw(unique_id proxy proxy_http)],
+    pages   => 1,
     body    => sub {
         ($dir) = @_;
         $caps = "$dir/captures";
@@ -57,15 +58,6 @@ TCPInspectCaptureDir $caps
 TCPInspectCaptureLimit 1000 64M
 <Location /app>
     TCPInspectCapture "expr=%{REQUEST_STATUS} == 502 || %{REMOTE_ADDR} == '$ns_ip' || %{note:tcpinspect-duration-ms} -ge 300"
-</Location>
-<Location /tcp-inspect>
-    SetHandler tcp-inspect
-    Require all granted
-    TCPInspectAllowDownload On
-</Location>
-<Location /tcp-inspect-nodl>
-    SetHandler tcp-inspect
-    Require all granted
 </Location>
 EOF
     });

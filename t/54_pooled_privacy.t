@@ -51,6 +51,7 @@ my ($dir, $caps);
 my $S = scratch_httpd(name => 'pool',
     listen  => ["127.0.0.1:$port", "$host_ip:$port"],
     modules => [qw(unique_id proxy proxy_http)],
+    pages   => 1,
     body    => sub {
         ($dir) = @_;
         $caps = "$dir/captures";
@@ -84,11 +85,6 @@ TCPInspectRingSize 32M
 TCPInspectCaptureDir $caps
 <Location /pool>
     TCPInspectCapture "expr=%{QUERY_STRING} =~ /save=1/"
-</Location>
-<Location /tcp-inspect>
-    SetHandler tcp-inspect
-    Require all granted
-    TCPInspectAllowDownload On
 </Location>
 EOF
     });

@@ -7,6 +7,8 @@ set -euo pipefail
 PKGS=(
     # build
     make gcc apache2-dev libpcap-dev libbpf-dev libseccomp-dev
+    # OpenSSL's libssl: mod_ssl's SSL handles (TLS facts, the key log)
+    libssl-dev
     # the kernel's list of BPF programs, for the post-stop check
     bpftool
     # the server, the backend and the Apache::Test rig
@@ -22,6 +24,8 @@ PKGS=(
     python3-prometheus-client
     # an HTTP/2 client that multiplexes streams over h2c (t/50_h2.t)
     nghttp2-client
+    # certificates made at test time for the mod_ssl front (t/55_tls.t)
+    openssl
 )
 
 installed() {

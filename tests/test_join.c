@@ -139,6 +139,29 @@ static void test_fresh_then_pooled(void **state)
     assert_int_equal(phase_us(&s, TCPI_PH_client_ack), 200);
     assert_int_equal(phase_us(&s, TCPI_PH_backend_idle), -1);
     assert_int_equal(s.t[TCPI_JP_req_first], T0 + 1 * MS);
+    assert_false(s.shared_front);
+
+    /* The same packets as an HTTP/2 stream: the front connection carries
+     * other streams, so its request and response points stay unset (the
+     * phases null, shared_connection); the handshake and the backend's
+     * are its own. */
+    {
+        tcpi_req_t h2 = rec;
+        tcpi_reqsum_t s2;
+        h2.http2 = 1;
+        tcpi_join_request(&s2, tcpi_join_flows(r->j), &h2, 7);
+        assert_true(s2.shared_front);
+        assert_int_equal(phase_us(&s2, TCPI_PH_front_handshake), 200);
+        assert_int_equal(phase_us(&s2, TCPI_PH_backend_ttfb), 200000);
+        assert_int_equal(phase_us(&s2, TCPI_PH_backend_connect), 50);
+        for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
+            if (tcpi_join_phase_shared(ph))
+                assert_int_equal(phase_us(&s2, ph), -1);
+        assert_true(tcpi_join_phase_shared(TCPI_PH_request_receive));
+        assert_true(tcpi_join_phase_shared(TCPI_PH_response_transfer));
+        assert_true(tcpi_join_phase_shared(TCPI_PH_proxy_forward));
+        assert_false(tcpi_join_phase_shared(TCPI_PH_backend_ttfb));
+    }
     /* request 2's packets are not request 1's */
     assert_int_equal(s.leg[0].packets[TCPI_JDIR_INIT], 5);
     assert_int_equal(s.leg[0].packets[TCPI_JDIR_RESP], 4);

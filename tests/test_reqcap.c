@@ -753,6 +753,111 @@ static void test_interfaces_without_packets(void **state)
     free(shm);
 }
 
+/* A TLS front: a connection opened for the request keeps its handshake
+ * (the server's flight before the request is not a previous response);
+ * with its secrets kept, a kept-alive connection is taken whole, from its
+ * SYN, since TLS numbers its records from the handshake on; and the file
+ * carries the secrets in one Decryption Secrets Block before the packets. */
+static void test_tls_front(void **state)
+{
+    tcpi_shm_t *shm = test_shm(1 << 20);
+    tcpi_ring_t *ring = tcpi_shm_ring(shm);
+    tcpi_endpoint_t c = ep("198.18.0.2", 41000), s = ep("198.18.0.1", 443);
+    tcpi_endpoint_t l = ep("127.0.0.1", 51000), bk = ep("127.0.0.1", 7001);
+    tcpi_reqcap_t sel;
+    tcpi_req_t first, second;
+
+    emit(ring, 0, T0 - 9000, &c, &s, S_, NULL);
+    emit(ring, 0, T0 - 8990, &s, &c, SA_, NULL);
+    emit(ring, 0, T0 - 8980, &c, &s, A_, NULL);
+    emit(ring, 0, T0 - 8900, &c, &s, PA_, "\x16\x03\x01 client hello");
+    emit(ring, 0, T0 - 8800, &s, &c, PA_, "\x16\x03\x03 server hello");
+    emit(ring, 0, T0 - 8700, &c, &s, PA_, "\x17\x03\x03 finished");
+    emit(ring, 0, T0 - 8000, &c, &s, PA_, "\x17\x03\x03 request one");
+    emit(ring, 1, T0 - 7900, &l, &bk, S_, NULL);
+    emit(ring, 1, T0 - 7800, &bk, &l, SA_, NULL);
+    emit(ring, 1, T0 - 7700, &l, &bk, PA_, "GET /one HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 - 7000, &bk, &l, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 0, T0 - 6900, &s, &c, PA_, "\x17\x03\x03 response one");
+    emit(ring, 0, T0 - 6800, &c, &s, A_, NULL);
+    emit(ring, 0, T0 - 100, &c, &s, PA_, "\x17\x03\x03 request two");
+    emit(ring, 1, T0 + 100, &l, &bk, PA_, "GET /two HTTP/1.1\r\n\r\n");
+    emit(ring, 1, T0 + 900, &bk, &l, PA_, "HTTP/1.1 200 OK\r\n\r\n");
+    emit(ring, 0, T0 + 1000, &s, &c, PA_, "\x17\x03\x03 response two");
+    emit(ring, 0, T0 + 1100, &c, &s, A_, NULL);
+
+    first = record("tls-1", c, s, l, bk, T0 - 8200, T0 - 6850);
+    first.tls.on = 1;
+    snprintf(first.tls.protocol, sizeof(first.tls.protocol), "TLSv1.3");
+    second = record("tls-2", c, s, l, bk, T0 - 150, T0 + 1050);
+    second.tls = first.tls;
+    second.conn_requests = 1;
+    second.backend_reused = 1;
+
+    /* Fresh, no secrets: from the SYN, the server's hello included. */
+    select_both(&sel, shm, &first);
+    assert_int_equal(sel.pkt[0].flags, S_);
+    assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 9);
+    tcpi_reqcap_free(&sel);
+    /* Kept-alive, no secrets: from after the previous response. */
+    assert_false(tcpi_reqcap_whole_front(&second));
+    select_both(&sel, shm, &second);
+    assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 4);
+    tcpi_reqcap_free(&sel);
+
+    /* Kept-alive with its secrets: the whole connection. */
+    second.tls.has_random = 1;
+    memset(second.tls.client_random, 0xab, TCPI_TLS_RANDOM_LEN);
+    second.tls.nkeys = 2;
+    second.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_TRAFFIC_SECRET_0;
+    second.tls.keys[0].len = 32;
+    memset(second.tls.keys[0].secret, 0x11, 32);
+    second.tls.keys[1].label = TCPI_TLS_KEY_SERVER_TRAFFIC_SECRET_0;
+    second.tls.keys[1].len = 32;
+    memset(second.tls.keys[1].secret, 0x22, 32);
+    assert_true(tcpi_req_check(&second));
+    assert_true(tcpi_reqcap_whole_front(&second));
+    select_both(&sel, shm, &second);
+    assert_int_equal(sel.pkt[0].flags, S_);
+    assert_int_equal(sel.pkt[0].ts_ns, (T0 - 9000) * 1000);
+    assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 12);
+    assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 2);
+
+    tcpi_membuf_t mb = { 0 };
+    tcpi_out_t o;
+    tcpi_capfile_t rd;
+    tcpi_capfile_pkt_t p;
+    tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+    assert_int_equal(tcpi_reqcap_write(&o, &sel, shm, &second, 0), (long)sel.n);
+    assert_int_equal(tcpi_capfile_open(&rd, (uint8_t *)mb.data, mb.len), 0);
+    assert_int_equal(tcpi_capfile_next(&rd, &p), 1);  /* the first packet */
+    assert_int_equal(rd.secrets_blocks, 1);           /* came after it */
+    while (tcpi_capfile_next(&rd, &p) == 1)
+        ;
+    assert_int_equal(rd.secrets_blocks, 1);
+    char line[256];
+    snprintf(line, sizeof(line), "CLIENT_TRAFFIC_SECRET_0 %s %s\n",
+             "abababababababababababababababababababababababababababababababab",
+             "1111111111111111111111111111111111111111111111111111111111111111");
+    assert_true(has_bytes((uint8_t *)mb.data, mb.len, line));
+    assert_true(has_bytes((uint8_t *)mb.data, mb.len, "SERVER_TRAFFIC_SECRET_0 abab"));
+    free(mb.data);
+    tcpi_reqcap_free(&sel);
+
+    /* Without secrets, no block. */
+    memset(&mb, 0, sizeof(mb));
+    select_both(&sel, shm, &first);
+    tcpi_out_init(&o, tcpi_membuf_sink, &mb);
+    tcpi_reqcap_write(&o, &sel, shm, &first, 0);
+    assert_int_equal(tcpi_capfile_open(&rd, (uint8_t *)mb.data, mb.len), 0);
+    while (tcpi_capfile_next(&rd, &p) == 1)
+        ;
+    assert_int_equal(rd.secrets_blocks, 0);
+    free(mb.data);
+    tcpi_reqcap_free(&sel);
+    free(shm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_gone),
         cmocka_unit_test(test_flows_bounded),
         cmocka_unit_test(test_interfaces_without_packets),
+        cmocka_unit_test(test_tls_front),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,8 +59,15 @@ static void test_corrupt(void **state)
 {
     tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
     tcpi_req_t r, out;
-    for (int c = 0; c < 9; c++) {
+    for (int c = 0; c < 16; c++) {
         fill(&r, 5);
+        if (c >= 9) {                   /* a TLS front with its secrets */
+            r.tls.on = 1;
+            r.tls.has_random = 1;
+            r.tls.nkeys = 1;
+            r.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_RANDOM;
+            r.tls.keys[0].len = 48;
+        }
         switch (c) {
         case 0: memset(r.id, 'a', sizeof(r.id)); break;         /* no NUL */
         case 1: strcpy(r.id, "../x"); break;                    /* not an id */
@@ -71,6 +78,13 @@ static void test_corrupt(void **state)
         case 6: r.capture = 7; break;
         case 7: r.backend_src = 9; break;
         case 8: r.start_us = r.end_us + 1; break;
+        case 9: r.tls.on = 0; break;                  /* secrets, no TLS */
+        case 10: memset(r.tls.sni, 'x', sizeof(r.tls.sni)); break;
+        case 11: memset(r.tls.cipher, 'x', sizeof(r.tls.cipher)); break;
+        case 12: r.tls.keys[0].label = TCPI_TLS_KEY_NLABELS; break;
+        case 13: r.tls.keys[0].len = TCPI_TLS_SECRET_MAX + 1; break;
+        case 14: r.tls.nkeys = TCPI_TLS_KEYS_MAX + 1; break;
+        case 15: r.tls.has_random = 0; break;         /* secrets of whom? */
         }
         assert_int_equal(tcpi_reqlog_put(log, &r), 0);
         assert_int_equal(tcpi_reqlog_get(&out, log, (uint64_t)c),
@@ -79,8 +93,13 @@ static void test_corrupt(void **state)
     }
     fill(&r, 6);
     assert_int_equal(tcpi_reqlog_put(log, &r), 0);
-    assert_int_equal(tcpi_reqlog_get(&out, log, 9), 0);
+    assert_int_equal(tcpi_reqlog_get(&out, log, 16), 0);
     assert_true(consistent(&out));
+    r.tls.on = r.tls.has_random = r.tls.nkeys = 1;  /* a good TLS record */
+    r.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_RANDOM;
+    r.tls.keys[0].len = 48;
+    assert_int_equal(tcpi_reqlog_put(log, &r), 0);
+    assert_int_equal(tcpi_reqlog_get(&out, log, 17), 0);
     free(log);
 }
 

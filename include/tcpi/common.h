@@ -14,5 +14,6 @@
 #include "common/tcpi_config.h"
 #include "common/tcpi_out.h"
 #include "common/tcpi_seqlock.h"
+#include "common/tcpi_tls.h"
 
 #endif

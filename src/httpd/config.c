@@ -31,6 +31,7 @@ void *tcpi_httpd_create_srv_conf(apr_pool_t *p, server_rec *s)
     tcpi_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->engine = UNSET;
+    c->tls_keys = UNSET;
     c->thresholds = apr_array_make(p, 4, sizeof(tcpi_threshold_t));
     c->redact = apr_array_make(p, 4, sizeof(const char *));
     return c;
@@ -222,6 +223,15 @@ const char *tcpi_httpd_set_allow_download(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+/* Server or virtual host: a vhost without it follows the main server. */
+const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag)
+{
+    tcpi_httpd_srv_conf(cmd->server)->tls_keys = flag;
+    if (flag)
+        tcpi_httpd_tls_keys_wanted = 1;
+    return NULL;
+}
+
 /* A TCPInspectCapture rule other than Off was configured (this
  * generation): post_config warns when there is no directory for it. */
 int tcpi_httpd_capture_rules_seen;
@@ -343,6 +353,18 @@ int tcpi_httpd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     tcpi_srv_conf_t *c = tcpi_httpd_srv_conf(s);
     tcpi_ports_t ports[2];
     const char *ifname[2], *err;
+
+    /* The secrets come from mod_ssl: without it the directive would keep
+     * nothing, silently. */
+    for (server_rec *v = s; v != NULL; v = v->next) {
+        if (tcpi_httpd_srv_conf(v)->tls_keys == 1 &&
+            ap_find_linked_module("mod_ssl.c") == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
+                         TCPILOG(0009) "TCPInspectTLSKeys On needs mod_ssl "
+                         "(LoadModule ssl_module): the secrets come from it");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
     if (c->capture_dir != NULL) {
         char why[TCPI_PATH_MAX + 256];

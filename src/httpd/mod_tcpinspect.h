@@ -14,6 +14,7 @@
  *                      its views
  *   download.c         pcap/pcapng downloads, saved captures
  *   status.c           the mod_status section
+ *   tls.c              TLS facts and secrets from mod_ssl
  *
  * Every .c file here starts with APLOG_USE_MODULE(tcpinspect), so that
  * its log lines carry the module (and follow LogLevel tcpinspect:...).
@@ -55,6 +56,7 @@ typedef struct {
     uint64_t         capture_size;
     apr_array_header_t *redact;       /* const char * */
     int              redact_off;
+    int              tls_keys;        /* TCPInspectTLSKeys (this server's) */
 } tcpi_srv_conf_t;
 
 typedef enum { CAPTURE_UNSET = 0, CAPTURE_OFF, CAPTURE_ON, CAPTURE_EXPR } capture_mode_e;
@@ -189,5 +191,31 @@ int tcpi_httpd_page_request_pcapng(page_t *pg);
 /* ---- status.c ---------------------------------------------------------- */
 
 int tcpi_httpd_status_hook(request_rec *r, int flags);
+
+/* ---- request.c, tls.c: per frontend connection -------------------------- */
+
+/* Per frontend connection (the master under HTTP/2), in c->conn_config:
+ * the event MPM moves a connection between threads, so nothing of this
+ * lives in a thread-local. Made in pre_connection (or mod_ssl's
+ * pre_handshake, whichever runs first), on the connection's own thread:
+ * HTTP/2 streams run on other threads and must not allocate from the
+ * master's pool; they only count, atomically, and read. */
+typedef struct ssl_st SSL;
+typedef struct {
+    apr_uint32_t requests;            /* read so far */
+    SSL         *ssl;                 /* mod_ssl's handle (TLS fronts) */
+    unsigned     nkeys;               /* secrets kept (TCPInspectTLSKeys) */
+    int          keys_dropped;        /* more lines than TCPI_TLS_KEYS_MAX */
+    uint8_t      random[TCPI_TLS_RANDOM_LEN];
+    tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
+} tcpi_conn_state_t;
+
+tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c);
+
+extern int tcpi_httpd_tls_keys_wanted;   /* some server has TLSKeys On */
+const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag);
+void tcpi_httpd_tls_register(void);
+/** front.tls of the request record: zeros for plain HTTP. */
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front);
 
 #endif /* TCPI_HTTPD_H */

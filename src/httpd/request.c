@@ -34,15 +34,6 @@ typedef struct {
     tcpi_endpoint_t backend_remote;
 } req_state_t;
 
-/* Per frontend connection (the master under HTTP/2), in c->conn_config:
- * the event MPM moves a connection between threads, so nothing of this
- * lives in a thread-local. Allocated in pre_connection, on the
- * connection's own thread: HTTP/2 streams run on other threads and must
- * not allocate from the master's pool; they only count, atomically. */
-typedef struct {
-    apr_uint32_t requests;            /* read so far */
-} tcpi_conn_state_t;
-
 static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
 
 static void endpoint_from(tcpi_endpoint_t *ep, const apr_sockaddr_t *sa)
@@ -112,11 +103,35 @@ static req_state_t *req_state(request_rec *r)
     return st;
 }
 
+/* The secrets leave memory with the connection. */
+static apr_status_t conn_state_wipe(void *data)
+{
+    tcpi_conn_state_t *cs = data;
+
+    memset(cs->keys, 0, sizeof(cs->keys));
+    __atomic_store_n(&cs->nkeys, 0, __ATOMIC_RELEASE);
+    return APR_SUCCESS;
+}
+
+tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c)
+{
+    tcpi_conn_state_t *cs = ap_get_module_config(c->conn_config,
+                                                 &tcpinspect_module);
+
+    if (cs == NULL) {
+        cs = apr_pcalloc(c->pool, sizeof(*cs));
+        apr_pool_cleanup_register(c->pool, cs, conn_state_wipe,
+                                  apr_pool_cleanup_null);
+        ap_set_module_config(c->conn_config, &tcpinspect_module, cs);
+    }
+    return cs;
+}
+
 int tcpi_httpd_pre_connection(conn_rec *c, void *csd)
 {
+    /* mod_ssl's pre_handshake (tls.c) may have made it already. */
     if (c->master == NULL && csd != NULL)
-        ap_set_module_config(c->conn_config, &tcpinspect_module,
-                             apr_pcalloc(c->pool, sizeof(tcpi_conn_state_t)));
+        tcpi_httpd_conn_state(c);
     return OK;
 }
 
@@ -290,6 +305,8 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
     rec.conn_requests = (uint32_t)st->conn_requests;
+    tcpi_httpd_tls_facts(&rec.tls, r, c);
+    rec.http2 = r->proto_num >= HTTP_VERSION(2, 0);
     rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);

@@ -53,6 +53,20 @@ int tcpi_join_phase_from(int ph)
     return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].from : 0;
 }
 
+int tcpi_join_shared_point(int p)
+{
+    return p == TCPI_JP_req_first || p == TCPI_JP_req_last ||
+           p == TCPI_JP_resp_first || p == TCPI_JP_resp_last ||
+           p == TCPI_JP_client_ack;
+}
+
+int tcpi_join_phase_shared(int ph)
+{
+    return ph >= 0 && ph < TCPI_PH_COUNT &&
+           (tcpi_join_shared_point(phases[ph].from) ||
+            tcpi_join_shared_point(phases[ph].to));
+}
+
 int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph)
 {
     uint64_t a, b;
@@ -103,9 +117,11 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
         if (e->dir != w->dinit && (e->len > 0 || (e->flags & TCPI_TH_FIN)))
             start = i + 1;           /* the previous response */
     }
-    if (rec->conn_requests == 0 && syn != UINT64_MAX && syn + 1 >= start) {
+    if (rec->conn_requests == 0 && syn != UINT64_MAX) {
         /* from the first SYN of this connection: a SYN sent again has
-         * the same ISN, and what came between belongs to the handshake */
+         * the same ISN, and what came between belongs to the handshake
+         * (so does what the server sent before the request on it: a TLS
+         * handshake's flight, an HTTP/2 preface, not a previous response) */
         start = syn;
         for (uint64_t k = syn; k-- > 0;) {
             const tcpi_flow_ev_t *e = w->ev[k];
@@ -363,6 +379,12 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
         front_window(&w[0], rec, &s->leg[0].partial);
         scan_leg(s, TCPI_JLEG_FRONT, &w[0]);
         s->front_opened = s->t[TCPI_JP_front_syn] != 0;
+    }
+    if (rec->http2) {
+        s->shared_front = 1;
+        for (int p = 0; p < TCPI_JP_COUNT; p++)
+            if (tcpi_join_shared_point(p))
+                s->t[p] = 0;
     }
     w[1].ev = evs[1];
     span.before = BACK_BEFORE;

@@ -85,6 +85,14 @@ const char *tcpi_join_phase_name(int ph);
 const char *tcpi_join_phase_text(int ph);
 /** The time point a phase starts at. */
 int tcpi_join_phase_from(int ph);
+/** 1 for a point an HTTP/2 stream cannot have on its own: its front
+ *  connection carries every stream's bytes, so the first request byte,
+ *  the response's bytes and the client's ACKs there may be another
+ *  stream's. Left unset (so those phases are null, for the reason
+ *  "shared_connection") rather than give another stream's figure. */
+int tcpi_join_shared_point(int p);
+/** 1 for a phase that starts or ends at such a point. */
+int tcpi_join_phase_shared(int ph);
 /** Duration of a phase in ns, or -1 when either point was not seen. */
 int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph);
 
@@ -132,6 +140,9 @@ typedef struct {
                                       as the request was sent */
     uint8_t  npkt;                 /* entries in pkt[] */
     uint8_t  has_backend;          /* the record names a backend flow */
+    uint8_t  shared_front;         /* an HTTP/2 stream: the front's request
+                                      and response points are not its own
+                                      (tcpi_join_shared_point) */
     uint32_t npkt_total;           /* packets in both windows */
     tcpi_legsum_t leg[TCPI_JLEGS];
     tcpi_sumpkt_t pkt[TCPI_SUM_PKTS];

@@ -15,6 +15,7 @@
 #define NG_SPB          0x00000003u
 #define NG_ISB          0x00000005u
 #define NG_EPB          0x00000006u
+#define NG_DSB          0x0000000au
 #define NG_BOM          0x1a2b3c4du
 
 enum {
@@ -218,6 +219,20 @@ void tcpi_pcapng_write_isb(tcpi_out_t *o, uint32_t ifid, uint64_t ts_ns,
         if (v[i] != UINT64_MAX)
             put_opt_u64(o, code[i], v[i]);
     put32(o, OPT_ENDOFOPT);
+    put32(o, total);
+}
+
+void tcpi_pcapng_write_dsb(tcpi_out_t *o, uint32_t secrets_type,
+                           const void *data, uint32_t len)
+{
+    uint32_t total = 20 + pad4(len);
+
+    put32(o, NG_DSB);
+    put32(o, total);
+    put32(o, secrets_type);
+    put32(o, len);
+    tcpi_out_mem(o, data, len);
+    put_pad(o, len);
     put32(o, total);
 }
 
@@ -575,7 +590,10 @@ static int next_pcapng(tcpi_capfile_t *r, tcpi_capfile_pkt_t *pkt)
         case NG_EPB: rc = ng_pkt(r, body, n, 0, pkt); got = 1; break;
         case NG_OPB: rc = ng_pkt(r, body, n, 1, pkt); got = 1; break;
         case NG_SPB: rc = ng_spb(r, body, n, pkt); got = 1; break;
-        default: break;                 /* NRB, DSB, custom...: skipped */
+        case NG_DSB:                    /* counted, its secrets not kept */
+            r->secrets_blocks++;
+            break;
+        default: break;                 /* NRB, custom...: skipped */
         }
         if (rc != 0)
             return -1;

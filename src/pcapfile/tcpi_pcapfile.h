@@ -53,6 +53,13 @@ void tcpi_pcapng_write_isb(tcpi_out_t *o, uint32_t ifid, uint64_t ts_ns,
                            uint64_t ifrecv, uint64_t ifdrop,
                            uint64_t osdrop, uint64_t usrdeliv);
 
+/** Decryption Secrets Block: len bytes of secrets of secrets_type (a
+ *  TLS key log: TCPI_PCAPNG_SECRETS_TLS). Readers use the secrets for the
+ *  packets after it, so it goes before them. */
+#define TCPI_PCAPNG_SECRETS_TLS 0x544c534bu      /* "TLSK" */
+void tcpi_pcapng_write_dsb(tcpi_out_t *o, uint32_t secrets_type,
+                           const void *data, uint32_t len);
+
 /* ---- reader (pcap in either byte order and µs/ns, pcapng) ----------- */
 
 #define TCPI_CAPFILE_MAX_IFACES 64
@@ -88,6 +95,7 @@ typedef struct {
     uint32_t       nif;        /* pcapng: IDBs of the current section;
                                   pcap: 1 */
     uint32_t       sections;   /* pcapng SHBs seen */
+    uint32_t       secrets_blocks;  /* pcapng DSBs seen (skipped) */
     tcpi_capfile_if_t ifc[TCPI_CAPFILE_MAX_IFACES];
     char           err[160];
 } tcpi_capfile_t;

@@ -334,6 +334,40 @@ static void json_detail(tcpi_json_t *j, const tcpi_reqsum_t *s)
     tcpi_json_end(j);
 }
 
+/* front.tls: what mod_ssl agreed with the client (null for plain HTTP).
+ * The client random names the connection (as a key log line does); the
+ * secrets are never shown, only whether they were kept. */
+static void json_tls(tcpi_json_t *j, const tcpi_req_tls_t *t)
+{
+    char rnd[2 * TCPI_TLS_RANDOM_LEN + 1];
+
+    if (!t->on) {
+        tcpi_json_null(j, "tls");
+        return;
+    }
+    tcpi_json_obj(j, "tls");
+    tcpi_json_str(j, "protocol", t->protocol);
+    tcpi_json_str(j, "cipher", t->cipher);
+    if (t->sni[0])
+        tcpi_json_str(j, "sni", t->sni);
+    else
+        tcpi_json_null(j, "sni");
+    if (t->alpn[0])
+        tcpi_json_str(j, "alpn", t->alpn);
+    else
+        tcpi_json_null(j, "alpn");
+    tcpi_json_bool(j, "resumed", t->resumed);
+    if (t->has_random) {
+        for (size_t i = 0; i < TCPI_TLS_RANDOM_LEN; i++)
+            snprintf(rnd + 2 * i, 3, "%02x", t->client_random[i]);
+        tcpi_json_str(j, "client_random", rnd);
+    } else {
+        tcpi_json_null(j, "client_random");
+    }
+    tcpi_json_bool(j, "keys_kept", t->nkeys > 0);
+    tcpi_json_end(j);
+}
+
 void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
                        const tcpi_reqsum_t *s, int detail)
 {
@@ -354,6 +388,7 @@ void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
     tcpi_json_u64(j, "connection", r->conn_id);
     tcpi_json_u64(j, "keepalives", r->keepalives);
     tcpi_json_u64(j, "requests_before", r->conn_requests);
+    json_tls(j, &r->tls);
     if (s)
         tcpi_json_bool(j, "opened", s->front_opened);
     json_leg(j, s, TCPI_JLEG_FRONT);
@@ -379,6 +414,17 @@ void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
     for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
         snprintf(k, sizeof(k), "%s_ms", tcpi_join_phase_name(ph));
         json_ms(j, k, s ? tcpi_join_phase_ns(s->t, ph) : -1);
+    }
+    /* Why a phase is null where the reason is known: an HTTP/2 stream's
+     * front packets carry the other streams of its connection too. */
+    if (s && s->shared_front) {
+        tcpi_json_obj(j, "null_reasons");
+        for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
+            if (tcpi_join_phase_shared(ph)) {
+                snprintf(k, sizeof(k), "%s_ms", tcpi_join_phase_name(ph));
+                tcpi_json_str(j, k, "shared_connection");
+            }
+        tcpi_json_end(j);
     }
     tcpi_json_end(j);
     tcpi_json_bool(j, "captured", r->capture);
@@ -709,8 +755,28 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
     html_ep(o, &r->front_client);
     tcpi_out_str(o, " &rarr; ");
     html_ep(o, &r->front_server);
-    tcpi_out_printf(o, " (%s connection)</td></tr><tr><th>backend</th><td>",
+    tcpi_out_printf(o, " (%s connection)</td></tr>",
                     r->conn_requests ? "kept-alive" : "new");
+    if (r->tls.on) {
+        const tcpi_req_tls_t *tl = &r->tls;
+        tcpi_out_str(o, "<tr><th>TLS</th><td>");
+        tcpi_out_html(o, tl->protocol, strlen(tl->protocol));
+        tcpi_out_str(o, ", ");
+        tcpi_out_html(o, tl->cipher, strlen(tl->cipher));
+        tcpi_out_str(o, tl->resumed ? ", resumed session" : ", full handshake");
+        if (tl->alpn[0]) {
+            tcpi_out_str(o, ", ALPN ");
+            tcpi_out_html(o, tl->alpn, strlen(tl->alpn));
+        }
+        if (tl->sni[0]) {
+            tcpi_out_str(o, ", SNI ");
+            tcpi_out_html(o, tl->sni, strlen(tl->sni));
+        }
+        tcpi_out_str(o, tl->nkeys ? "; the capture carries this connection's "
+                                    "secrets (TCPInspectTLSKeys)" : "");
+        tcpi_out_str(o, "</td></tr>");
+    }
+    tcpi_out_str(o, "<tr><th>backend</th><td>");
     if (r->has_backend) {
         html_ep(o, &r->backend_local);
         tcpi_out_str(o, " &rarr; ");
@@ -739,6 +805,11 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
                         tcpi_join_phase_text(ph), ms_of(d));
     }
     tcpi_out_str(o, "</table>\n");
+    if (s->shared_front)
+        tcpi_out_str(o, "<p>An HTTP/2 stream: its frontend connection carries "
+                     "the other streams too, so the request's receiving, the "
+                     "response's transfer and the client's ACK are not shown "
+                     "(shared_connection).</p>\n");
     html_findings(o, s);
     html_packets(o, s);
     tcpi_out_page_foot(o);

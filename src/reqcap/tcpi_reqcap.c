@@ -90,6 +90,20 @@ int tcpi_reqcap_interim(const uint8_t *payload, size_t len)
     return 1;
 }
 
+int tcpi_reqcap_whole_front(const tcpi_req_t *req)
+{
+    return req->tls.on && req->tls.nkeys > 0;
+}
+
+/* Whether the front leg starts after the previous response on its
+ * connection: not on a connection opened for the request (whatever the
+ * server sent before it, a TLS handshake or an HTTP/2 preface, belongs to
+ * it), nor when the whole connection is kept. */
+static int front_cut_at_previous(const tcpi_req_t *req)
+{
+    return req->conn_requests > 0 && !tcpi_reqcap_whole_front(req);
+}
+
 /* The front leg: the same client before and after, so the bounds only
  * keep the file to this request. */
 static void trim_front(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
@@ -97,8 +111,10 @@ static void trim_front(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
 {
     uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
     uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
-    uint64_t from = start > TCPI_REQCAP_SLACK_US * 1000
+    uint64_t from = start > TCPI_REQCAP_SLACK_US * 1000 &&
+                    !tcpi_reqcap_whole_front(req)
                     ? start - TCPI_REQCAP_SLACK_US * 1000 : 0;
+    int cut_prev = front_cut_at_previous(req);
     size_t i, first = n, syn = SIZE_MAX;
 
     for (i = 0; i < n; i++)
@@ -113,7 +129,8 @@ static void trim_front(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
         if (is_syn(&c[i])) {
             if (syn == SIZE_MAX || first != syn || c[syn].seq != c[i].seq)
                 first = syn = i;
-        } else if (!c[i].to_server && c[i].payload_len > 0 && i + 1 > first) {
+        } else if (cut_prev && !c[i].to_server && c[i].payload_len > 0 &&
+                   i + 1 > first) {
             first = i + 1;
         }
     }
@@ -233,8 +250,9 @@ static void sel_init(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2])
 /* The request's time window: [*lower, *upper] in ns. */
 static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
 {
-    uint64_t back = req->conn_requests == 0 ? TCPI_REQCAP_LOOKBACK_US
-                                            : TCPI_REQCAP_SLACK_US;
+    uint64_t back = tcpi_reqcap_whole_front(req) ? TCPI_REQCAP_WHOLE_US
+                    : req->conn_requests == 0 ? TCPI_REQCAP_LOOKBACK_US
+                    : TCPI_REQCAP_SLACK_US;
 
     *lower = req->start_us > back ? (req->start_us - back) * 1000 : 0;
     *upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
@@ -352,8 +370,8 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
 static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
                      const tcpi_flowtab_t *ft, uint64_t tail,
                      const tcpi_endpoint_t *c, const tcpi_endpoint_t *s,
-                     int leg, uint64_t start, uint64_t lower,
-                     uint64_t upper)
+                     int leg, int cut_prev, uint64_t start,
+                     uint64_t lower, uint64_t upper)
 {
     const tcpi_flow_ev_t *e = NULL;
     const tcpi_flow_t *f;
@@ -382,7 +400,7 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
         p.flags = e->flags;
         p.seq = e->seq;
         if (leg == TCPI_LEG_FRONT && p.ts_ns <= start) {
-            if (!p.to_server && p.payload_len > 0)
+            if (cut_prev && !p.to_server && p.payload_len > 0)
                 goto done;                 /* the previous response */
             if (syn && is_syn(&p) && p.seq != isn)
                 goto done;                 /* an earlier connection */
@@ -426,11 +444,11 @@ int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
     tcpi_ring_bounds(&tail, &head, ring);
     /* The backend leg holds nothing before start (trim_backend). */
     if (walk_flow(&leg[0], sel, &incomplete, ft, tail, &req->front_client,
-                  &req->front_server, TCPI_LEG_FRONT, start, lower,
-                  upper) != 0 ||
+                  &req->front_server, TCPI_LEG_FRONT,
+                  front_cut_at_previous(req), start, lower, upper) != 0 ||
         (req->has_backend &&
          walk_flow(&leg[1], sel, &incomplete, ft, tail, &req->backend_local,
-                   &req->backend_remote, TCPI_LEG_BACKEND, start,
+                   &req->backend_remote, TCPI_LEG_BACKEND, 0, start,
                    start > lower ? start : lower, upper) != 0)) {
         sel_finish(sel, leg, req, ring);
         tcpi_reqcap_free(sel);
@@ -518,6 +536,23 @@ static void build_ifmap(ifmap_t *m, const tcpi_reqcap_t *sel,
     }
 }
 
+/* The front connection's TLS secrets (TCPInspectTLSKeys) as a Decryption
+ * Secrets Block, before the packets they decrypt; the copy is wiped. */
+static void write_secrets(tcpi_out_t *o, const tcpi_req_tls_t *tls)
+{
+    char text[TCPI_TLS_KEYS_MAX * 200];
+    size_t n;
+
+    if (!tls->on || !tls->has_random || tls->nkeys == 0 ||
+        tls->nkeys > TCPI_TLS_KEYS_MAX)
+        return;
+    n = tcpi_tls_keylog_format(text, sizeof(text), tls->client_random,
+                               tls->keys, tls->nkeys);
+    if (n > 0 && n <= sizeof(text))
+        tcpi_pcapng_write_dsb(o, TCPI_PCAPNG_SECRETS_TLS, text, (uint32_t)n);
+    explicit_bzero(text, sizeof(text));
+}
+
 long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
                        const tcpi_shm_t *shm, const tcpi_req_t *req,
                        uint32_t snaplen)
@@ -545,6 +580,7 @@ long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
         ifc.snaplen = snaplen ? snaplen : 262144;
         tcpi_pcapng_write_idb(o, &ifc);
     }
+    write_secrets(o, &req->tls);
     for (int k = 0; k < 2; k++)
         snprintf(comment[k], sizeof(comment[k]), "tcpinspect-id=%s leg=%s",
                  req->id, tcpi_reqcap_leg_name(k ? TCPI_LEG_BACKEND

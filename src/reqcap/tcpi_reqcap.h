@@ -9,12 +9,18 @@
  *
  *   front       candidates [start - SLACK, end + GRACE]; a connection
  *               opened for the request (conn_requests == 0) looks back
- *               LOOKBACK for its SYN.
+ *               LOOKBACK for its SYN, a whole connection (below) WHOLE.
  *               first: the later of the last c->s SYN at or before start
  *               (or the first one sent before it with the same ISN: the
- *               handshake of a connection opened for this request) and
- *               the packet after the last s->c payload before start (the
- *               previous response on a kept-alive connection).
+ *               handshake of a connection opened for this request) and,
+ *               on a kept-alive connection, the packet after the last
+ *               s->c payload before start (the previous response).
+ *               A whole connection: a TLS front whose secrets are kept
+ *               (tcpi_reqcap_whole_front) starts at its SYN even when
+ *               kept alive, since TLS numbers its records from the
+ *               handshake on and a reader decrypts none without the
+ *               ones before it; such a file also holds the requests
+ *               the same client sent before on that connection.
  *               last: before the first c->s payload or SYN after end (the
  *               client's next request) and at most end + GRACE (the
  *               trailing ACK, FIN or RST).
@@ -50,6 +56,8 @@
 /* The SYN of a fresh connection: as far back as the join looks. */
 #define TCPI_REQCAP_LOOKBACK_US (TCPI_JOIN_SYN_LOOKBACK_NS / 1000)
 #define TCPI_REQCAP_GRACE_US    500000ull    /* trailing ACK/FIN after end */
+/* A whole TLS connection: how far back its SYN is looked for. */
+#define TCPI_REQCAP_WHOLE_US    600000000ull
 #define TCPI_REQCAP_MAX_PKTS    262144u      /* per request, both legs */
 /* A ring scan for one request (a long-lived one spans much of the ring)
  * stops after this many packets or ns, like the pages' scans. */
@@ -80,6 +88,9 @@ typedef struct {
     int      scanned;      /* tcpi_reqcap_select_join fell back to the scan */
 } tcpi_reqcap_t;
 
+/** 1 when req's front leg is selected as a whole connection: a TLS
+ *  front whose secrets were kept (TCPInspectTLSKeys). */
+int tcpi_reqcap_whole_front(const tcpi_req_t *req);
 /** The leg of req a decoded packet belongs to (TCPI_LEG_FRONT,
  *  TCPI_LEG_BACKEND) with *to_server set, or 0. */
 int tcpi_reqcap_classify(int *to_server, const tcpi_req_t *req,

@@ -144,6 +144,23 @@ static int endpoint_ok(const tcpi_endpoint_t *ep)
     return ep->family == 0 || ep->family == 4 || ep->family == 6;
 }
 
+static int tls_ok(const tcpi_req_tls_t *t)
+{
+    if (t->on > 1 || t->resumed > 1 || t->has_random > 1 ||
+        t->nkeys > TCPI_TLS_KEYS_MAX ||
+        (!t->on && (t->resumed || t->has_random || t->nkeys)) ||
+        memchr(t->protocol, '\0', sizeof(t->protocol)) == NULL ||
+        memchr(t->cipher, '\0', sizeof(t->cipher)) == NULL ||
+        memchr(t->sni, '\0', sizeof(t->sni)) == NULL ||
+        memchr(t->alpn, '\0', sizeof(t->alpn)) == NULL ||
+        (t->nkeys && !t->has_random))
+        return 0;
+    for (unsigned i = 0; i < t->nkeys; i++)
+        if (!tcpi_tls_key_ok(&t->keys[i]))
+            return 0;
+    return 1;
+}
+
 int tcpi_req_check(const tcpi_req_t *r)
 {
     size_t idlen = strnlen(r->id, sizeof(r->id));
@@ -154,7 +171,9 @@ int tcpi_req_check(const tcpi_req_t *r)
            endpoint_ok(&r->front_client) && endpoint_ok(&r->front_server) &&
            endpoint_ok(&r->backend_local) && endpoint_ok(&r->backend_remote) &&
            r->has_backend <= 1 && r->backend_reused <= 1 && r->capture <= 1 &&
-           r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us;
+           r->http2 <= 1 &&
+           r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&
+           tls_ok(&r->tls);
 }
 
 uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log)

@@ -23,6 +23,8 @@
 #ifndef TCPI_REQLOG_H
 #define TCPI_REQLOG_H
 
+#include "tcpi/common.h"
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +47,27 @@ typedef struct {
 enum { TCPI_BACKEND_SRC_NONE = 0, TCPI_BACKEND_SRC_CREATE_REQ = 1,
        TCPI_BACKEND_SRC_NOTE = 2 };
 
+/* A TLS front connection as mod_ssl saw it (all zero for plain HTTP).
+ * The client random identifies the connection (as a key log line does);
+ * the secrets are kept only under TCPInspectTLSKeys On, for the pcapng
+ * downloads' Decryption Secrets Block, and never shown. */
+#define TCPI_TLS_PROTOCOL_MAX 12
+#define TCPI_TLS_CIPHER_MAX   48
+#define TCPI_TLS_SNI_MAX      128     /* cut to fit */
+#define TCPI_TLS_ALPN_MAX     16
+typedef struct {
+    uint8_t  on;                         /* the front connection is TLS */
+    uint8_t  resumed;                    /* an abbreviated handshake */
+    uint8_t  has_random;
+    uint8_t  nkeys;                      /* secrets kept */
+    char     protocol[TCPI_TLS_PROTOCOL_MAX];   /* "TLSv1.3" */
+    char     cipher[TCPI_TLS_CIPHER_MAX];
+    char     sni[TCPI_TLS_SNI_MAX];      /* "": none sent */
+    char     alpn[TCPI_TLS_ALPN_MAX];    /* "": none agreed */
+    uint8_t  client_random[TCPI_TLS_RANDOM_LEN];
+    tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
+} tcpi_req_tls_t;
+
 typedef struct {
     char     id[TCPI_REQ_ID_MAX];
     char     method[TCPI_REQ_METHOD_MAX];
@@ -56,7 +79,10 @@ typedef struct {
     uint8_t  capture;                    /* a TCPInspectCapture rule matched */
     uint8_t  backend_src;                /* TCPI_BACKEND_SRC_* */
     uint16_t status;
-    uint16_t pad2;
+    uint8_t  http2;                      /* a stream of an HTTP/2 connection
+                                            (h2 or h2c): its front packets
+                                            carry other streams too */
+    uint8_t  pad2;
     int32_t  pid;                        /* the child that served it */
     uint64_t start_us;                   /* wall clock, request start */
     uint64_t end_us;                     /* wall clock, log time */
@@ -66,6 +92,7 @@ typedef struct {
     uint32_t conn_requests;              /* requests read on the frontend
                                             connection before this one
                                             (0: it opened for this one) */
+    tcpi_req_tls_t tls;
 } tcpi_req_t;
 
 typedef struct tcpi_reqlog tcpi_reqlog_t;
@@ -89,7 +116,8 @@ int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k);
 #define TCPI_REQLOG_GONE (-3)
 
 /** 1 when rec could have been written by the glue: strings terminated,
- *  a valid id, endpoint families 0/4/6, flags 0/1, start <= end. */
+ *  a valid id, endpoint families 0/4/6, flags 0/1, start <= end, TLS
+ *  facts only on a TLS connection, each secret of a kept label. */
 int tcpi_req_check(const tcpi_req_t *rec);
 
 /** A request id: 1 to TCPI_REQ_ID_MAX - 1 bytes of [A-Za-z0-9@_-] (so it

@@ -341,7 +341,9 @@ sub free_port {
 # directory), listen (["addr:port", ...]), modules (NAME as in mod_NAME.so,
 # beyond the MPM and the two authz modules; mod_tcpinspect comes last),
 # loglevel (notice), body (the suite's directives, or a function of the
-# directory that returns them). Returns
+# directory that returns them), pages (1: the handler at /tcp-inspect with
+# downloads allowed, and at /tcp-inspect-nodl without; open to all, the
+# scratch httpd listens on test addresses only). Returns
 # { dir, conf, logs }; scratch_start and scratch_stop run it, and it is
 # stopped at exit if it still runs.
 my @scratch;
@@ -360,6 +362,17 @@ sub scratch_httpd {
                         'authz_core', 'authz_host', @{ $o{modules} || [] };
     my $level = $o{loglevel} || 'notice';
     my $body = ref $o{body} eq 'CODE' ? $o{body}->($dir) : $o{body} // '';
+    $body .= <<'EOF' if $o{pages};
+<Location /tcp-inspect>
+    SetHandler tcp-inspect
+    Require all granted
+    TCPInspectAllowDownload On
+</Location>
+<Location /tcp-inspect-nodl>
+    SetHandler tcp-inspect
+    Require all granted
+</Location>
+EOF
     my $conf = "$dir/httpd.conf";
     open my $fh, '>', $conf or die "$conf: $!";
     print $fh <<"EOF";

@@ -1,0 +1,196 @@
+/*
+ * src/httpd/tls.c — TLS front connections, from mod_ssl: each request's
+ * TLS facts (protocol, cipher, SNI, ALPN, resumption, client random) and,
+ * under TCPInspectTLSKeys On, the connection's secrets for the pcapng
+ * downloads' Decryption Secrets Block.
+ *
+ * mod_ssl runs two optional hooks for us (looked up by name: nothing here
+ * links against mod_ssl, and without it they never run):
+ *   init_server    once per SSL_CTX it made, in the parent's post_config:
+ *                  our key-log callback goes on the context, chained to
+ *                  the one already there (mod_ssl's SSLKEYLOGFILE);
+ *   pre_handshake  per connection, right after SSL_new: the SSL handle is
+ *                  kept for the facts, and when the connection's server
+ *                  keeps keys it is tagged (SSL ex_data) so the callback
+ *                  knows where the lines go.
+ * OpenSSL calls the callback on the thread doing that connection's
+ * handshake; the lines are kept in the connection's pool, parsed into
+ * binary (the labels that decrypt records only), and copied into each
+ * request record of the connection at log time.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "http_ssl.h"
+
+#include "apr_optional_hooks.h"
+#include "apr_strings.h"
+
+#include <openssl/ssl.h>
+
+#include "mod_tcpinspect.h"
+#include "tcpi/common.h"
+#include "tcpi/store.h"
+
+APLOG_USE_MODULE(tcpinspect);
+
+/* mod_ssl's hooks, as mod_ssl_openssl.h declares them (not shipped by
+ * Debian's apache2-dev): only the function types are needed. */
+typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
+                                   int is_proxy, SSL_CTX *ctx);
+typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
+
+int tcpi_httpd_tls_keys_wanted;
+
+static int ssl_idx = -1;              /* SSL ex_data: our connection state */
+static int ctx_idx = -1;              /* SSL_CTX ex_data: the chained callback */
+
+typedef struct {
+    SSL_CTX_keylog_cb_func prev;
+} chain_t;
+
+/* The key log's lines, into the connection's state when it keeps keys,
+ * then on to whoever had the context's callback before us. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    tcpi_conn_state_t *cs = ssl_idx >= 0 ? SSL_get_ex_data(ssl, ssl_idx) : NULL;
+    chain_t *ch = ctx_idx >= 0 ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+                                                     ctx_idx) : NULL;
+
+    if (cs != NULL && line != NULL) {
+        tcpi_tls_key_t k;
+        uint8_t rnd[TCPI_TLS_RANDOM_LEN];
+        unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_RELAXED);
+
+        if (tcpi_tls_keyline_parse(&k, rnd, line, strlen(line)) == 0) {
+            if (n < TCPI_TLS_KEYS_MAX) {
+                memcpy(cs->random, rnd, sizeof(rnd));
+                cs->keys[n] = k;
+                /* Readers (an HTTP/2 stream's thread) take nkeys first. */
+                __atomic_store_n(&cs->nkeys, n + 1, __ATOMIC_RELEASE);
+            } else {
+                cs->keys_dropped = 1;
+            }
+        }
+        OPENSSL_cleanse(&k, sizeof(k));
+    }
+    if (ch != NULL && ch->prev != NULL)
+        ch->prev(ssl, line);
+}
+
+static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
+                       SSL_CTX *ctx)
+{
+    SSL_CTX_keylog_cb_func prev;
+    chain_t *ch;
+
+    if (!tcpi_httpd_tls_keys_wanted || is_proxy || ctx == NULL)
+        return OK;
+    if (ssl_idx < 0)
+        ssl_idx = SSL_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL, NULL);
+    if (ctx_idx < 0)
+        ctx_idx = SSL_CTX_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
+                                           NULL);
+    if (ssl_idx < 0 || ctx_idx < 0)
+        return OK;
+    prev = SSL_CTX_get_keylog_callback(ctx);
+    if (prev == keylog_cb)
+        return OK;                    /* a context seen twice */
+    ch = apr_pcalloc(p, sizeof(*ch));
+    ch->prev = prev;
+    if (SSL_CTX_set_ex_data(ctx, ctx_idx, ch) != 1)
+        return OK;
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    return OK;
+}
+
+/* TCPInspectTLSKeys for a server: its own, else the main server's. */
+static int keys_on(server_rec *s)
+{
+    tcpi_srv_conf_t *c = tcpi_httpd_srv_conf(s);
+
+    if (c->tls_keys != UNSET)
+        return c->tls_keys == 1;
+    c = tcpi_httpd_srv_conf(tcpi_httpd_state.s ? tcpi_httpd_state.s : s);
+    return c->tls_keys == 1;
+}
+
+static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    tcpi_conn_state_t *cs;
+
+    if (is_proxy || c->master != NULL)
+        return DECLINED;
+    cs = tcpi_httpd_conn_state(c);
+    cs->ssl = ssl;
+    /* The address-based server: SNI may name another one later, but the
+     * handshake's first secrets are logged before it is known. */
+    if (ssl_idx >= 0 && keys_on(c->base_server))
+        SSL_set_ex_data(ssl, ssl_idx, cs);
+    return DECLINED;
+}
+
+void tcpi_httpd_tls_register(void)
+{
+    APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
+
+static void copy_var(char *dst, size_t len, request_rec *r, const char *name)
+{
+    const char *v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                                      name);
+
+    apr_cpystrn(dst, v ? v : "", len);
+}
+
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front)
+{
+    tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
+                                                 &tcpinspect_module);
+    const char *resumed;
+
+    memset(t, 0, sizeof(*t));
+    if (!ap_ssl_conn_is_ssl(front))
+        return;
+    t->on = 1;
+    copy_var(t->protocol, sizeof(t->protocol), r, "SSL_PROTOCOL");
+    copy_var(t->cipher, sizeof(t->cipher), r, "SSL_CIPHER");
+    copy_var(t->sni, sizeof(t->sni), r, "SSL_TLS_SNI");
+    resumed = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                                "SSL_SESSION_RESUMED");
+    t->resumed = resumed != NULL && strcmp(resumed, "Resumed") == 0;
+    if (cs == NULL || cs->ssl == NULL)
+        return;
+    {
+        const unsigned char *alpn = NULL;
+        unsigned int alen = 0;
+
+        SSL_get0_alpn_selected(cs->ssl, &alpn, &alen);
+        if (alpn != NULL && alen > 0) {
+            size_t n = alen < sizeof(t->alpn) - 1 ? alen : sizeof(t->alpn) - 1;
+            memcpy(t->alpn, alpn, n);
+            t->alpn[n] = '\0';
+        }
+    }
+    if (SSL_get_client_random(cs->ssl, t->client_random,
+                              sizeof(t->client_random)) ==
+        sizeof(t->client_random))
+        t->has_random = 1;
+    /* The secrets: where this request's server keeps them, and only those
+     * of this connection (the key log lines carry its client random). */
+    if (t->has_random && keys_on(r->server)) {
+        unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_ACQUIRE);
+
+        if (n > TCPI_TLS_KEYS_MAX)
+            n = TCPI_TLS_KEYS_MAX;
+        if (n > 0 && memcmp(cs->random, t->client_random,
+                            TCPI_TLS_RANDOM_LEN) == 0) {
+            memcpy(t->keys, cs->keys, n * sizeof(t->keys[0]));
+            t->nkeys = (uint8_t)n;
+        }
+    }
+}

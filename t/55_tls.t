@@ -1,0 +1,361 @@
+# An HTTPS front end through Debian's own mod_ssl (a certificate made here
+# with openssl) in front of the rig's Jetty: each request's TLS facts in
+# requests.json match what curl negotiated and what mod_ssl logs
+# (%{SSL_PROTOCOL}x ...), for TLS 1.3, TLS 1.2, a resumed session and
+# HTTP/2; with TCPInspectTLSKeys On every per-request pcapng (downloaded,
+# or saved by an expr= rule for a 502) carries the connection's secrets in
+# a Decryption Secrets Block, so tshark decrypts the request and its status
+# with no key file (and, with the block taken out, does not); mod_ssl's own
+# SSLKEYLOGFILE is still written; no secret of it shows on any page or in
+# the error log; the download is refused where TCPInspectAllowDownload is
+# Off.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test ();
+use Test::More;
+use JSON::PP ();
+use Time::HiRes qw(time sleep);
+use TCPI::Rig qw(rig have_module wait_for free_port scratch_httpd scratch_start
+                 scratch_stop);
+
+my $r = rig();
+plan skip_all => 'mod_tcpinspect.so not built' unless have_module();
+plan skip_all => 'needs root (packet capture)' unless $> == 0;
+for my $tool (qw(tshark editcap openssl curl)) {
+    plan skip_all => "$tool is not installed (make deps)"
+        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
+}
+my $modules = `apxs -q LIBEXECDIR 2>/dev/null` || '/usr/lib/apache2/modules';
+chomp $modules;
+plan skip_all => 'mod_ssl is not installed' unless -e "$modules/mod_ssl.so";
+plan skip_all => 'no client namespace (run through t/run.sh)' unless $r->{ns};
+
+my ($jetty, $host_ip, $ns) = @$r{qw(jetty_port host_ip ns)};
+my $mpm = $r->{mpm} || 'event';
+my $h2 = $mpm ne 'prefork' && -e "$modules/mod_http2.so";  # h2 refuses prefork
+my $run = sprintf '%x', int(time * 1000) % 0xffffffff;
+my $json = JSON::PP->new;
+
+# --- a scratch httpd with mod_ssl ------------------------------------------
+my $port = free_port(18400, 18600);
+my ($dir, $caps, $keylog);
+my $S = scratch_httpd(name => 'tls',
+    listen  => ["127.0.0.1:$port", "$host_ip:$port"],
+    modules => [qw(unique_id proxy proxy_http socache_shmcb ssl),
+                ($h2 ? 'http2' : ())],
+    pages   => 1,
+    body    => sub {
+        ($dir) = @_;
+        $caps = "$dir/captures";
+        $keylog = "$dir/logs/sslkeylog.txt";
+        mkdir "$dir/tls";
+        system('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+               'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj',
+               '/CN=localhost', '-addext',
+               "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:$host_ip",
+               '-keyout', "$dir/tls/key.pem", '-out', "$dir/tls/cert.pem") == 0
+            or die "openssl req failed\n";
+        my $protocols = $h2 ? 'Protocols h2 http/1.1' : '';
+        return <<"EOF";
+LogFormat "%{tcpinspect-id}n %{SSL_PROTOCOL}x %{SSL_CIPHER}x %{SSL_SESSION_RESUMED}x %>s %U%q" tls
+CustomLog $dir/logs/access_log tls
+SSLSessionCache shmcb:$dir/logs/ssl_scache(512000)
+SSLEngine on
+SSLProtocol -all +TLSv1.2 +TLSv1.3
+SSLCertificateFile $dir/tls/cert.pem
+SSLCertificateKeyFile $dir/tls/key.pem
+$protocols
+KeepAlive On
+ProxyPass /app http://127.0.0.1:$jetty/app
+TCPInspectEngine On
+TCPInspectFrontend any $port
+TCPInspectBackend lo $jetty
+TCPInspectRingSize 32M
+TCPInspectCaptureDir $caps
+TCPInspectTLSKeys On
+<Location /app/close>
+    TCPInspectCapture "expr=%{REQUEST_STATUS} == 502"
+</Location>
+EOF
+    });
+
+# mod_ssl's own key log (SSLKEYLOGFILE, read by mod_ssl at startup).
+my ($started, $out);
+{
+    local $ENV{SSLKEYLOGFILE} = $keylog;
+    ($started, $out) = scratch_start($S);
+}
+ok $started, "scratch httpd ($mpm) with mod_ssl starts" or BAIL_OUT($out);
+
+my $base = "https://127.0.0.1:$port";
+
+# A command's standard output, its arguments quoted for the shell.
+sub run_out {
+    my $cmd = join ' ', map { my $a = $_; $a =~ s/'/'\\''/g; "'$a'" } @_;
+    return scalar `$cmd 2>/dev/null`;
+}
+
+# curl over TLS, the body dropped: (status, what curl -v said of the
+# connection). From the namespace when the URL names the host's veth
+# address.
+sub tls_curl {
+    my ($url, @opt) = @_;
+    my @ns = $url =~ /\Q$host_ip\E/ ? ('ip', 'netns', 'exec', $ns) : ();
+    my $err = "$dir/curl.err";
+    my $code = run_out(@ns, 'curl', '-sSk', '-v', '-m', '15', '--stderr', $err,
+                       '-o', '/dev/null', '-w', '%{http_code}\n', @opt, $url);
+    open my $fh, '<', $err or return (0, '');
+    local $/;
+    my $v = <$fh> // '';
+    my ($first) = ($code // '') =~ /^(\d{3})/;
+    return (($first // 0) + 0, $v);
+}
+# A page's body over TLS (HTTP/1.1).
+sub body_of { return run_out('curl', '-sk', '-m', '15', '--http1.1', "$base$_[0]") // '' }
+sub get_json {
+    my $b = body_of($_[0]);
+    return length $b ? eval { $json->decode($b) } : undef;
+}
+sub get_raw {
+    my ($path, $file) = @_;
+    return (run_out('curl', '-sk', '-m', '15', '--http1.1', '-o', $file, '-w',
+                    '%{http_code}', "$base$path") // 0) + 0;
+}
+
+ok wait_for(sub { my $s = get_json('/tcp-inspect/status.json');
+                  $s && $s->{capture}{running} }, 15, 0.2),
+    'the capture worker runs' or BAIL_OUT('no worker');
+
+# The access log: id => [protocol, cipher, resumed, status, uri].
+sub access_log {
+    open my $fh, '<', "$dir/logs/access_log" or return {};
+    my %by;
+    while (<$fh>) {
+        chomp;
+        my ($id, $proto, $cipher, $resumed, $status, $uri) = split / /, $_, 6;
+        $by{$uri} = { id => $id, protocol => $proto, cipher => $cipher,
+                      resumed => $resumed, status => $status };
+    }
+    return \%by;
+}
+sub record_for {
+    my ($uri) = @_;
+    my $log = access_log()->{$uri} or return;
+    my $rec;
+    wait_for(sub {
+        my $j = get_json("/tcp-inspect/requests/$log->{id}.json") or return 0;
+        $rec = $j;
+        return $j->{joined};
+    }, 10, 0.2);
+    return ($rec, $log);
+}
+
+# tshark over a per-request pcapng, no key file: the decrypted requests'
+# URIs (HTTP/1.1 and HTTP/2) and response codes.
+sub decrypted {
+    my ($file) = @_;
+    my @f = ('-e', 'http.request.uri', '-e', 'http.response.code');
+    push @f, '-e', 'http2.headers.path', '-e', 'http2.headers.status' if $h2;
+    # The front leg only: the backend's HTTP is plain text anyway.
+    my $out = run_out('tshark', '-r', $file, '-d', "tcp.port==$port,tls", '-Y',
+                      'frame.interface_description == "front" && (http || http2)',
+                      '-T', 'fields', '-E', 'separator=|',
+                      @f) // '';
+    my (%uri, %code);
+    for (split /\n/, $out) {
+        my ($u, $c, $p, $s) = split /\|/;
+        for my $x ($u, $p) { $uri{$_} = 1 for grep { length } split /,/, $x // '' }
+        for my $x ($c, $s) { $code{$_} = 1 for grep { length } split /,/, $x // '' }
+    }
+    return { uri => \%uri, code => \%code };
+}
+
+sub check_capture {
+    my ($what, $id, $uri, $status) = @_;
+    my $f = "$dir/$id.pcapng";
+    is get_raw("/tcp-inspect/requests/$id.pcapng", $f), 200,
+        "$what: /requests/<id>.pcapng";
+    my $d = decrypted($f);
+    ok $d->{uri}{$uri}, "$what: tshark decrypts the request ($uri) with no key file"
+        or diag(explain($d), `tshark -r '$f' -d tcp.port==$port,tls 2>&1 | head -40`),
+           system('cp', $f, "/tmp/t55-$id.pcapng");
+    ok $d->{code}{$status}, "$what: ... and its status $status" or diag explain $d;
+    my $stripped = "$dir/$id.nosecrets.pcapng";
+    system('editcap', '--discard-all-secrets', $f, $stripped) == 0
+        or BAIL_OUT('editcap --discard-all-secrets failed');
+    my $n = decrypted($stripped);
+    ok !%{ $n->{uri} }, "$what: without its secrets block it stays encrypted"
+        or diag explain $n;
+    return $f;
+}
+
+sub check_facts {
+    my ($what, $rec, $log, $curl, %want) = @_;
+    my $tls = $rec->{front}{tls};
+    ok $tls, "$what: front.tls is set" or return;
+    is $tls->{protocol}, $log->{protocol}, "$what: protocol is mod_ssl's ($log->{protocol})";
+    is $tls->{cipher}, $log->{cipher}, "$what: cipher is mod_ssl's ($log->{cipher})";
+    is $tls->{resumed} ? 'Resumed' : 'Initial', $log->{resumed},
+        "$what: resumed as mod_ssl logs it ($log->{resumed})";
+    if (defined $curl) {
+        my ($cv, $cc) = $curl =~ /SSL connection using (\S+) \/ (\S+)/;
+        is $tls->{protocol}, $cv, "$what: protocol is what curl negotiated";
+        is $tls->{cipher}, $cc, "$what: cipher is what curl negotiated";
+        my ($alpn) = $curl =~ /ALPN: server accepted (\S+)/;
+        is $tls->{alpn}, $alpn, "$what: ALPN is what curl was given (" . ($alpn // 'none') . ')';
+    }
+    is $tls->{protocol}, $want{protocol}, "$what: $want{protocol}" if $want{protocol};
+    like $tls->{client_random} // '', qr/^[0-9a-f]{64}\z/, "$what: client_random";
+    ok $tls->{keys_kept}, "$what: the secrets were kept";
+    return $tls;
+}
+
+my @randoms;
+
+# 1. TLS 1.3 over HTTP/1.1, from the namespace (the veth front).
+{
+    my $uri = "/app/echo?tls13=$run";
+    my ($code, $curl) = tls_curl("https://$host_ip:$port$uri", '--http1.1', '--tlsv1.3');
+    is $code, 200, 'TLS 1.3: proxied';
+    my ($rec, $log) = record_for($uri);
+    my $tls = check_facts('TLS 1.3', $rec, $log, $curl, protocol => 'TLSv1.3');
+    push @randoms, $tls->{client_random} if $tls;
+    # The server's handshake flight before the request is not a previous
+    # response: the connection opened for this request, from its SYN.
+    ok $rec && $rec->{front}{opened}, 'TLS 1.3: the front connection opened for it';
+    ok $rec && defined $rec->{timing}{front_handshake_ms}, 'TLS 1.3: front_handshake_ms'
+        or diag explain $rec && $rec->{timing};
+    check_capture('TLS 1.3', $log->{id}, $uri, 200) if $log;
+}
+
+# 2. TLS 1.2, two requests on one kept-alive connection: the second one's
+#    capture needs the connection's earlier records too.
+{
+    my ($u1, $u2) = ("/app/echo?tls12a=$run", "/app/echo?tls12b=$run");
+    # Two URLs in one curl: the second goes over the first's connection.
+    my ($code, $curl) = tls_curl("$base$u2", '--http1.1', '--tls-max', '1.2',
+                                 '-o', '/dev/null', "$base$u1");
+    like $curl, qr/Re-using existing connection|Reusing existing/i, 'TLS 1.2: curl kept the connection';
+    my ($rec, $log) = record_for($u2);
+    my ($rec1) = record_for($u1);
+    ok $rec && $rec1 && $rec->{front}{requests_before} == $rec1->{front}{requests_before} + 1 &&
+       $rec->{front}{client} eq $rec1->{front}{client},
+       'TLS 1.2: the second request came after the first on its connection'
+        or diag explain [ $rec1 && $rec1->{front}, $rec && $rec->{front} ];
+    my $tls = check_facts('TLS 1.2', $rec, $log, $curl, protocol => 'TLSv1.2');
+    push @randoms, $tls->{client_random} if $tls;
+    check_capture('TLS 1.2, kept-alive', $log->{id}, $u2, 200) if $log;
+}
+
+# 3. A resumed TLS 1.2 session (openssl s_client saves, then offers it).
+{
+    my $sess = "$dir/session.pem";
+    my $uri1 = "/app/echo?full=$run";
+    my $uri2 = "/app/echo?resumed=$run";
+    for my $u ([$uri1, '-sess_out'], [$uri2, '-sess_in']) {
+        open my $s, '|-', "openssl s_client -quiet -tls1_2 -connect 127.0.0.1:$port "
+            . "-servername localhost $u->[1] $sess >/dev/null 2>&1" or die;
+        print $s "GET $u->[0] HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        close $s;
+    }
+    my ($rec, $log) = record_for($uri2);
+    is $log && $log->{resumed}, 'Resumed', 'resumed: mod_ssl resumed the session';
+    my $tls = check_facts('resumed', $rec, $log, undef, protocol => 'TLSv1.2');
+    ok $tls && $tls->{resumed}, 'resumed: front.tls.resumed';
+    is $tls && $tls->{sni}, 'localhost', 'resumed: front.tls.sni is what s_client sent';
+    check_capture('resumed', $log->{id}, $uri2, 200) if $log;
+}
+
+# 4. HTTP/2: three streams on one connection, each request's capture
+#    decrypts its own :path.
+SKIP: {
+    skip 'mod_http2 runs under the event and worker MPMs only', 1 unless $h2;
+    my @u = map { "/app/echo?h2=$run-$_" } 1 .. 3;
+    # nghttp sends the three on one connection at once (streams 13, 15, 17).
+    my $out = run_out('nghttp', '-n', map { "$base$_" } @u);
+    is $?, 0, 'h2: nghttp fetched the three';
+    my %conn;
+    for my $u (@u) {
+        my ($rec, $log) = record_for($u);
+        $conn{ $rec ? $rec->{front}{client} : '' }++;
+        my $tls = check_facts("h2 $u", $rec, $log, undef);
+        is $tls && $tls->{alpn}, 'h2', "h2 $u: ALPN h2";
+        # The front connection carries the other streams: its phases are
+        # null for a reason, never another stream's figure; the backend's
+        # are the stream's own.
+        my $tm = $rec ? $rec->{timing} : {};
+        for my $ph (qw(request_receive_ms response_transfer_ms client_ack_ms)) {
+            ok exists $tm->{$ph} && !defined $tm->{$ph}, "h2 $u: $ph is null";
+            is $tm->{null_reasons}{$ph}, 'shared_connection', "h2 $u: ... shared_connection";
+        }
+        ok defined $tm->{backend_ttfb_ms}, "h2 $u: backend_ttfb_ms is the stream's own";
+        check_capture("h2 $u", $log->{id}, $u, 200) if $log;
+    }
+    is scalar(keys %conn), 1, 'h2: the three streams came over one connection'
+        or diag explain \%conn;
+}
+
+# 5. A 502 over TLS, saved by an expr= rule: the saved file decrypts too.
+{
+    my $uri = "/app/close?t=502-$run";
+    my ($code) = tls_curl("$base$uri", '--http1.1');
+    is $code, 502, 'a backend closing without an answer gives 502 over TLS';
+    my $log = access_log()->{$uri};
+    ok $log, '502: logged';
+    my $f = $log ? "$caps/$log->{id}.pcapng" : '/nonexistent';
+    ok wait_for(sub { -s $f }, 10, 0.2), '502: the rule saved its capture';
+    my $d = decrypted($f);
+    ok $d->{uri}{$uri}, '502: the saved capture decrypts the request' or diag explain $d;
+    ok $d->{code}{502}, '502: ... and its 502' or diag explain $d;
+}
+
+# 6. Downloads only: refused where TCPInspectAllowDownload is Off.
+{
+    my $id = (values %{ access_log() })[0]{id};
+    is get_raw("/tcp-inspect-nodl/requests/$id.pcapng", "$dir/nodl"), 403,
+        'a per-request pcapng where downloads are Off: 403';
+}
+
+# 7. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets
+#    shows on a page or in the error log.
+my %secret;
+{
+    my %seen_random;
+    open my $kl, '<', $keylog or diag "$keylog: $!";
+    while ($kl && defined(my $_l = <$kl>)) {
+        local $_ = $_l;
+        my (undef, $rnd, $sec) = split ' ';
+        next unless $sec;
+        $seen_random{lc $rnd} = 1;
+        $secret{lc $sec} = 1;
+    }
+    ok %secret, 'SSLKEYLOGFILE is still written with TCPInspectTLSKeys On';
+    ok((grep { $seen_random{$_} } @randoms) == @randoms,
+       'it holds the connections the module kept secrets for') or diag explain \@randoms;
+    my @pages = ('/tcp-inspect/', '/tcp-inspect/?auto', '/tcp-inspect/status.json',
+                 '/tcp-inspect/metrics', '/tcp-inspect/requests',
+                 '/tcp-inspect/requests.json', '/tcp-inspect/flows.json',
+                 '/tcp-inspect/packets.txt?x=1', '/tcp-inspect/packets?x=1');
+    my $ids = access_log();
+    push @pages, map { ("/tcp-inspect/requests/$_->{id}", "/tcp-inspect/requests/$_->{id}.json") }
+                 values %$ids;
+    my $leaks = 0;
+    for my $p (@pages) {
+        my $all = lc body_of($p);
+        for my $s (keys %secret) {
+            if (index($all, $s) >= 0) { $leaks++; diag "$p shows a secret" }
+        }
+    }
+    is $leaks, 0, 'no secret on any of ' . scalar(@pages) . ' pages';
+    open my $el, '<', "$dir/logs/error_log";
+    my $log = lc do { local $/; <$el> // '' };
+    is scalar(grep { index($log, $_) >= 0 } keys %secret), 0, 'no secret in the error log';
+}
+
+ok scratch_stop($S), 'the scratch httpd stops';
+open my $el, '<', "$dir/logs/error_log";
+my @crit = grep { /\[(emerg|alert|crit)\]|Segmentation|exited \(/ } <$el>;
+ok !@crit, 'no crash, no worker exit, no emerg/alert/crit' or diag @crit;
+
+done_testing;
