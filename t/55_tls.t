@@ -2,10 +2,12 @@
 # with openssl) in front of the rig's Jetty: each request's TLS facts in
 # requests.json match what curl negotiated and what mod_ssl logs
 # (%{SSL_PROTOCOL}x ...), for TLS 1.3, TLS 1.2, a resumed session and
-# HTTP/2; with TCPInspectTLSKeys On every per-request pcapng (downloaded,
-# or saved by an expr= rule for a 502) carries the connection's secrets in
-# a Decryption Secrets Block, so tshark decrypts the request and its status
-# with no key file (and, with the block taken out, does not); mod_ssl's own
+# HTTP/2; with TCPInspectTLSKeys On the pcapng of every request a
+# TCPInspectCapture rule saves (downloaded, or the saved file, e.g. a 502)
+# carries the connection's secrets in a Decryption Secrets Block, so
+# tshark decrypts the request and its status with no key file (and, with
+# the block taken out, does not), while a request no rule captures keeps
+# none; mod_ssl's own
 # SSLKEYLOGFILE is still written; no secret of it shows on any page or in
 # the error log; the download is refused where TCPInspectAllowDownload is
 # Off.
@@ -68,12 +70,16 @@ SSLCertificateKeyFile $dir/tls/key.pem
 $protocols
 KeepAlive On
 ProxyPass /app http://127.0.0.1:$jetty/app
+ProxyPass /plain http://127.0.0.1:$jetty/app
 TCPInspectEngine On
 TCPInspectFrontend any $port
 TCPInspectBackend lo $jetty
 TCPInspectRingSize 32M
 TCPInspectCaptureDir $caps
 TCPInspectTLSKeys On
+<Location /app>
+    TCPInspectCapture On
+</Location>
 <Location /app/close>
     TCPInspectCapture "expr=%{REQUEST_STATUS} == 502"
 </Location>
@@ -296,7 +302,23 @@ SKIP: {
         or diag explain \%conn;
 }
 
-# 5. A 502 over TLS, saved by an expr= rule: the saved file decrypts too.
+# 5. A request no rule captures: its record keeps no secrets (the request
+#    log is shared by every child), and its download stays encrypted.
+{
+    my $uri = "/plain/echo?nocap=$run";
+    my ($code) = tls_curl("$base$uri", '--http1.1');
+    is $code, 200, 'not captured: proxied';
+    my ($rec, $log) = record_for($uri);
+    ok $rec && $rec->{front}{tls} && !$rec->{front}{tls}{keys_kept},
+        'not captured: no secrets kept';
+    my $f = "$dir/nocap.pcapng";
+    is get_raw("/tcp-inspect/requests/$log->{id}.pcapng", $f), 200,
+        'not captured: /requests/<id>.pcapng from the ring';
+    my $d = decrypted($f);
+    ok !%{ $d->{uri} }, 'not captured: the download stays encrypted' or diag explain $d;
+}
+
+# 6. A 502 over TLS, saved by an expr= rule: the saved file decrypts too.
 {
     my $uri = "/app/close?t=502-$run";
     my ($code) = tls_curl("$base$uri", '--http1.1');
@@ -310,14 +332,14 @@ SKIP: {
     ok $d->{code}{502}, '502: ... and its 502' or diag explain $d;
 }
 
-# 6. Downloads only: refused where TCPInspectAllowDownload is Off.
+# 7. Downloads only: refused where TCPInspectAllowDownload is Off.
 {
     my $id = (values %{ access_log() })[0]{id};
     is get_raw("/tcp-inspect-nodl/requests/$id.pcapng", "$dir/nodl"), 403,
         'a per-request pcapng where downloads are Off: 403';
 }
 
-# 7. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets
+# 8. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets
 #    shows on a page or in the error log.
 my %secret;
 {

@@ -206,6 +206,7 @@ typedef struct {
     SSL         *ssl;                 /* mod_ssl's handle (TLS fronts) */
     unsigned     nkeys;               /* secrets kept (TCPInspectTLSKeys) */
     int          keys_dropped;        /* more lines than TCPI_TLS_KEYS_MAX */
+    int          keys_refused;        /* served a server with TLSKeys Off */
     uint8_t      random[TCPI_TLS_RANDOM_LEN];
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
 } tcpi_conn_state_t;
@@ -215,7 +216,9 @@ tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c);
 extern int tcpi_httpd_tls_keys_wanted;   /* some server has TLSKeys On */
 const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag);
 void tcpi_httpd_tls_register(void);
-/** front.tls of the request record: zeros for plain HTTP. */
-void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front);
+/** front.tls of the request record: zeros for plain HTTP; the secrets
+ *  only when captured (a TCPInspectCapture rule matched). */
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
+                          int captured);
 
 #endif /* TCPI_HTTPD_H */

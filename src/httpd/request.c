@@ -305,11 +305,12 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;
     rec.conn_requests = (uint32_t)st->conn_requests;
-    tcpi_httpd_tls_facts(&rec.tls, r, c);
     rec.http2 = r->proto_num >= HTTP_VERSION(2, 0);
     rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);
+    tcpi_httpd_tls_facts(&rec.tls, rf, c, rec.capture);
     tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
+    explicit_bzero(rec.tls.keys, sizeof(rec.tls.keys));
     return DECLINED;
 }

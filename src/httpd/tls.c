@@ -22,6 +22,7 @@
 #include "http_config.h"
 #include "http_connection.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_ssl.h"
 
 #include "apr_optional_hooks.h"
@@ -48,6 +49,7 @@ static int ctx_idx = -1;              /* SSL_CTX ex_data: the chained callback *
 
 typedef struct {
     SSL_CTX_keylog_cb_func prev;
+    int keys;                         /* the context's server keeps keys */
 } chain_t;
 
 /* The key log's lines, into the connection's state when it keeps keys,
@@ -58,12 +60,20 @@ static void keylog_cb(const SSL *ssl, const char *line)
     chain_t *ch = ctx_idx >= 0 ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
                                                      ctx_idx) : NULL;
 
-    if (cs != NULL && line != NULL) {
+    /* OpenSSL calls the callback of the context in use: after SNI, the
+     * named host's, whose TCPInspectTLSKeys decides. */
+    if (cs != NULL && line != NULL && ch != NULL && ch->keys) {
         tcpi_tls_key_t k;
         uint8_t rnd[TCPI_TLS_RANDOM_LEN];
         unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_RELAXED);
 
         if (tcpi_tls_keyline_parse(&k, rnd, line, strlen(line)) == 0) {
+            /* A new handshake on the connection (TLS 1.2 renegotiation):
+             * its secrets replace the old ones. */
+            if (n > 0 && memcmp(rnd, cs->random, sizeof(rnd)) != 0) {
+                __atomic_store_n(&cs->nkeys, 0, __ATOMIC_RELEASE);
+                n = 0;
+            }
             if (n < TCPI_TLS_KEYS_MAX) {
                 memcpy(cs->random, rnd, sizeof(rnd));
                 cs->keys[n] = k;
@@ -77,6 +87,18 @@ static void keylog_cb(const SSL *ssl, const char *line)
     }
     if (ch != NULL && ch->prev != NULL)
         ch->prev(ssl, line);
+}
+
+/* TCPInspectTLSKeys for a server: its own, else the main server's. */
+static int keys_on(server_rec *s)
+{
+    tcpi_srv_conf_t *c = tcpi_httpd_srv_conf(s);
+
+    if (c->tls_keys != UNSET)
+        return c->tls_keys == 1;
+    c = tcpi_httpd_srv_conf(tcpi_httpd_state.s ? tcpi_httpd_state.s
+                            : ap_server_conf ? ap_server_conf : s);
+    return c->tls_keys == 1;
 }
 
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
@@ -99,21 +121,11 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return OK;                    /* a context seen twice */
     ch = apr_pcalloc(p, sizeof(*ch));
     ch->prev = prev;
+    ch->keys = keys_on(s);
     if (SSL_CTX_set_ex_data(ctx, ctx_idx, ch) != 1)
         return OK;
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     return OK;
-}
-
-/* TCPInspectTLSKeys for a server: its own, else the main server's. */
-static int keys_on(server_rec *s)
-{
-    tcpi_srv_conf_t *c = tcpi_httpd_srv_conf(s);
-
-    if (c->tls_keys != UNSET)
-        return c->tls_keys == 1;
-    c = tcpi_httpd_srv_conf(tcpi_httpd_state.s ? tcpi_httpd_state.s : s);
-    return c->tls_keys == 1;
 }
 
 static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
@@ -124,9 +136,9 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
         return DECLINED;
     cs = tcpi_httpd_conn_state(c);
     cs->ssl = ssl;
-    /* The address-based server: SNI may name another one later, but the
-     * handshake's first secrets are logged before it is known. */
-    if (ssl_idx >= 0 && keys_on(c->base_server))
+    /* Tagged whenever some server keeps keys: the context in use when a
+     * secret is logged (the SNI-named host's) decides (keylog_cb). */
+    if (ssl_idx >= 0 && tcpi_httpd_tls_keys_wanted)
         SSL_set_ex_data(ssl, ssl_idx, cs);
     return DECLINED;
 }
@@ -147,7 +159,8 @@ static void copy_var(char *dst, size_t len, request_rec *r, const char *name)
     apr_cpystrn(dst, v ? v : "", len);
 }
 
-void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front)
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
+                          int captured)
 {
     tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
                                                  &tcpinspect_module);
@@ -180,9 +193,15 @@ void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front)
                               sizeof(t->client_random)) ==
         sizeof(t->client_random))
         t->has_random = 1;
-    /* The secrets: where this request's server keeps them, and only those
-     * of this connection (the key log lines carry its client random). */
-    if (t->has_random && keys_on(r->server)) {
+    /* The secrets: only for a request a TCPInspectCapture rule saves (the
+     * request log is shared by every child: it carries no other
+     * request's), where its server keeps them, on a connection that never
+     * served a server that does not (HTTP/2 coalescing, SNI not the
+     * Host: the capture holds the whole connection), and only this
+     * connection's (the key log lines carry its client random). */
+    if (!keys_on(r->server))
+        cs->keys_refused = 1;
+    if (captured && t->has_random && !cs->keys_refused) {
         unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_ACQUIRE);
 
         if (n > TCPI_TLS_KEYS_MAX)
