@@ -7,7 +7,7 @@
 # carries the connection's secrets in a Decryption Secrets Block, so
 # tshark decrypts the request and its status with no key file (and, with
 # the block taken out, does not), while a request no rule captures keeps
-# none; mod_ssl's own
+# none; /packets names the TLS records in clear; mod_ssl's own
 # SSLKEYLOGFILE is still written; no secret of it shows on any page or in
 # the error log; the download is refused where TCPInspectAllowDownload is
 # Off.
@@ -332,14 +332,32 @@ SKIP: {
     ok $d->{code}{502}, '502: ... and its 502' or diag explain $d;
 }
 
-# 7. Downloads only: refused where TCPInspectAllowDownload is Off.
+# 7. The packet pages: the HTML annotates the TLS records in clear (the
+#    hellos, with s_client's SNI and the cipher mod_ssl chose); the text
+#    stays tcpdump's lines.
+{
+    my $q = "filter=" . "tcp+port+$port" . '&limit=5000';
+    my $html = body_of("/tcp-inspect/packets?$q");
+    like $html, qr/TLS ClientHello SNI=localhost/, '/packets: the ClientHello with its SNI';
+    # (Read from the redacted bytes: the redactor takes a direction for
+    # HTTP/1 text until it proves otherwise, and may mask a hello's later
+    # extensions, curl's ALPN among them; s_client's SNI comes first.)
+    like $html, qr/TLS ClientHello</, "/packets: curl's ClientHello";
+    like $html, qr/TLS ServerHello TLSv1\.3 TLS_AES_\d+_GCM_SHA\d+/, '/packets: a TLS 1.3 ServerHello and its cipher';
+    like $html, qr/TLS ServerHello TLSv1\.2 ECDHE-/, '/packets: a TLS 1.2 ServerHello';
+    like $html, qr/ApplicationData \d+/, '/packets: application data records';
+    my $txt = body_of("/tcp-inspect/packets.txt?$q");
+    ok length($txt) > 0 && $txt !~ /ClientHello|ApplicationData/, '/packets.txt: no annotation';
+}
+
+# 8. Downloads only: refused where TCPInspectAllowDownload is Off.
 {
     my $id = (values %{ access_log() })[0]{id};
     is get_raw("/tcp-inspect-nodl/requests/$id.pcapng", "$dir/nodl"), 403,
         'a per-request pcapng where downloads are Off: 403';
 }
 
-# 8. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets
+# 9. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets
 #    shows on a page or in the error log.
 my %secret;
 {

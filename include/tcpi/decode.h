@@ -2,7 +2,8 @@
  * tcpi/decode.h — the decode stage (src/decode/):
  * one packet's bytes as views: link, IPv4/IPv6, TCP and its options,
  * the protocol constants the printer and the redactor share, the decode
- * reason counters, and the redactor of HTTP secrets in payloads.
+ * reason counters, the redactor of HTTP secrets in payloads, and the TLS
+ * records at a segment's start in words.
  *
  * The one header other stages and the httpd glue include for it; the
  * stage's other headers are its own (tests/check_layers.sh).
@@ -14,5 +15,6 @@
 #include "decode/tcpi_decode.h"
 #include "decode/tcpi_extract.h"
 #include "decode/tcpi_redact.h"
+#include "decode/tcpi_tlsrec.h"
 
 #endif

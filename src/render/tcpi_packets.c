@@ -229,7 +229,7 @@ static void html_lines(tcpi_out_t *o, const char *p, size_t n)
 }
 
 /* One packet's HTML: its lines, and the HTTP request or status line of
- * its (masked) payload. */
+ * its (masked) payload, or the TLS records it starts with. */
 static void emit_html(tcpi_out_t *o, const char *text, size_t len,
                       const tcpi_ring_rec_t *rec, const uint8_t *data,
                       const tcpi_pkt_t *pkt, int why)
@@ -252,6 +252,16 @@ static void emit_html(tcpi_out_t *o, const char *text, size_t len,
         if (ll > 300)
             tcpi_out_str(o, "&hellip;");
         tcpi_out_str(o, "</b>");
+    } else if (why == TCPI_DR_ok && pkt->payload_caplen > 0) {
+        char tls[TCPI_TLSREC_TEXT_MAX];
+        size_t tl = tcpi_tlsrec_describe(tls, sizeof(tls),
+                                         data + pkt->payload_off,
+                                         pkt->payload_caplen);
+        if (tl > 0) {
+            tcpi_out_str(o, "  <b class=\"tls\">");
+            tcpi_out_html(o, tls, tl);
+            tcpi_out_str(o, "</b>");
+        }
     }
     tcpi_out_str(o, "\n");
 }
@@ -427,7 +437,7 @@ int tcpi_packets_html(tcpi_packets_stats_t *st, tcpi_out_t *o,
                  "<title>mod_tcpinspect packets</title><style>"
                  "body{font-family:sans-serif}pre{font-size:12px;"
                  "white-space:pre-wrap;word-break:break-all}"
-                 ".http{color:#06c}</style></head><body>\n"
+                 ".http{color:#06c}.tls{color:#080}</style></head><body>\n"
                  "<h1>Recent packets</h1>\n<p><a href=\"");
     tcpi_out_str(o, opt->base);
     tcpi_out_str(o, "/\">overview</a> &middot; as <a href=\"packets.txt?");
