@@ -217,6 +217,65 @@ sub check_facts {
     return $tls;
 }
 
+# tshark's times for one front connection of a decrypted per-request
+# capture (the client's port names it): its ClientHello, its Finished,
+# each request (by URI) and the response to it, in epoch seconds.
+sub wire_frames {
+    my ($file, $client_port) = @_;
+    my $out = run_out('tshark', '-r', $file, '-d', "tcp.port==$port,tls", '-Y',
+        qq{frame.interface_description == "front" && tcp.port == $client_port && tls},
+        '-T', 'fields', '-E', 'separator=|', '-e', 'frame.time_epoch',
+        '-e', 'tcp.srcport', '-e', 'tls.handshake.type', '-e', 'http.request.uri',
+        '-e', 'http.response_for.uri') // '';
+    my %w = (request => {}, response => {});
+    for (split /\n/, $out) {
+        my ($t, $src, $hs, $uri, $for) = split /\|/;
+        my $client = $src == $client_port;
+        my %types = map { $_ => 1 } split /,/, $hs // '';
+        $w{hello} //= $t if $client && $types{1};
+        $w{finished} //= $t if $client && $types{20};
+        $w{request}{$uri} //= $t if $client && length($uri // '');
+        if (!$client && length($for // '')) {
+            (my $u = $for) =~ s{^https?://[^/]+}{};
+            $w{response}{$u} //= $t;
+        }
+    }
+    return \%w;
+}
+
+# A request's wire points against tshark's frames, to the microsecond
+# (the points are in ms with 3 decimals, from the request's start_us).
+sub check_wire {
+    my ($what, $rec, $w, $uri, %o) = @_;
+    my $pt = $rec && $rec->{points} or return fail("$what: no points");
+    my $at = sub {
+        my $ms = $pt->{"$_[0]_ms"};
+        return defined $ms ? $rec->{start_us} / 1e6 + $ms / 1e3 : undef;
+    };
+    my $near = sub {
+        my ($name, $point, $frame) = @_;
+        my $p = $at->($point);
+        ok defined $p && defined $frame && abs($p - $frame) < 2e-6,
+            "$what: $name is tshark's frame" or
+            diag sprintf "%s: point %s, frame %s", $point, $p // 'null', $frame // 'none';
+    };
+    if ($o{fresh}) {
+        $near->('the ClientHello', 'tls_hello', $w->{hello});
+        $near->("the client's Finished", 'tls_done', $w->{finished});
+        my $hs = $rec->{timing}{tls_handshake_ms};
+        ok defined $hs && defined $w->{hello} && defined $w->{finished} &&
+           abs($hs - 1000 * ($w->{finished} - $w->{hello})) < 0.002,
+           "$what: tls_handshake_ms is tshark's ClientHello to Finished"
+            or diag "tls_handshake_ms ", $hs // 'null';
+    } else {
+        ok !defined $rec->{timing}{tls_handshake_ms},
+            "$what: no handshake of its own on a kept-alive connection";
+    }
+    return if $o{h2};
+    $near->('the first request byte', 'req_first', $w->{request}{$uri});
+    $near->('the first response byte', 'resp_first', $w->{response}{$uri});
+}
+
 my @randoms;
 
 # 1. TLS 1.3 over HTTP/1.1, from the namespace (the veth front).
@@ -232,7 +291,9 @@ my @randoms;
     ok $rec && $rec->{front}{opened}, 'TLS 1.3: the front connection opened for it';
     ok $rec && defined $rec->{timing}{front_handshake_ms}, 'TLS 1.3: front_handshake_ms'
         or diag explain $rec && $rec->{timing};
-    check_capture('TLS 1.3', $log->{id}, $uri, 200) if $log;
+    my $f = $log && check_capture('TLS 1.3', $log->{id}, $uri, 200);
+    my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+    check_wire('TLS 1.3', $rec, wire_frames($f, $cport), $uri, fresh => 1) if $f && $cport;
 }
 
 # 2. TLS 1.2, two requests on one kept-alive connection: the second one's
@@ -251,7 +312,13 @@ my @randoms;
         or diag explain [ $rec1 && $rec1->{front}, $rec && $rec->{front} ];
     my $tls = check_facts('TLS 1.2', $rec, $log, $curl, protocol => 'TLSv1.2');
     push @randoms, $tls->{client_random} if $tls;
-    check_capture('TLS 1.2, kept-alive', $log->{id}, $u2, 200) if $log;
+    my $f = $log && check_capture('TLS 1.2, kept-alive', $log->{id}, $u2, 200);
+    my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+    if ($f && $cport) {
+        my $w = wire_frames($f, $cport);
+        check_wire('TLS 1.2, first', $rec1, $w, $u1, fresh => 1);
+        check_wire('TLS 1.2, kept-alive', $rec, $w, $u2);
+    }
 }
 
 # 3. A resumed TLS 1.2 session (openssl s_client saves, then offers it).
@@ -270,7 +337,9 @@ my @randoms;
     my $tls = check_facts('resumed', $rec, $log, undef, protocol => 'TLSv1.2');
     ok $tls && $tls->{resumed}, 'resumed: front.tls.resumed';
     is $tls && $tls->{sni}, 'localhost', 'resumed: front.tls.sni is what s_client sent';
-    check_capture('resumed', $log->{id}, $uri2, 200) if $log;
+    my $f = $log && check_capture('resumed', $log->{id}, $uri2, 200);
+    my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+    check_wire('resumed', $rec, wire_frames($f, $cport), $uri2, fresh => 1) if $f && $cport;
 }
 
 # 4. HTTP/2: three streams on one connection, each request's capture
@@ -296,7 +365,11 @@ SKIP: {
             is $tm->{null_reasons}{$ph}, 'shared_connection', "h2 $u: ... shared_connection";
         }
         ok defined $tm->{backend_ttfb_ms}, "h2 $u: backend_ttfb_ms is the stream's own";
-        check_capture("h2 $u", $log->{id}, $u, 200) if $log;
+        my $f = $log && check_capture("h2 $u", $log->{id}, $u, 200);
+        my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+        # The stream that opened the connection has its handshake.
+        check_wire("h2 $u", $rec, wire_frames($f, $cport), $u, h2 => 1,
+                   fresh => !$rec->{front}{requests_before}) if $f && $cport;
     }
     is scalar(keys %conn), 1, 'h2: the three streams came over one connection'
         or diag explain \%conn;
@@ -348,6 +421,16 @@ SKIP: {
     like $html, qr/ApplicationData \d+/, '/packets: application data records';
     my $txt = body_of("/tcp-inspect/packets.txt?$q");
     ok length($txt) > 0 && $txt !~ /ClientHello|ApplicationData/, '/packets.txt: no annotation';
+}
+
+# 7b. The flows view: each TLS front flow's version, from its ServerHello.
+{
+    my $flows = get_json("/tcp-inspect/flows.json?leg=front&limit=1024") || [];
+    my %v = map { ($_->{tls} // 'none') => 1 } @$flows;
+    ok $v{'TLSv1.3'} && $v{'TLSv1.2'}, '/flows.json: TLS 1.3 and TLS 1.2 front flows'
+        or diag explain \%v;
+    like body_of('/tcp-inspect/flows?leg=front'), qr{<td class="l">TLSv1\.3</td>},
+        '/flows: the version column';
 }
 
 # 8. Downloads only: refused where TCPInspectAllowDownload is Off.

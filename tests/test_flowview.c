@@ -165,6 +165,19 @@ static void test_render(void **state)
     (void)state;
 
     make(recs);
+    {
+        /* the front flow's server chose TLS 1.3 in its ServerHello */
+        uint8_t hello[55] = { 22, 3, 3, 0, 50, 2, 0, 0, 46, 3, 3 };
+        const uint8_t tail[] = { 0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4 };
+        tcpi_flow_t f;
+
+        memcpy(hello + 11 + 32, tail, sizeof(tail));
+        memset(&f, 0, sizeof(f));
+        tcpi_flow_payload(&f, hello, sizeof(hello) - 1);   /* cut: nothing */
+        assert_int_equal(f.fs.tls, 0);
+        tcpi_flow_payload(&f, hello, sizeof(hello));
+        recs[1].fs.tls = f.fs.tls;
+    }
     sel(rows, recs, -1, -1, 0, 3);
     out = render_rows(rows, 3, 1);
     assert_int_equal(tcpi_py_json(out,
@@ -180,7 +193,8 @@ static void test_render(void **state)
         "d[1]['first']==1700000000.002 and d[1]['anomalies']['retransmission']==1 and "
         "d[1]['handshake_seen'] and not d[2]['handshake_seen'] and "
         "d[0]['server']['state']=='SYN_RECV' and d[0]['client']['packets']==1 and "
-        "'dst port 7001' in d[0]['filter']"), 0);
+        "'dst port 7001' in d[0]['filter'] and d[1]['tls']=='TLSv1.3' and "
+        "d[0]['tls'] is None"), 0);
     free(out);
     out = render_rows(rows, 0, 1);
     assert_int_equal(tcpi_py_json(out, "d==[]"), 0);
@@ -192,6 +206,7 @@ static void test_render(void **state)
                                 "%20%28%28src%20host%20"));
     assert_null(strstr(out, "filter=tcp and"));
     assert_non_null(strstr(out, "retransmission 1"));
+    assert_non_null(strstr(out, "<td class=\"l\">TLSv1.3</td>"));
     free(out);
 }
 

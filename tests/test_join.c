@@ -314,6 +314,105 @@ static void test_handshake_again(void **state)
     rig_free(r);
 }
 
+/* A TLS 1.3 front: the handshake, the server's session tickets, the
+ * request and the response found where the glue counted their records
+ * (the offsets), not at "the first bytes" of each direction. */
+static void tls_conn(rig_t *r, uint32_t cisn, uint32_t sisn, int with_syn)
+{
+    uint32_t c = cisn + 1, s = sisn + 1;
+
+    if (with_syn) {
+        pkt(r, 0,         C, S, F_S,  cisn, 0, 0);
+        pkt(r, 100 * US,  S, C, F_SA, sisn, c, 0);
+        pkt(r, 200 * US,  C, S, F_A,  c, s, 0);
+    }
+    pkt(r, 300 * US,  C, S, F_PA, c, s, 517);              /* ClientHello */
+    pkt(r, 900 * US,  S, C, F_PA, s, c + 517, 1400);       /* SH .. Fin */
+    pkt(r, 910 * US,  S, C, F_PA, s + 1400, c + 517, 600);
+    pkt(r, 1500 * US, C, S, F_PA, c + 517, s + 2000, 64);  /* CCS, Fin */
+    pkt(r, 1600 * US, S, C, F_PA, s + 2000, c + 581, 510); /* 2 tickets */
+    pkt(r, 1700 * US, C, S, F_PA, c + 581, s + 2510, 120); /* request */
+    pkt(r, 1800 * US, S, C, F_A,  s + 2510, c + 701, 0);
+    pkt(r, 9 * MS,    S, C, F_PA, s + 2510, c + 701, 600); /* response */
+    pkt(r, 9100 * US, S, C, F_PA, s + 3110, c + 701, 300);
+    pkt(r, 9300 * US, C, S, F_A,  c + 701, s + 3110, 0);
+    pkt(r, 9400 * US, C, S, F_A,  c + 701, s + 3410, 0);
+    pkt(r, 12 * MS,   C, S, F_PA, c + 701, s + 3410, 24);  /* close_notify */
+}
+
+static void tls_req(tcpi_req_t *rec)
+{
+    req(rec, "tls", 1750 * US, 9200 * US, 0, 0);
+    rec->has_backend = 0;
+    rec->tls.on = 1;
+    strcpy(rec->tls.protocol, "TLSv1.3");
+    rec->tls.wire = 1;
+    rec->tls.hs_in = 581;
+    rec->tls.in_start = 581;
+    rec->tls.in_end = 701;
+    rec->tls.out_start = 2510;
+    rec->tls.out_end = 3410;
+    assert_true(tcpi_req_check(rec));
+}
+
+static void test_tls_front(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    tls_conn(r, 4000000000u, 77, 1);         /* the client's seq wraps */
+    tls_req(&rec);
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
+    assert_true(s.leg[0].found && s.front_opened);
+    assert_int_equal(phase_us(&s, TCPI_PH_front_handshake), 200);
+    assert_int_equal(phase_us(&s, TCPI_PH_tls_handshake), 1200);
+    assert_int_equal(phase_us(&s, TCPI_PH_request_receive), 0);
+    assert_int_equal(s.t[TCPI_JP_req_first], T0 + 1700 * US);
+    /* the response, not the tickets before it */
+    assert_int_equal(s.t[TCPI_JP_resp_first], T0 + 9 * MS);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), 100);
+    assert_int_equal(phase_us(&s, TCPI_PH_client_ack), 300);
+
+    /* A kept-alive request has no handshake of its own. */
+    rec.conn_requests = 1;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_int_equal(phase_us(&s, TCPI_PH_tls_handshake), -1);
+    /* An HTTP/2 stream that opened the connection: the handshake only. */
+    rec.conn_requests = 0;
+    rec.http2 = 1;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 3);
+    assert_int_equal(phase_us(&s, TCPI_PH_tls_handshake), 1200);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), -1);
+    assert_true(s.shared_front);
+    rig_free(r);
+
+    /* Without the SYNs the offsets have no origin: null, not the
+     * handshake's bytes taken for the request's. */
+    r = rig_new(0);
+    tls_conn(r, 1000, 77, 0);
+    tls_req(&rec);
+    rec.conn_requests = 1;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 4);
+    assert_true(s.leg[0].found);
+    assert_int_equal(phase_us(&s, TCPI_PH_request_receive), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_client_ack), -1);
+    /* Offsets that lie (a child writes the log) find nothing. */
+    rig_free(r);
+    r = rig_new(0);
+    tls_conn(r, 1000, 77, 1);
+    tls_req(&rec);
+    rec.tls.out_start = rec.tls.out_end = 1u << 30;
+    rec.tls.in_start = 5000;
+    rec.tls.in_end = 9000;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 5);
+    assert_int_equal(phase_us(&s, TCPI_PH_request_receive), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_tls_handshake), 1200);
+    rig_free(r);
+}
+
 static void test_sumtab(void **state)
 {
     tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
@@ -542,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_pool_race),
         cmocka_unit_test(test_anomalies_and_missing),
         cmocka_unit_test(test_handshake_again),
+        cmocka_unit_test(test_tls_front),
         cmocka_unit_test(test_sumtab),
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_forged_records),

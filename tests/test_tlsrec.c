@@ -200,12 +200,52 @@ static void test_cuts(void **state)
     }
 }
 
+/* The version a ServerHello selects, for the flows view: whole hellos
+ * only (a cut one may have lost its supported_versions), every cut and
+ * random bytes read within bounds. */
+static void test_server_version(void **state)
+{
+    buf_t b = { .n = 0 };
+
+    server_hello(&b, 0x1302, 0x0304);
+    assert_int_equal(tcpi_tlsrec_server_version(b.b, b.n), 0x0304);
+    assert_string_equal(tcpi_tlsrec_version_name(0x0304), "TLSv1.3");
+    for (size_t n = 0; n < b.n; n++) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, b.b, n);
+        assert_int_equal(tcpi_tlsrec_server_version(copy, n), 0);
+        free(copy);
+    }
+    b.n = 0;
+    server_hello(&b, 0xc02c, 0);
+    assert_int_equal(tcpi_tlsrec_server_version(b.b, b.n), 0x0303);
+    b.n = 0;
+    server_hello(&b, 0xc02c, 0x7f17);          /* a version it does not name */
+    assert_int_equal(tcpi_tlsrec_server_version(b.b, b.n), 0);
+    assert_null(tcpi_tlsrec_version_name(0x7f17));
+    b.n = 0;
+    client_hello(&b, "x", "h2", "y");
+    assert_int_equal(tcpi_tlsrec_server_version(b.b, b.n), 0);
+    srand(11);
+    for (int i = 0; i < 20000; i++) {
+        size_t n = 6 + (size_t)(rand() % 200);
+        uint8_t *p = malloc(n);
+        for (size_t j = 0; j < n; j++)
+            p[j] = (uint8_t)rand();
+        p[0] = 22, p[1] = 3, p[5] = 2;
+        unsigned v = tcpi_tlsrec_server_version(p, n);
+        assert_true(v == 0 || (v >= 0x0300 && v <= 0x0304));
+        free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hellos),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_cuts),
+        cmocka_unit_test(test_server_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

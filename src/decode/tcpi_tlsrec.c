@@ -110,7 +110,7 @@ static void add_bytes(text_t *t, const uint8_t *p, size_t n)
     t->buf[t->len] = '\0';
 }
 
-static const char *version_name(unsigned v)
+const char *tcpi_tlsrec_version_name(unsigned v)
 {
     switch (v) {
     case 0x0300: return "SSLv3";
@@ -238,8 +238,8 @@ static void handshake(text_t *t, rd_t *r)
     skip(&m, 1);                       /* compression method */
     if (!m.bad && m.off < m.n)
         hello_exts(t, &m, 0, &version);
-    if (version_name(version))
-        add(t, " %s", version_name(version));
+    if (tcpi_tlsrec_version_name(version))
+        add(t, " %s", tcpi_tlsrec_version_name(version));
     if (suite && tcpi_tlsrec_cipher_name((uint16_t)suite))
         add(t, " %s", tcpi_tlsrec_cipher_name((uint16_t)suite));
     else if (suite)
@@ -299,4 +299,31 @@ size_t tcpi_tlsrec_describe(char *buf, size_t cap, const uint8_t *p, size_t n)
         return 0;
     }
     return t.len;
+}
+
+unsigned tcpi_tlsrec_server_version(const uint8_t *p, size_t n)
+{
+    char none[1];
+    text_t t = { none, sizeof(none), 0 };
+    rd_t r = { p, n, 0, 0 };
+    unsigned version, len;
+    int cut;
+
+    if (n < 6 || p[0] != CT_HANDSHAKE || p[1] != 3 || p[5] != HS_SERVER_HELLO)
+        return 0;
+    skip(&r, 3);
+    rd_t rec = upto(&r, u16(&r), &cut);
+    skip(&rec, 1);                     /* the message type */
+    len = u8(&rec) << 16;
+    len |= u16(&rec);
+    rd_t m = upto(&rec, len, &cut);
+    if (cut)                           /* its extensions may be in the next */
+        return 0;
+    version = u16(&m);
+    skip(&m, 32);                      /* random */
+    skip(&m, u8(&m));                  /* session id */
+    skip(&m, 3);                       /* cipher suite, compression */
+    if (!m.bad && m.off < m.n)
+        hello_exts(&t, &m, 0, &version);
+    return !m.bad && tcpi_tlsrec_version_name(version) ? version : 0;
 }

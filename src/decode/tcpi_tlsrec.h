@@ -31,4 +31,12 @@ size_t tcpi_tlsrec_describe(char *buf, size_t cap, const uint8_t *p, size_t n);
 /** The IANA name of a TLS cipher suite the module knows, or NULL. */
 const char *tcpi_tlsrec_cipher_name(uint16_t suite);
 
+/** The version a ServerHello at the start of p[0..n) selects (its
+ *  supported_versions extension, else its legacy version): 0x0300 to
+ *  0x0304, or 0 when p holds no complete-enough ServerHello. */
+unsigned tcpi_tlsrec_server_version(const uint8_t *p, size_t n);
+
+/** "TLSv1.3" for 0x0304 etc.; NULL for a version the module does not name. */
+const char *tcpi_tlsrec_version_name(unsigned v);
+
 #endif

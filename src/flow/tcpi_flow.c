@@ -206,6 +206,19 @@ static uint16_t analyse(tcpi_flow_t *f, int dir, const tcpi_pkt_t *p,
     return an;
 }
 
+void tcpi_flow_payload(tcpi_flow_t *f, const uint8_t *p, size_t n)
+{
+    unsigned v;
+
+    /* cheap for every other segment: a handshake record holding a
+     * ServerHello, once per connection */
+    if (f == NULL || f->fs.tls || n < 6 || p[0] != 22 || p[5] != 2)
+        return;
+    v = tcpi_tlsrec_server_version(p, n);
+    if (v >= 0x0300 && v <= 0x0304)
+        f->fs.tls = (uint8_t)(v - 0x0300 + 1);
+}
+
 tcpi_flow_t *tcpi_flowtab_add(tcpi_flowtab_t *t, const tcpi_pkt_t *p,
                               const tcpi_ring_rec_t *rec)
 {

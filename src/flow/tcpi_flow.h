@@ -121,6 +121,10 @@ typedef struct {
     tcpi_flowstate_t fs;           /* per-side states and counts (/flows) */
 } tcpi_flow_t;
 
+/** A segment's payload (its captured part, n bytes) on flow f: a TLS
+ *  ServerHello there names the connection's TLS version (fs.tls). */
+void tcpi_flow_payload(tcpi_flow_t *f, const uint8_t *p, size_t n);
+
 typedef struct {
     uint64_t packets;              /* added */
     uint64_t flows;                /* created */

@@ -56,7 +56,8 @@ typedef struct {
     int8_t   initiator;           /* side that sent the first SYN; -1 */
     uint8_t  midstream;           /* first packet seen was not a SYN */
     uint8_t  seen;                /* any packet */
-    uint8_t  pad;
+    uint8_t  tls;                 /* the TLS version a ServerHello chose:
+                                     0x0300 + tls - 1; 0: none seen */
     uint32_t an[TCPI_FS_NAN];     /* packets with each analysis bit */
 } tcpi_flowstate_t;
 

@@ -209,7 +209,27 @@ typedef struct {
     int          keys_refused;        /* served a server with TLSKeys Off */
     uint8_t      random[TCPI_TLS_RANDOM_LEN];
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
+    /* A TLS front's bytes, counted between mod_ssl and the socket on the
+     * connection's own thread (tls.c): where each request's records lie
+     * in the streams, for the join (tcpi_req_tls_t's offsets). */
+    struct {
+        apr_uint64_t in, out;         /* taken from / handed to the socket */
+        apr_uint64_t hs_in;           /* in when the handshake had finished */
+        apr_uint64_t in_start;        /* in before the current request */
+        apr_uint64_t eor_in, eor_out; /* in and out as the last response ended */
+        int          hs_done;         /* hs_in is set (read by h2 streams
+                                         only after their connection's
+                                         handshake) */
+        int          mark;            /* the next record read starts a request */
+        int          on;              /* counting (mod_ssl's connection) */
+    } wire;
 } tcpi_conn_state_t;
+
+/* The TLS request's offsets at log time, from the connection's counts and
+ * the two taken when the request was read (in_start, out_start). */
+void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
+                         apr_uint64_t in_start, apr_uint64_t out_start,
+                         int http2);
 
 tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c);
 

@@ -30,6 +30,7 @@ typedef struct {
     int             has_backend;
     int             reused;
     unsigned long   conn_requests;    /* on the frontend connection, before */
+    apr_uint64_t    wire_in, wire_out; /* a TLS front's counts as it was read */
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
 } req_state_t;
@@ -90,6 +91,12 @@ static req_state_t *req_state(request_rec *r)
         st = apr_pcalloc(r->pool, sizeof(*st));
         if (cs != NULL)
             st->conn_requests = apr_atomic_inc32(&cs->requests);
+        /* HTTP/1.1 on a TLS front, read on the connection's own thread:
+         * where its records begin (tls.c) */
+        if (cs != NULL && c == r->connection && cs->wire.on) {
+            st->wire_in = cs->wire.in_start;
+            st->wire_out = cs->wire.out;
+        }
         /* mod_unique_id's id when it is loaded, else our own: time, pid
          * and a per-process counter (atomic: threaded MPMs) make it
          * unique on this host. */
@@ -310,6 +317,7 @@ int tcpi_httpd_log_transaction(request_rec *r)
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);
     tcpi_httpd_tls_facts(&rec.tls, rf, c, rec.capture);
+    tcpi_httpd_tls_wire(&rec.tls, c, st->wire_in, st->wire_out, rec.http2);
     tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
     explicit_bzero(rec.tls.keys, sizeof(rec.tls.keys));
     return DECLINED;

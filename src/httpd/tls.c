@@ -24,6 +24,8 @@
 #include "http_log.h"
 #include "http_main.h"
 #include "http_ssl.h"
+#include "http_request.h"
+#include "util_filter.h"
 
 #include "apr_optional_hooks.h"
 #include "apr_strings.h"
@@ -101,16 +103,29 @@ static int keys_on(server_rec *s)
     return c->tls_keys == 1;
 }
 
+/* The SSL handle goes before the connection's pool (mod_ssl frees it at
+ * the connection's shutdown): nothing may use it after. */
+static void ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                      long argl, void *argp)
+{
+    tcpi_conn_state_t *cs = ptr;
+
+    if (cs != NULL)
+        cs->ssl = NULL;
+}
+
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                        SSL_CTX *ctx)
 {
     SSL_CTX_keylog_cb_func prev;
     chain_t *ch;
 
+    /* In the parent, before any connection: one index for every child. */
+    if (ssl_idx < 0)
+        ssl_idx = SSL_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
+                                       ssl_freed);
     if (!tcpi_httpd_tls_keys_wanted || is_proxy || ctx == NULL)
         return OK;
-    if (ssl_idx < 0)
-        ssl_idx = SSL_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL, NULL);
     if (ctx_idx < 0)
         ctx_idx = SSL_CTX_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
                                            NULL);
@@ -128,6 +143,96 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     return OK;
 }
 
+/* ---- where each request's records are on the wire --------------------
+ *
+ * Two connection filters between mod_ssl (AP_FTYPE_CONNECTION + 5) and
+ * the socket count the bytes of the TLS streams. mod_ssl reads exactly
+ * the records OpenSSL asks for, so the count at a moment is an offset in
+ * the client's stream: the handshake ends where the count stood when the
+ * first read after it began; a request's first record begins where it
+ * stood at the first read after the previous response's end (its EOR
+ * bucket, which passes down here before httpd looks for a pipelined
+ * request). The response's records lie between the server's count when
+ * the request was read and at its EOR. */
+static const char wire_name[] = "TCPINSPECT_TLS_WIRE";
+
+static apr_uint64_t data_bytes(apr_bucket_brigade *bb)
+{
+    apr_uint64_t n = 0;
+
+    for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b))
+        if (!APR_BUCKET_IS_METADATA(b) && b->length != (apr_size_t)-1)
+            n += b->length;
+    return n;
+}
+
+static apr_status_t wire_in(ap_filter_t *f, apr_bucket_brigade *bb,
+                            ap_input_mode_t mode, apr_read_type_e block,
+                            apr_off_t readbytes)
+{
+    tcpi_conn_state_t *cs = f->ctx;
+    apr_uint64_t before, after;
+    apr_status_t rv;
+
+    if (mode == AP_MODE_SPECULATIVE || mode == AP_MODE_INIT)
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    before = data_bytes(bb);
+    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (rv != APR_SUCCESS || (after = data_bytes(bb)) <= before)
+        return rv;
+    if (!cs->wire.hs_done && cs->ssl != NULL && SSL_is_init_finished(cs->ssl)) {
+        cs->wire.hs_in = cs->wire.in;
+        __atomic_store_n(&cs->wire.hs_done, 1, __ATOMIC_RELEASE);
+        cs->wire.mark = 1;
+    }
+    if (cs->wire.mark && cs->wire.hs_done) {
+        cs->wire.in_start = cs->wire.in;
+        cs->wire.mark = 0;
+    }
+    cs->wire.in += after - before;
+    return rv;
+}
+
+static apr_status_t wire_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    tcpi_conn_state_t *cs = f->ctx;
+
+    for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (AP_BUCKET_IS_EOR(b)) {
+            cs->wire.eor_in = cs->wire.in;
+            cs->wire.eor_out = cs->wire.out;
+            cs->wire.mark = 1;
+        } else if (!APR_BUCKET_IS_METADATA(b) && b->length != (apr_size_t)-1) {
+            cs->wire.out += b->length;
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
+                         apr_uint64_t in_start, apr_uint64_t out_start,
+                         int http2)
+{
+    tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
+                                                 &tcpinspect_module);
+
+    if (!t->on || cs == NULL || !cs->wire.on ||
+        !__atomic_load_n(&cs->wire.hs_done, __ATOMIC_ACQUIRE))
+        return;
+    t->hs_in = cs->wire.hs_in;
+    /* An HTTP/2 stream has no records of its own: the handshake only. */
+    if (http2 || in_start < t->hs_in || cs->wire.eor_in < in_start ||
+        cs->wire.eor_out < out_start)
+        return;
+    t->wire = 1;
+    t->in_start = in_start;
+    t->in_end = cs->wire.eor_in;
+    t->out_start = out_start;
+    t->out_end = cs->wire.eor_out;
+}
+
 static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
     tcpi_conn_state_t *cs;
@@ -136,15 +241,23 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
         return DECLINED;
     cs = tcpi_httpd_conn_state(c);
     cs->ssl = ssl;
-    /* Tagged whenever some server keeps keys: the context in use when a
-     * secret is logged (the SNI-named host's) decides (keylog_cb). */
-    if (ssl_idx >= 0 && tcpi_httpd_tls_keys_wanted)
+    /* The secrets: the context in use when a secret is logged (the
+     * SNI-named host's) decides (keylog_cb). */
+    if (ssl_idx >= 0)
         SSL_set_ex_data(ssl, ssl_idx, cs);
+    if (tcpi_httpd_state.shm != NULL && !cs->wire.on) {
+        cs->wire.on = 1;
+        ap_add_input_filter(wire_name, cs, NULL, c);
+        ap_add_output_filter(wire_name, cs, NULL, c);
+    }
     return DECLINED;
 }
 
 void tcpi_httpd_tls_register(void)
 {
+    ap_register_input_filter(wire_name, wire_in, NULL, AP_FTYPE_CONNECTION + 6);
+    ap_register_output_filter(wire_name, wire_out, NULL,
+                              AP_FTYPE_CONNECTION + 6);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,

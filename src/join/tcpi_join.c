@@ -249,6 +249,77 @@ static void scan_leg(tcpi_reqsum_t *s, int leg, const win_t *w)
     }
 }
 
+/* A TLS front (HTTP/1.1): the points from where the glue counted the
+ * request's and the response's records in the connection's byte streams
+ * (tcpi_req_tls_t's offsets), instead of "the first bytes" (a handshake
+ * flight, a session ticket, an alert are bytes too). Offset x of a
+ * direction is the byte at sequence number ISN + 1 + x, so the flow
+ * must have seen both SYNs; a point whose segment is not in the window
+ * (or whose connection began before the capture) stays unset (null),
+ * never another segment's time. An HTTP/2 stream gets only the
+ * handshake: its records are multiplexed. */
+static int covers(const tcpi_flow_ev_t *e, uint32_t isn1, uint64_t x)
+{
+    uint32_t off = e->seq - isn1;
+
+    return e->len > 0 && (uint32_t)((uint32_t)x - off) < e->len;
+}
+
+static void tls_points(tcpi_reqsum_t *s, const win_t *w, const tcpi_req_t *rec)
+{
+    const tcpi_req_tls_t *t = &rec->tls;
+    const tcpi_flow_t *f = w->f;
+    uint64_t *tp = s->t;
+    uint32_t ci, si;
+    int fresh = rec->conn_requests == 0, wire = t->wire && !rec->http2;
+
+    if (!t->on)
+        return;
+    if (!rec->http2) {
+        /* what scan_leg took for the request and the response */
+        tp[TCPI_JP_req_first] = tp[TCPI_JP_req_last] = 0;
+        tp[TCPI_JP_resp_first] = tp[TCPI_JP_resp_last] = 0;
+        tp[TCPI_JP_client_ack] = 0;
+    }
+    if (!f->d[w->dinit].syn_seen || !f->d[!w->dinit].syn_seen)
+        return;
+    ci = f->d[w->dinit].base_seq + 1;
+    si = f->d[!w->dinit].base_seq + 1;
+    for (uint64_t i = w->from; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
+
+        if (e->dir == w->dinit) {
+            if (fresh && covers(e, ci, 0))
+                set_first(&tp[TCPI_JP_tls_hello], e->ts_ns);
+            if (fresh && t->hs_in > 0 && covers(e, ci, t->hs_in - 1))
+                set_first(&tp[TCPI_JP_tls_done], e->ts_ns);
+            if (wire && t->in_end > t->in_start) {
+                if (covers(e, ci, t->in_start))
+                    set_first(&tp[TCPI_JP_req_first], e->ts_ns);
+                if (covers(e, ci, t->in_end - 1))
+                    tp[TCPI_JP_req_last] = e->ts_ns;
+            }
+        } else if (wire && t->out_end > t->out_start) {
+            if (covers(e, si, t->out_start))
+                set_first(&tp[TCPI_JP_resp_first], e->ts_ns);
+            if (covers(e, si, t->out_end - 1))
+                tp[TCPI_JP_resp_last] = e->ts_ns;
+        }
+    }
+    if (!wire || tp[TCPI_JP_resp_last] == 0)
+        return;
+    for (uint64_t i = w->from; i < w->to; i++) {
+        const tcpi_flow_ev_t *e = w->ev[i];
+
+        if (e->dir == w->dinit && e->ts_ns >= tp[TCPI_JP_resp_last] &&
+            (e->flags & (TCPI_TH_ACK | TCPI_TH_RST)) == TCPI_TH_ACK &&
+            tcpi_seq_leq(si + (uint32_t)t->out_end, e->ack)) {
+            tp[TCPI_JP_client_ack] = e->ts_ns;
+            break;
+        }
+    }
+}
+
 /* A reused backend connection: its previous use, and whether the backend
  * closed it (FIN or RST) around the time httpd sent this request without
  * having taken the request in (its ACK does not cover it) -- the race
@@ -378,6 +449,7 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
         s->leg[0].found = 1;
         front_window(&w[0], rec, &s->leg[0].partial);
         scan_leg(s, TCPI_JLEG_FRONT, &w[0]);
+        tls_points(s, &w[0], rec);
         s->front_opened = s->t[TCPI_JP_front_syn] != 0;
     }
     if (rec->http2) {
@@ -608,6 +680,7 @@ static int add_packet(tcpi_join_t *j, const tcpi_ring_rec_t *rec,
                       const uint8_t *data)
 {
     tcpi_pkt_t p;
+    tcpi_flow_t *f;
     int why = tcpi_decode(&p, rec->linktype, data, rec->caplen, rec->wirelen);
 
     if (j->c.dcount != NULL && rec->iface < j->c.ndcount)
@@ -621,7 +694,9 @@ static int add_packet(tcpi_join_t *j, const tcpi_ring_rec_t *rec,
         j->dup_skipped++;
         return -1;
     }
-    tcpi_flowtab_add(j->ft, &p, rec);
+    f = tcpi_flowtab_add(j->ft, &p, rec);
+    if (p.payload_caplen > 0)
+        tcpi_flow_payload(f, data + p.payload_off, p.payload_caplen);
     j->decoded++;
     if (rec->ts_ns > j->last_ts)
         j->last_ts = rec->ts_ns;

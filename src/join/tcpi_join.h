@@ -39,6 +39,8 @@
     X(front_syn,      "client's SYN")                                       \
     X(front_synack,   "httpd's SYN/ACK")                                    \
     X(front_ack,      "client's ACK: frontend connection established")      \
+    X(tls_hello,      "client's ClientHello")                               \
+    X(tls_done,       "client's last TLS handshake flight")                 \
     X(req_first,      "first request byte from the client")                 \
     X(req_last,       "request fully received")                             \
     X(be_prev,        "previous use of the pooled backend connection")      \
@@ -62,6 +64,7 @@ typedef enum {
 /* Phases: durations between two points. X(name, from, to, text) */
 #define TCPI_JOIN_PHASES(X)                                                 \
     X(front_handshake,   front_syn,  front_ack,  "frontend TCP handshake")  \
+    X(tls_handshake,     tls_hello,  tls_done,   "TLS handshake")           \
     X(request_receive,   req_first,  req_last,   "receiving the request")   \
     X(backend_connect,   be_syn,     be_synack,  "backend connect")         \
     X(backend_idle,      be_prev,    fwd_first,  "pooled connection idle")  \

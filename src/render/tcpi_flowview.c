@@ -143,6 +143,12 @@ static void json_side(tcpi_out_t *o, const tcpi_flowrec_t *r, int side)
     tcpi_out_printf(o, "],\"history_dropped\":%u}", s->hist_dropped);
 }
 
+/* The TLS version its ServerHello chose (a name of ours: no wire bytes). */
+static const char *tls_name(const tcpi_flowrec_t *r)
+{
+    return r->fs.tls ? tcpi_tlsrec_version_name(0x0300u + r->fs.tls - 1) : NULL;
+}
+
 void tcpi_render_flows_json(tcpi_out_t *o, const tcpi_flowrow_t *rows,
                             uint32_t n)
 {
@@ -156,6 +162,11 @@ void tcpi_render_flows_json(tcpi_out_t *o, const tcpi_flowrow_t *rows,
                         tcpi_flowview_leg_name(rows[i].leg),
                         r->fs.midstream ? "false" : "true");
         out_secs(o, r->first_ns);
+        tcpi_out_str(o, ",\"tls\":");
+        if (tls_name(r))
+            tcpi_out_printf(o, "\"%s\"", tls_name(r));
+        else
+            tcpi_out_str(o, "null");
         tcpi_out_str(o, ",\"last\":");
         out_secs(o, r->last_ns);
         tcpi_out_str(o, ",\"client\":");
@@ -235,7 +246,8 @@ void tcpi_render_flows_html(tcpi_out_t *o, const tcpi_flowrow_t *rows,
     tcpi_out_printf(o, " UTC, %u flows, published in %.2f ms). %u shown.</p>\n",
                     st->count, (double)st->scan_ns / 1e6, n);
     tcpi_out_str(o, "<table><tr><th class=\"l\">leg</th><th class=\"l\">client"
-                 "</th><th class=\"l\">server</th><th class=\"l\">client "
+                 "</th><th class=\"l\">server</th><th class=\"l\">TLS</th>"
+                 "<th class=\"l\">client "
                  "states</th><th class=\"l\">server states</th><th>packets "
                  "c&rarr;s / s&rarr;c</th><th>bytes c&rarr;s / s&rarr;c</th>"
                  "<th class=\"l\">anomalies</th><th class=\"l\">last packet"
@@ -251,6 +263,8 @@ void tcpi_render_flows_html(tcpi_out_t *o, const tcpi_flowrow_t *rows,
             tcpi_out_html(o, ep, strlen(ep));
             tcpi_out_str(o, "</code></td>");
         }
+        tcpi_out_printf(o, "<td class=\"l\">%s</td>",
+                        tls_name(r) ? tls_name(r) : "");
         html_side(o, r, c);
         html_side(o, r, !c);
         tcpi_out_printf(o, "<td>%llu / %llu</td><td>%llu / %llu</td>"

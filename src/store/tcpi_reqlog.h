@@ -65,6 +65,16 @@ typedef struct {
     char     sni[TCPI_TLS_SNI_MAX];      /* "": none sent */
     char     alpn[TCPI_TLS_ALPN_MAX];    /* "": none agreed */
     uint8_t  client_random[TCPI_TLS_RANDOM_LEN];
+    /* Where this request's TLS records are in the connection's byte
+     * streams, counted by the glue right above the socket (below
+     * mod_ssl): offsets from each direction's first byte after its SYN,
+     * for the join to find the segments on the wire. */
+    uint8_t  wire;                       /* the offsets below are set */
+    uint8_t  pad[7];
+    uint64_t hs_in;                      /* client's bytes through its last
+                                            handshake flight (0: not seen) */
+    uint64_t in_start, in_end;           /* the request's records */
+    uint64_t out_start, out_end;         /* the response's records */
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
 } tcpi_req_tls_t;
 
