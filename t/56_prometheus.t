@@ -251,18 +251,18 @@ close $_ for @held;
 my $st = status_of('B');
 my $old = $st && $st->{capture}{pid};
 ok $old, "B: worker pid $old" or BAIL_OUT('no worker pid on B');
+my $t_kill = time;
 ok kill('KILL', $old), "kill -9 B's worker $old";
 ok wait_for(sub {
     my $s = status_of('B');
     $s && $s->{capture}{running} && $s->{capture}{pid} != $old ? 1 : 0;
-}, 10, 0.2), 'B: a new worker runs';
-$t0 = time;
+}, 10, 0.2), sprintf 'B: a new worker runs %.1f s after the kill', time - $t_kill;
 my $wk = wait_for(sub {
     my ($x) = grep { $_->[1] =~ /^(pending|firing)$/ } alerts_for('B', qr/^TCPInspectWorkerRestarting$/);
     return $x;
 }, $ALERT_WAIT, 0.5);
 ok $wk, sprintf('B: TCPInspectWorkerRestarting is %s %.1f s after the kill',
-                $wk ? $wk->[1] : 'not active', time - $t0)
+                $wk ? $wk->[1] : 'not active', time - $t_kill)
     or diag show(), explain query('tcpinspect_capture_restarts_total');
 SKIP: {
     skip 'no worker alert', 2 unless $wk;
