@@ -3,7 +3,9 @@
 #   make            build .libs/mod_tcpinspect.so (apxs)
 #   make deps       install every missing Debian package (build, tests, demo)
 #   make test       deps + build + unit tests (plain and ASan/UBSan) +
-#                   fuzz corpus replay + Apache::Test suites
+#                   fuzz corpus replay + Prometheus rule tests +
+#                   Apache::Test suites
+#   make promtool   check and unit-test contrib/prometheus/ with promtool
 #   make demo       deps + build + httpd + Jetty + traffic; prints the URL
 #   make demo-stop  stop what make demo started
 #   make install    module into `apxs -q LIBEXECDIR`, Debian mods-available
@@ -57,7 +59,7 @@ MODULE    := .libs/mod_tcpinspect.so
 HTTPD_SRC := $(sort $(wildcard src/httpd/*.c))
 HTTPD_HDR := src/httpd/mod_tcpinspect.h
 
-.PHONY: all deps module unit unit-asan fuzz fuzz-replay test itest demo demo-stop install bench clean
+.PHONY: all deps module unit unit-asan fuzz fuzz-replay promtool test itest demo demo-stop install bench clean
 all: module
 
 deps:
@@ -136,11 +138,21 @@ fuzz-replay: $(FUZZERS) $(CORPORA)
 	    tmp=$$(mktemp -d); ./$$f -runs=20000 -max_total_time=10 -seed=1 $$tmp $$d >$$tmp.log 2>&1 \
 	        || { tail -30 $$tmp.log; echo "$$n found a crash"; rm -rf $$tmp $$tmp.log; exit 1; }; rm -rf $$tmp $$tmp.log; done
 
+# The Prometheus rules (contrib/prometheus/): promtool checks them and runs
+# their unit tests, and every alert must be named in those tests.
+PROM_RULES := contrib/prometheus/tcpinspect.rules.yml
+PROM_TESTS := contrib/prometheus/tcpinspect.test.yml
+promtool: $(PROM_RULES) $(PROM_TESTS)
+	@promtool check rules $(PROM_RULES)
+	@promtool test rules $(PROM_TESTS)
+	@set -e; for a in $$(sed -n 's/^ *- alert: *//p' $(PROM_RULES)); do \
+	    grep -q "alertname: $$a$$" $(PROM_TESTS) || { echo "promtool: $$a has no test in $(PROM_TESTS)"; exit 1; }; done
+
 itest: module
 	@./t/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory module unit unit-asan fuzz-replay
+	@$(MAKE) --no-print-directory module unit unit-asan fuzz-replay promtool
 	@$(MAKE) --no-print-directory itest
 
 demo: deps

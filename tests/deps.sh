@@ -26,6 +26,9 @@ PKGS=(
     nghttp2-client
     # certificates made at test time for the mod_ssl front (t/55_tls.t)
     openssl
+    # promtool checks and tests contrib/prometheus/ (make promtool); the
+    # server scrapes scratch httpds and evaluates the rules (t/56_prometheus.t)
+    prometheus
 )
 
 installed() {
@@ -67,9 +70,10 @@ apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-co
           --no-install-recommends)
 apt-get update -q </dev/null
 apt-get install "${apt_opts[@]}" "${missing[@]}" </dev/null
-# Installing apache2 or jetty9 starts their system services; this project
-# runs its own instances on its own config, so leave the system ones down.
-for svc in apache2 jetty9; do
+# Installing apache2, jetty9 or prometheus starts their system services; this
+# project runs its own instances on its own config, so leave the system ones
+# down.
+for svc in apache2 jetty9 prometheus; do
     if printf '%s\n' "${missing[@]}" | grep -qx "$svc" && command -v systemctl >/dev/null; then
         systemctl stop "$svc" >/dev/null 2>&1 || true
         systemctl disable "$svc" >/dev/null 2>&1 || true
