@@ -437,11 +437,13 @@ static void test_sumtab(void **state)
     tcpi_sumtab_hist(b, &count, &sum, t, TCPI_PH_front_handshake);
     assert_int_equal(count, 0);
     s.k = 5 + TCPI_SUMTAB_LEN;                       /* the slot is reused */
+    s.pool_race = 1;
     tcpi_sumtab_put(t, &s);
     assert_int_equal(tcpi_sumtab_get(&out, t, 5), -1);
     tcpi_join_stats_t st;
     tcpi_sumtab_stats(&st, t);
     assert_int_equal(st.joined, 2);
+    assert_int_equal(st.pool_race, 1);              /* /metrics' counter */
     free(t);
 }
 

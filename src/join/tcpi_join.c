@@ -488,7 +488,7 @@ struct tcpi_sumtab {
     uint32_t slot_size;
     uint32_t pad;
     _Atomic uint64_t joined, front_found, backend_expected, backend_found,
-                     records_missed, records_skipped, records_corrupt, packets,
+                     pool_race, records_missed, records_skipped, records_corrupt, packets,
                      packets_lost, not_tcp, dup_skipped, flows, evictions,
                      pending, lag_ms;
     tcpi_join_hist_t hist[TCPI_PH_COUNT];
@@ -554,6 +554,7 @@ void tcpi_sumtab_put(tcpi_sumtab_t *t, const tcpi_reqsum_t *s)
     bump(&t->front_found, s->leg[0].found);
     bump(&t->backend_expected, s->has_backend);
     bump(&t->backend_found, s->leg[1].found);
+    bump(&t->pool_race, s->pool_race);
 }
 
 int tcpi_sumtab_get(tcpi_reqsum_t *out, const tcpi_sumtab_t *t, uint64_t k)
@@ -585,6 +586,7 @@ void tcpi_sumtab_stats(tcpi_join_stats_t *st, const tcpi_sumtab_t *ct)
     st->front_found = atomic_load(&t->front_found);
     st->backend_expected = atomic_load(&t->backend_expected);
     st->backend_found = atomic_load(&t->backend_found);
+    st->pool_race = atomic_load(&t->pool_race);
     st->records_missed = atomic_load(&t->records_missed);
     st->records_skipped = atomic_load(&t->records_skipped);
     st->records_corrupt = atomic_load(&t->records_corrupt);

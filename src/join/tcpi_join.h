@@ -186,6 +186,7 @@ typedef struct {
     uint64_t front_found;          /* of them, with the frontend flow */
     uint64_t backend_expected;     /* with a backend tuple */
     uint64_t backend_found;        /* and its flow found */
+    uint64_t pool_race;            /* with the pooled-connection race */
     uint64_t records_missed;       /* overwritten in the log before read */
     uint64_t records_skipped;      /* never completed by their producer */
     uint64_t records_corrupt;      /* not records the glue writes: passed over */

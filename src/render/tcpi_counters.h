@@ -34,6 +34,10 @@
 /* The capture worker. v: the snapshot (tcpi_report.h); status.json
  * "capture". */
 #define TCPI_CTR_WORKER(X)                                                    \
+    X(BOOL, v->engine, "engine", "CaptureEngine",                             \
+      "tcpinspect_capture_engine", 1,                                         \
+      "1 where TCPInspectEngine is On (a capture worker should run).",        \
+      "engine On")                                                            \
     X(BOOL, v->running, "running", "CaptureRunning",                          \
       "tcpinspect_capture_running", 1,                                        \
       "1 while the capture worker heartbeats.", "running")                    \
@@ -149,6 +153,10 @@
     X(COUNTER, v->join.backend_found, "backend_found", "JoinBackendFound",    \
       "tcpinspect_join_backend_found_total", 1,                               \
       "Joined requests whose backend flow was found.", "backend found")       \
+    X(COUNTER, v->join.pool_race, "pool_race", "JoinPoolRace",                \
+      "tcpinspect_join_pool_race_total", 1,                                   \
+      "Joined requests sent on a pooled backend connection the backend "      \
+      "was closing (mod_proxy's 502 race).", "pooled-connection races")      \
     X(GAUGE, v->join.pending, "pending", "JoinPending",                       \
       "tcpinspect_join_pending", 1,                                           \
       "Request records waiting for their grace period.", "waiting")           \

@@ -265,7 +265,6 @@ static void json_capture(tcpi_json_t *j, const tcpi_snapshot_t *s)
     uint64_t n[TCPI_DR_COUNT];
 
     tcpi_json_obj(j, "capture");
-    tcpi_json_bool(j, "engine", s->engine);
     tcpi_json_i64(j, "pid", s->pid);
     tcpi_json_u64(j, "uid", s->uid);
     tcpi_json_obj(j, "sandbox");
