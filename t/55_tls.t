@@ -160,12 +160,14 @@ sub record_for {
 # tshark over a per-request pcapng, no key file: the decrypted requests'
 # URIs (HTTP/1.1 and HTTP/2) and response codes.
 sub decrypted {
-    my ($file) = @_;
+    my ($file, $ring) = @_;
     my @f = ('-e', 'http.request.uri', '-e', 'http.response.code');
     push @f, '-e', 'http2.headers.path', '-e', 'http2.headers.status' if $h2;
     # The front leg only: the backend's HTTP is plain text anyway.
+    # (the ring's file names its interfaces by leg: "frontend", "backend")
+    my $leg = $ring ? 'contains "frontend"' : '== "front"';
     my $out = run_out('tshark', '-r', $file, '-d', "tcp.port==$port,tls", '-Y',
-                      'frame.interface_description == "front" && (http || http2)',
+                      qq{frame.interface_description $leg && (http || http2)},
                       '-T', 'fields', '-E', 'separator=|',
                       @f) // '';
     my (%uri, %code);
@@ -431,6 +433,21 @@ SKIP: {
         or diag explain \%v;
     like body_of('/tcp-inspect/flows?leg=front'), qr{<td class="l">TLSv1\.3</td>},
         '/flows: the version column';
+}
+
+# 7c. /capture.pcapng: the ring's file carries the secrets still held of
+#     the connections it has packets of; tshark decrypts the saved
+#     requests in it, not the one no rule saved.
+{
+    my $f = "$dir/ring.pcapng";
+    is get_raw("/tcp-inspect/capture.pcapng?filter=tcp+port+$port", $f), 200,
+        '/capture.pcapng of the TLS front';
+    my $d = decrypted($f, 1);
+    ok $d->{uri}{"/app/echo?tls13=$run"} && $d->{uri}{"/app/echo?tls12b=$run"},
+        '/capture.pcapng: tshark decrypts the saved requests with no key file'
+        or diag explain $d;
+    ok !$d->{uri}{"/plain/echo?nocap=$run"},
+        '/capture.pcapng: ... and not the connection whose secrets were not kept';
 }
 
 # 8. Downloads only: refused where TCPInspectAllowDownload is Off.

@@ -239,6 +239,62 @@ static void test_sink_failure_stops(void **state)
     free(o);
 }
 
+/* A request record holding its TLS connection's secrets (a rule saved
+ * it, TCPInspectTLSKeys On), for the front tuple 127.0.0.1:cport -> :80. */
+static void held(uint16_t cport, uint8_t rnd)
+{
+    tcpi_req_t rec;
+
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.id, sizeof(rec.id), "held-%u", cport);
+    rec.front_client.family = rec.front_server.family = 4;
+    rec.front_client.addr[0] = rec.front_server.addr[0] = 127;
+    rec.front_client.addr[3] = rec.front_server.addr[3] = 1;
+    rec.front_client.port = cport;
+    rec.front_server.port = 80;
+    rec.start_us = rec.end_us = T0 / 1000;
+    rec.tls.on = rec.tls.has_random = 1;
+    memset(rec.tls.client_random, rnd, TCPI_TLS_RANDOM_LEN);
+    rec.tls.nkeys = 1;
+    rec.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_TRAFFIC_SECRET_0;
+    rec.tls.keys[0].len = 32;
+    memset(rec.tls.keys[0].secret, 0x11, 32);
+    assert_true(tcpi_req_check(&rec));
+    assert_int_equal(tcpi_reqlog_put(tcpi_shm_reqlog(shm), &rec), 0);
+}
+
+static uint32_t secrets_blocks(const char *filter)
+{
+    tcpi_membuf_t m;
+    tcpi_capfile_t *r = malloc(sizeof(*r));
+    tcpi_capfile_pkt_t pk;
+    uint32_t n;
+
+    export(&m, 1, -1, filter, 0);
+    assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
+    while (tcpi_capfile_next(r, &pk) == 1)
+        ;
+    n = r->secrets_blocks;
+    free(r);
+    free(m.data);
+    return n;
+}
+
+/* /capture.pcapng carries the held secrets of the connections whose
+ * packets it holds (one block each, however many of its requests hold
+ * them), and no others. */
+static void test_window_secrets(void **state)
+{
+    assert_int_equal(secrets_blocks(NULL), 0);
+    held(40000, 0xa1);                 /* packet 0 is 127.0.0.1:40000 > :80 */
+    held(40000, 0xa1);                 /* a later request, same connection */
+    held(40002, 0xa2);                 /* packet 2 */
+    held(39999, 0xa3);                 /* no packet of it in the ring */
+    assert_int_equal(secrets_blocks(NULL), 2);
+    assert_int_equal(secrets_blocks("tcp port 40002"), 1);
+    assert_int_equal(secrets_blocks("tcp port 7001"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_linktype_choice),
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_sink_failure_stops),
+        cmocka_unit_test(test_window_secrets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

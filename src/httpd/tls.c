@@ -103,28 +103,22 @@ static int keys_on(server_rec *s)
     return c->tls_keys == 1;
 }
 
-/* The SSL handle goes before the connection's pool (mod_ssl frees it at
- * the connection's shutdown): nothing may use it after. */
-static void ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                      long argl, void *argp)
-{
-    tcpi_conn_state_t *cs = ptr;
-
-    if (cs != NULL)
-        cs->ssl = NULL;
-}
-
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                        SSL_CTX *ctx)
 {
     SSL_CTX_keylog_cb_func prev;
     chain_t *ch;
 
-    /* In the parent, before any connection: one index for every child. */
+    /* In the parent, before any connection: one index for every child.
+     * No callbacks in it: libcrypto outlives this module's DSO across
+     * httpd's configuration reloads, a function pointer would not. */
     if (ssl_idx < 0)
-        ssl_idx = SSL_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
-                                       ssl_freed);
-    if (!tcpi_httpd_tls_keys_wanted || is_proxy || ctx == NULL)
+        ssl_idx = SSL_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL, NULL);
+    /* Only where the host keeps keys: with a callback set, OpenSSL formats
+     * every secret as a key log line at each handshake (about 9% more
+     * instructions for a full TLS 1.3 handshake). After SNI, OpenSSL
+     * calls the named host's context's callback. */
+    if (!tcpi_httpd_tls_keys_wanted || is_proxy || ctx == NULL || !keys_on(s))
         return OK;
     if (ctx_idx < 0)
         ctx_idx = SSL_CTX_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
@@ -136,7 +130,7 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return OK;                    /* a context seen twice */
     ch = apr_pcalloc(p, sizeof(*ch));
     ch->prev = prev;
-    ch->keys = keys_on(s);
+    ch->keys = 1;
     if (SSL_CTX_set_ex_data(ctx, ctx_idx, ch) != 1)
         return OK;
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
@@ -200,7 +194,11 @@ static apr_status_t wire_out(ap_filter_t *f, apr_bucket_brigade *bb)
 
     for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
-        if (AP_BUCKET_IS_EOR(b)) {
+        if (AP_BUCKET_IS_EOC(b)) {
+            /* mod_ssl, above, has shut the connection down and freed its
+             * SSL handle on this bucket: nothing may use it after. */
+            cs->ssl = NULL;
+        } else if (AP_BUCKET_IS_EOR(b)) {
             cs->wire.eor_in = cs->wire.in;
             cs->wire.eor_out = cs->wire.out;
             cs->wire.mark = 1;

@@ -2,8 +2,11 @@
 #include "tcpi_export.h"
 #include "tcpi/pcapfile.h"
 #include "tcpi_report.h"
+#include "tcpi_reqview.h"
+#include "tcpi/decode.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VERSION_APPL "mod_tcpinspect"
@@ -88,17 +91,137 @@ static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
     return 1;
 }
 
+/* ---- the secrets of the TLS connections in the file --------------------
+ *
+ * The request log holds the secrets of the front connections whose
+ * requests a TCPInspectCapture rule saved (TCPInspectTLSKeys On). Those
+ * whose packets the exported window holds go into the file, one
+ * Decryption Secrets Block each, before the packets: a first pass over
+ * the window finds them by their 4-tuple. At most EXPORT_SECRETS_MAX
+ * connections, the newest; the copies are wiped. */
+#define EXPORT_SECRETS_MAX 256
+
+typedef struct {
+    uint64_t        k;                /* the newest record holding them */
+    tcpi_endpoint_t client, server;
+    uint8_t         random[TCPI_TLS_RANDOM_LEN];
+    int             seen;
+} held_t;
+
+static int ep_is(const tcpi_endpoint_t *e, const tcpi_pkt_t *p, int src)
+{
+    return e->family == p->family && e->port == (src ? p->sport : p->dport) &&
+           memcmp(e->addr, src ? p->src : p->dst, p->family == 4 ? 4 : 16) == 0;
+}
+
+static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
+                             const tcpi_reqlog_t *log)
+{
+    tcpi_req_filter_t any = { 0 };
+    tcpi_req_iter_t it;
+    uint32_t n = 0;
+    uint64_t k;
+
+    tcpi_req_iter_init(&it, log, &any, (int)TCPI_REQLOG_LEN);
+    while (n < EXPORT_SECRETS_MAX && tcpi_req_iter_next(rec, &k, &it)) {
+        const tcpi_req_tls_t *t = &rec->tls;
+        uint32_t i = 0;
+
+        if (!t->on || !t->has_random || t->nkeys == 0)
+            continue;
+        while (i < n && memcmp(h[i].random, t->client_random,
+                               TCPI_TLS_RANDOM_LEN) != 0)
+            i++;
+        if (i < n)
+            continue;                 /* newest first: that one is kept */
+        h[n].k = k;
+        h[n].client = rec->front_client;
+        h[n].server = rec->front_server;
+        memcpy(h[n].random, t->client_random, TCPI_TLS_RANDOM_LEN);
+        h[n++].seen = 0;
+    }
+    explicit_bzero(rec->tls.keys, sizeof(rec->tls.keys));
+    return n;
+}
+
+static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
+                           size_t bufsize)
+{
+    const tcpi_reqlog_t *log = tcpi_shm_reqlog(q->shm);
+    char text[TCPI_TLS_KEYS_MAX * 200];
+    held_t *h;
+    tcpi_req_t *rec;
+    tcpi_ring_rec_t r;
+    tcpi_pkt_t p;
+    uint32_t n, left;
+
+    if (log == NULL)
+        return;
+    h = calloc(EXPORT_SECRETS_MAX, sizeof(*h));
+    rec = malloc(sizeof(*rec));
+    if (h == NULL || rec == NULL)
+        goto out;
+    left = n = held_collect(h, rec, log);
+    if (n > 0)
+        tcpi_query_start(q, buf, bufsize);
+    while (left > 0 && tcpi_query_next(q, &r, buf, bufsize)) {
+        if (tcpi_decode(&p, r.linktype, buf, r.caplen, r.wirelen) != TCPI_DR_ok)
+            continue;
+        for (uint32_t i = 0; i < n; i++)
+            if (!h[i].seen &&
+                ((ep_is(&h[i].client, &p, 1) && ep_is(&h[i].server, &p, 0)) ||
+                 (ep_is(&h[i].server, &p, 1) && ep_is(&h[i].client, &p, 0)))) {
+                h[i].seen = 1;
+                left--;
+            }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const tcpi_req_tls_t *t = &rec->tls;
+        size_t len;
+
+        if (!h[i].seen || tcpi_reqlog_get(rec, log, h[i].k) != 0 ||
+            !t->on || !t->has_random || t->nkeys == 0 ||
+            t->nkeys > TCPI_TLS_KEYS_MAX ||
+            memcmp(t->client_random, h[i].random, TCPI_TLS_RANDOM_LEN) != 0)
+            continue;
+        len = tcpi_tls_keylog_format(text, sizeof(text), t->client_random,
+                                     t->keys, t->nkeys);
+        if (len > 0 && len <= sizeof(text))
+            tcpi_pcapng_write_dsb(o, TCPI_PCAPNG_SECRETS_TLS, text,
+                                  (uint32_t)len);
+    }
+out:
+    explicit_bzero(text, sizeof(text));
+    if (rec != NULL)
+        explicit_bzero(rec, sizeof(*rec));
+    free(rec);
+    free(h);
+}
+
+static uint64_t export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
+                              uint64_t now_ns, uint8_t *buf, size_t bufsize,
+                              tcpi_export_pick_fn *pick, void *baton,
+                              int secrets);
+
 uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
                             uint64_t now_ns, uint8_t *buf, size_t bufsize)
 {
-    return tcpi_export_pcapng_pick(o, q, snaplen, now_ns, buf, bufsize,
-                                   pick_ring, (void *)q->shm);
+    return export_pcapng(o, q, snaplen, now_ns, buf, bufsize, pick_ring,
+                         (void *)q->shm, 1);
 }
 
 uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,
                                  uint32_t snaplen, uint64_t now_ns,
                                  uint8_t *buf, size_t bufsize,
                                  tcpi_export_pick_fn *pick, void *baton)
+{
+    return export_pcapng(o, q, snaplen, now_ns, buf, bufsize, pick, baton, 0);
+}
+
+static uint64_t export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
+                              uint64_t now_ns, uint8_t *buf, size_t bufsize,
+                              tcpi_export_pick_fn *pick, void *baton,
+                              int secrets)
 {
     const tcpi_shm_t *shm = q->shm;
     uint32_t n = niface(shm);
@@ -118,6 +241,8 @@ uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,
         };
         tcpi_pcapng_write_idb(o, &ifc);
     }
+    if (secrets)
+        window_secrets(o, q, buf, bufsize);
     tcpi_query_start(q, buf, bufsize);
     while (!o->failed && tcpi_query_next(q, &rec, buf, bufsize)) {
         if (rec.iface >= n || rec.linktype != iface_linktype(shm, rec.iface))
