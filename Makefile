@@ -178,6 +178,30 @@ install: module
 	    install -m 644 conf/tcpinspect.conf $$d/tcpinspect.conf; \
 	    echo "installed $$d/tcpinspect.{load,conf}: a2enmod tcpinspect"; fi
 
+# The Debian package (README: Install the Debian package). dpkg-buildpackage
+# writes its results next to the tree it builds and cleans that tree
+# (`make clean`), so it builds a copy, build/deb/<source>-<version>/, of the
+# files git knows (tracked and not ignored; the whole tree outside git), and
+# the copy is removed after: build/deb/ ends with the .deb, its -dbgsym
+# .deb, the source package (.dsc, .tar.xz), .buildinfo and .changes.
+# lintian checks them when installed (t/58_deb.t requires no error).
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/libapache2-mod-tcpinspect-$(TCPI_VERSION)
+deb: deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        tar --null -T - --ignore-failed-read -cf - | tar -C $(DEB_SRC) -xf -; \
+	else \
+	    tar --exclude=./$(BUILD) --exclude=./.libs --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -; \
+	fi
+	@test -f $(DEB_SRC)/debian/rules || { echo "deb: could not copy the tree to $(DEB_SRC)"; exit 1; }
+	cd $(DEB_SRC) && dpkg-buildpackage --no-sign
+	@rm -rf $(DEB_SRC)
+	@ls -1 $(DEB_DIR)
+	@if command -v lintian >/dev/null; then \
+	    echo "lintian $(DEB_DIR)/*.changes"; lintian --fail-on error $(DEB_DIR)/*.changes; fi
+
 bench: module $(BENCHES)
 	@./tests/bench.sh
 

@@ -26,6 +26,11 @@ PKGS=(
     nghttp2-client
     # certificates made at test time for the mod_ssl front (t/55_tls.t)
     openssl
+    # the Debian package (make deb, t/58_deb.t): dpkg-buildpackage, dh and
+    # dh_apache2 (in apache2-dev, above); apache2-ssl-dev makes dh_apache2
+    # add the mod_ssl OpenSSL API to Depends (the module shares mod_ssl's
+    # SSL handles); lintian checks the result
+    dpkg-dev debhelper apache2-ssl-dev lintian
 )
 
 installed() {
