@@ -55,8 +55,12 @@ HDRS      := $(wildcard include/tcpi/*.h $(foreach s,$(STAGES),src/$(s)/*.h))
 BPF_SRC   := src/states/bpf/tcpi_evstates.bpf.c
 BPF_OBJ   := $(BUILD)/bpf/tcpi_evstates.bpf.o
 BPF_HDR   := $(BUILD)/gen/tcpi_evstates_obj.h
+# (of the caller's CFLAGS only a -ffile-prefix-map: dpkg-buildflags' keeps
+# the build directory out of the program's BTF, so the package is the same
+# wherever it is built)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Isrc/states \
-              -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+              -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null) \
+              $(filter -ffile-prefix-map=%,$(CFLAGS))
 
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTS     := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
