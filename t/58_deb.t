@@ -23,7 +23,7 @@ use JSON::PP ();
 use LWP::UserAgent ();
 use POSIX ();
 use Time::HiRes qw(sleep);
-use TCPI::Rig qw(rig wait_for bpf_prog_holders);
+use TCPI::Rig qw(rig wait_for bpf_prog_holders status_json);
 
 my $r = rig();
 my $pkg = 'libapache2-mod-tcpinspect';
@@ -278,6 +278,14 @@ my $ok = wait_for(sub {
 ok $ok, 'http://127.0.0.1/tcp-inspect/status.json: 200, JSON, the capture worker runs'
     or diag explain($json), error_log_tail();
 is $json && $json->{version}, $version, "status.json's version is the package's ($version)";
+SKIP: {
+    my $rig_json = status_json();
+    skip "the rig's httpd has no state-change event counter on this kernel", 1
+        unless $rig_json && $rig_json->{counts}{events}{loaded};
+    ok $json && $json->{counts}{events}{loaded},
+        "the package's module loads its BPF state counter too (as the rig's does)"
+        or diag explain($json && $json->{counts}), error_log_tail();
+}
 SKIP: {
     skip 'no client namespace (run through t/run.sh)', 1 unless $r->{ns};
     ($rc, $out) = run(20, 'ip', 'netns', 'exec', $r->{ns}, 'curl', '-sS', '-m', '10',
