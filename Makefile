@@ -9,6 +9,7 @@
 #   make demo       deps + build + httpd + Jetty + traffic; prints the URL
 #   make demo-stop  stop what make demo started
 #   make install    module into `apxs -q LIBEXECDIR`, Debian mods-available
+#   make deb        build/deb/libapache2-mod-tcpinspect_<version>_<arch>.deb
 #   make bench      benchmarks (figures are ratios against a peer run)
 
 APXS      ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
@@ -16,6 +17,18 @@ CC        ?= cc
 CLANG     ?= clang
 APR_CFG   ?= apr-1-config
 BUILD     := build
+comma     := ,
+
+# The version is written once, in debian/changelog's first line (the
+# package's version); every build gets it as -DTCPI_VERSION (status.json's
+# "version"). build/gen/version changes only when it does, so a new version
+# rebuilds what was compiled with the old one.
+TCPI_VERSION := $(shell head -n1 debian/changelog 2>/dev/null | cut -d' ' -f2 | tr -d '()')
+$(if $(TCPI_VERSION),,$(error cannot read the version from debian/changelog))
+VERSION_DEF   := -DTCPI_VERSION='"$(TCPI_VERSION)"'
+# apxs runs its compiler through a shell of its own: one more level of quotes
+APXS_VERSION_DEF := '-Wc,-DTCPI_VERSION=\"$(TCPI_VERSION)\"'
+VERSION_STAMP := $(BUILD)/gen/version
 
 APR_CFLAGS := $(shell $(APR_CFG) --cflags --cppflags --includes 2>/dev/null)
 APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
@@ -23,7 +36,10 @@ APR_LIBS   := $(shell $(APR_CFG) --link-ld --libs 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # -MMD -MP: every object and test binary also depends on the headers it
 # includes (build/**/*.d), so a header change rebuilds exactly its users.
-CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS)
+# CPPFLAGS and CFLAGS from the caller come last (debian/rules passes
+# dpkg-buildflags' hardening flags so).
+CORE_CFLAGS := -std=gnu11 -O2 -g -fPIC $(WARN) -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS) \
+               $(VERSION_DEF) $(CPPFLAGS) $(CFLAGS)
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # The core: every stage's folder of src/ (the module map in README.md) but
@@ -41,8 +57,12 @@ HDRS      := $(wildcard include/tcpi/*.h $(foreach s,$(STAGES),src/$(s)/*.h))
 BPF_SRC   := src/states/bpf/tcpi_evstates.bpf.c
 BPF_OBJ   := $(BUILD)/bpf/tcpi_evstates.bpf.o
 BPF_HDR   := $(BUILD)/gen/tcpi_evstates_obj.h
+# (of the caller's CFLAGS only a -ffile-prefix-map: dpkg-buildflags' keeps
+# the build directory out of the program's BTF, so the package is the same
+# wherever it is built)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Isrc/states \
-              -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+              -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null) \
+              $(filter -ffile-prefix-map=%,$(CFLAGS))
 
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTS     := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
@@ -59,16 +79,22 @@ MODULE    := .libs/mod_tcpinspect.so
 HTTPD_SRC := $(sort $(wildcard src/httpd/*.c))
 HTTPD_HDR := src/httpd/mod_tcpinspect.h
 
-.PHONY: all deps module unit unit-asan fuzz fuzz-replay promtool test itest demo demo-stop install bench clean
+.PHONY: all deps module unit unit-asan fuzz fuzz-replay promtool test itest demo demo-stop install deb bench clean FORCE
 all: module
+
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(TCPI_VERSION)' | cmp -s - $@ || echo '$(TCPI_VERSION)' >$@
 
 deps:
 	@./tests/deps.sh
 
 module: $(MODULE)
-$(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS)
+$(MODULE): mod_tcpinspect.c $(HTTPD_SRC) $(HTTPD_HDR) $(CORE_LIB) $(HDRS) $(VERSION_STAMP)
 	$(APXS) -c -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter \
-	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc -o mod_tcpinspect.la \
+	    -Wc,-Wno-missing-field-initializers -Iinclude -Isrc $(APXS_VERSION_DEF) \
+	    $(addprefix -Wc$(comma),$(CPPFLAGS) $(CFLAGS)) $(addprefix -Wl$(comma),$(LDFLAGS)) \
+	    -o mod_tcpinspect.la \
 	    mod_tcpinspect.c $(HTTPD_SRC) $(CORE_LIB) -lpcap -lbpf -lseccomp -lssl -lcrypto
 
 $(BPF_OBJ): $(BPF_SRC) src/states/tcpi_evshared.h
@@ -81,13 +107,13 @@ $(BPF_HDR): $(BPF_OBJ)
 	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/states/tcpi_evstates.o $(BUILD)/asan/obj/states/tcpi_evstates.o: $(BPF_HDR)
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/asan/obj/%.o: src/%.c
+$(BUILD)/asan/obj/%.o: src/%.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(CORE_SLIB): $(CORE_SOBJ)
@@ -117,11 +143,11 @@ unit-asan: $(STESTS) $(FIXTURES)
 # libFuzzer targets; `make fuzz-replay` runs each over its committed corpus.
 # The core is compiled once for them (instrumented, not linked with the
 # fuzzer's main) and each target links that library.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -MMD -MP -Iinclude -Isrc -I$(BUILD)/gen $(APR_CFLAGS) $(VERSION_DEF) \
                -fno-sanitize-recover=all
 FUZZ_OBJ  := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
 FUZZ_LIB  := $(BUILD)/fuzz/libtcpi.a
-$(BUILD)/fuzz/obj/%.o: src/%.c
+$(BUILD)/fuzz/obj/%.o: src/%.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 $(BUILD)/fuzz/obj/states/tcpi_evstates.o: $(BPF_HDR)
@@ -167,6 +193,30 @@ install: module
 	    install -m 644 conf/tcpinspect.load $$d/tcpinspect.load; \
 	    install -m 644 conf/tcpinspect.conf $$d/tcpinspect.conf; \
 	    echo "installed $$d/tcpinspect.{load,conf}: a2enmod tcpinspect"; fi
+
+# The Debian package (README: Install the Debian package). dpkg-buildpackage
+# writes its results next to the tree it builds and cleans that tree
+# (`make clean`), so it builds a copy, build/deb/<source>-<version>/, of the
+# files git knows (tracked and not ignored; the whole tree outside git), and
+# the copy is removed after: build/deb/ ends with the .deb, its -dbgsym
+# .deb, the source package (.dsc, .tar.xz), .buildinfo and .changes.
+# lintian checks them when installed (t/58_deb.t requires no error).
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/libapache2-mod-tcpinspect-$(TCPI_VERSION)
+deb: deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        tar --null -T - --ignore-failed-read -cf - | tar -C $(DEB_SRC) -xf -; \
+	else \
+	    tar --exclude=./$(BUILD) --exclude=./.libs --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -; \
+	fi
+	@test -f $(DEB_SRC)/debian/rules || { echo "deb: could not copy the tree to $(DEB_SRC)"; exit 1; }
+	cd $(DEB_SRC) && dpkg-buildpackage --no-sign
+	@rm -rf $(DEB_SRC)
+	@ls -1 $(DEB_DIR)
+	@if command -v lintian >/dev/null; then \
+	    echo "lintian $(DEB_DIR)/*.changes"; lintian --fail-on error $(DEB_DIR)/*.changes; fi
 
 bench: module $(BENCHES)
 	@./tests/bench.sh

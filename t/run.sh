@@ -9,9 +9,12 @@
 #   TCPI_MPMS=prefork t/run.sh   only these MPMs
 #   TCPI_VERBOSE=1 t/run.sh      every TAP line
 #
-# Exports to the suites: APACHE_TEST_PORT, TCPI_MPM, TCPI_NS, TCPI_VETH_HOST,
-# TCPI_VETH_NS, TCPI_HOST_IP, TCPI_NS_IP, TCPI_JETTY_PORT (also written to
-# t/logs/rig.env). Logs of the last run: build/itest/<mpm>/.
+# Exports to the suites: APACHE_TEST_PORT, TCPI_MPM, TCPI_FIRST_MPM,
+# TCPI_NS, TCPI_VETH_HOST, TCPI_VETH_NS, TCPI_HOST_IP, TCPI_NS_IP,
+# TCPI_JETTY_PORT (also written to t/logs/rig.env). A suite that tests
+# something the MPM of the test httpd does not change (t/58_deb.t: the
+# Debian package on the system apache2) runs under TCPI_FIRST_MPM only.
+# Logs of the last run: build/itest/<mpm>/.
 # Ends with "itest: N passed, M failed" (one result per suite and MPM, and
 # one per post-stop check); exits non-zero on any failure.
 set -uo pipefail
@@ -50,6 +53,8 @@ if [ -z "${TCPI_HOST_IP:-}" ]; then
 fi
 export TCPI_HOST_IP=${TCPI_HOST_IP:-198.18.0.1} TCPI_NS_IP=${TCPI_NS_IP:-198.18.0.2}
 MPMS=${TCPI_MPMS:-event worker prefork}
+read -r TCPI_FIRST_MPM _ <<<"$MPMS"
+export TCPI_FIRST_MPM
 # Apache::TestRun would re-exec itself under "sh -c 'ulimit -c unlimited; ...'"
 export APACHE_TEST_ULIMIT_SET=1
 ART=$top/build/itest
@@ -178,6 +183,7 @@ for mpm in $MPMS; do
     cat >t/logs/rig.env <<EOF
 APACHE_TEST_PORT=$port
 TCPI_MPM=$mpm
+TCPI_FIRST_MPM=$TCPI_FIRST_MPM
 TCPI_NS=$TCPI_NS
 TCPI_VETH_HOST=$TCPI_VETH_HOST
 TCPI_VETH_NS=$TCPI_VETH_NS

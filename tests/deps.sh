@@ -29,6 +29,11 @@ PKGS=(
     # promtool checks and tests contrib/prometheus/ (make promtool); the
     # server scrapes scratch httpds and evaluates the rules (t/56_prometheus.t)
     prometheus
+    # the Debian package (make deb, t/58_deb.t): dpkg-buildpackage, dh and
+    # dh_apache2 (in apache2-dev, above); apache2-ssl-dev makes dh_apache2
+    # add the mod_ssl OpenSSL API to Depends (the module shares mod_ssl's
+    # SSL handles); lintian checks the result
+    dpkg-dev debhelper apache2-ssl-dev lintian
 )
 
 installed() {

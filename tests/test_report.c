@@ -58,7 +58,8 @@ static int setup(void **state)
 static void test_json(void **state)
 {
     char *j = render(tcpi_render_json);
-    assert_int_equal(tcpi_py_json(j, "d['states']['front']['ESTABLISHED']==700 and "
+    assert_int_equal(tcpi_py_json(j, "d['version']=='" TCPI_VERSION "' and "
+                              "d['states']['front']['ESTABLISHED']==700 and "
                               "d['states']['backend']['TIME_WAIT']==5 and "
                               "all(len(d['states'][s])==13 for s in d['states']) and "
                               "d['states']['front']['ports']==[80] and "

@@ -7,6 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The module's version: the Makefile reads it from debian/changelog, the
+ * one place it is written, and passes it to every build. */
+#ifndef TCPI_VERSION
+#error "TCPI_VERSION is not defined: build with the Makefile"
+#endif
+
 void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
 {
     tcpi_shm_t *w = (tcpi_shm_t *)shm;
@@ -407,6 +413,7 @@ void tcpi_render_json(tcpi_out_t *o, const tcpi_snapshot_t *s)
 
     tcpi_json_init(&j, o);
     tcpi_json_obj(&j, NULL);
+    tcpi_json_str(&j, "version", TCPI_VERSION);
     tcpi_json_u64(&j, "time", s->now_wall_ns / 1000000000ull);
     tcpi_json_u64(&j, "generation", s->generation);
     json_states(&j, s);
