@@ -12,9 +12,19 @@
 #   4. requests joined to their flows: TCPInspectCapture On for every
 #      request vs engine Off, side by side; records dropped, missed and
 #      summaries complete at that load; capture files written/skipped
+#   5. the HTTPS front (Debian's mod_ssl + mod_http2, a self-signed P-256
+#      certificate made at run time) through mod_proxy to Jetty: engine
+#      Off vs engine On (TCPInspectTLSKeys Off) vs engine On with
+#      TCPInspectTLSKeys On, the order turning each round, under four
+#      loads: wrk -t2 -c50 over HTTP/1.1 kept alive, h2load -c10 -m10 over
+#      h2, and a TLS handshake per request (where the key log callback
+#      runs): wrk -c50 with `Connection: close` (resumed sessions) and
+#      ab -c50 (full handshakes); req/s and httpd's CPU per request; from
+#      requests.json, whether each request's record kept its secrets
 #
-# BENCH_ONLY=states|decode|wrk|requests runs one part; BENCH_ROUNDS (default 5),
-# BENCH_SECONDS (default 10) bound part 3. All traffic is on loopback.
+# BENCH_ONLY=states|decode|wrk|requests|tls runs one part; BENCH_ROUNDS
+# (default 5) and BENCH_SECONDS (default 10, per load) bound parts 3-5.
+# All traffic is on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -27,6 +37,9 @@ JPORT=${BENCH_JETTY_PORT:-7001}
 WORK=$(mktemp -d /tmp/tcpi-bench.XXXXXX)
 chmod 755 "$WORK"
 HTTPD_PID=
+# The front's URL base and Listen protocol: part 5 makes them HTTPS.
+BASE=http://127.0.0.1:$PORT
+LISTEN_PROTO=
 
 cleanup() {
     [ -n "$HTTPD_PID" ] && /usr/sbin/apache2 -f "$WORK/httpd.conf" -k stop 2>/dev/null || true
@@ -51,7 +64,7 @@ ServerName localhost
 PidFile $WORK/httpd.pid
 ErrorLog $WORK/error_log
 LogLevel warn
-Listen 127.0.0.1:$PORT
+Listen 127.0.0.1:$PORT${LISTEN_PROTO:+ $LISTEN_PROTO}
 User www-data
 Group www-data
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
@@ -80,7 +93,7 @@ EOF
     /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
     HTTPD_PID=1
     for _ in $(seq 50); do
-        curl -sf -o /dev/null "http://127.0.0.1:$PORT/hello.txt" && return 0
+        curl -skf -o /dev/null "$BASE/hello.txt" && return 0
         sleep 0.1
     done
     echo "bench: httpd did not answer" >&2
@@ -101,7 +114,7 @@ wrk_rps() {
 }
 
 kernel_drops() {
-    curl -s "http://127.0.0.1:$PORT/tcp-inspect/status.json" |
+    curl -sk "$BASE/tcp-inspect/status.json" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(i["dropped"] for i in d["capture"]["interfaces"]))'
 }
 
@@ -264,11 +277,200 @@ TCPInspectCaptureDir $WORK/captures"
     awk -v a="$on" -v b="$off" 'BEGIN {printf "medians: Off %.0f, On %.0f req/s; On/Off = %.3f\n", b, a, a/b}'
 }
 
+# ---- 5. the HTTPS front ------------------------------------------------
+
+# Part 5's loads, each SECS long against $BASE/hello.txt; each prints
+# "req/s errors requests" (errors: wrk's socket errors and non-2xx
+# responses; ab's failed requests and non-2xx; h2load's failed and errored
+# requests and non-2xx statuses).
+load_wrk() {
+    local out
+    out=$(timeout $((SECS + 20)) wrk -t2 -c50 -d"${SECS}s" "$@" "$BASE/hello.txt")
+    awk '/^Requests\/sec:/ {r = $2}
+         / requests in / {n = $1}
+         /Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
+         /Non-2xx/ {e += $NF}
+         END {print r + 0, e + 0, n + 0}' <<<"$out"
+}
+
+# A new connection per request with a full handshake each time: ab keeps
+# no session (wrk's Connection: close reconnects resume theirs).
+load_ab() {
+    local out
+    out=$(timeout $((SECS + 20)) ab -q -r -t "$SECS" -c50 "$BASE/hello.txt" 2>&1)
+    awk '/^Requests per second:/ {r = $4}
+         /^Complete requests:/ {n = $3}
+         /^Failed requests:/ {e += $3}
+         /^Non-2xx responses:/ {e += $3}
+         END {print r + 0, e + 0, n + 0}' <<<"$out"
+}
+
+load_h2() {
+    local out
+    out=$(timeout $((SECS + 20)) h2load -D "$SECS" -c10 -m10 "$BASE/hello.txt" 2>&1)
+    if ! grep -q '^Application protocol: h2$' <<<"$out"; then
+        echo "bench: h2load did not get h2 over TLS:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    awk '/^finished in/ {r = $4}
+         /^requests:/ {e += $10 + $12; n = $8}
+         /^status codes:/ {gsub(",", ""); e += $9 + $11}
+         END {print r + 0, e + 0, n + 0}' <<<"$out"
+}
+
+# CPU time (clock ticks) of this run's httpd so far: every process alive
+# (the parent, its children, the capture worker) plus the children the
+# parent has reaped. Throughput on this shared box moves with the other
+# jobs on it; the CPU httpd spends per request less so (contention for the
+# cores still adds to it).
+httpd_ticks() {
+    local p c t=0
+    p=$(cat "$WORK/httpd.pid")
+    for c in $p $(pgrep -P "$p"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0)))
+    done
+    echo $((t + $(awk '{print $16 + $17}' "/proc/$p/stat")))
+}
+
+# The newest $1 records of /hello.txt (requests.json): how many carry
+# their connection's secrets (front.tls.keys_kept: the record holds them,
+# which it does only for a request a capture rule matched on a connection
+# whose host keeps keys), were resumed, and the protocols and ALPN seen.
+tls_sample() {
+    curl -sk "$BASE/tcp-inspect/requests.json?limit=$1&uri=/hello.txt" |
+        python3 -c 'import collections, json, sys
+rs = json.load(sys.stdin)["requests"]
+t = [r["front"]["tls"] for r in rs if r["front"]["tls"]]
+seen = collections.Counter("%s/%s" % (x["protocol"], x["alpn"] or "-") for x in t)
+print("keys kept %d/%d, resumed %d, %s" % (sum(x["keys_kept"] for x in t), len(rs),
+      sum(x["resumed"] for x in t), " ".join("%s:%d" % kv for kv in sorted(seen.items()))))'
+}
+
+# status.json after a run: requests the capture rule matched, request
+# records the log dropped, packets the kernel dropped.
+tls_counts() {
+    curl -sk "$BASE/tcp-inspect/status.json" |
+        python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print("matched %d, request records dropped %d, kernel drops %d" % (d["capture"]["triggered"]["matched"],
+      d["capture"]["request_log"]["dropped"], sum(i["dropped"] for i in d["capture"]["interfaces"])))'
+}
+
+bench_tls() {
+    echo "== 5. HTTPS front: engine Off vs On vs On + TCPInspectTLSKeys On (${SECS}s per load, $ROUNDS rounds)"
+    local mods=/usr/lib/apache2/modules m
+    for m in ssl socache_shmcb http2; do
+        [ -e "$mods/mod_$m.so" ] || { echo "bench: no $mods/mod_$m.so (apache2-bin)" >&2; exit 1; }
+    done
+    command -v h2load >/dev/null || { echo "bench: no h2load (nghttp2-client: make deps)" >&2; exit 1; }
+    mkdir "$WORK/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -addext basicConstraints=critical,CA:FALSE \
+        -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+    BASE=https://127.0.0.1:$PORT
+    LISTEN_PROTO=https
+    local ssl="LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule ssl_module $mods/mod_ssl.so
+LoadModule http2_module $mods/mod_http2.so
+SSLSessionCache shmcb:$WORK/ssl_scache(512000)
+SSLEngine on
+SSLCertificateFile $WORK/tls/cert.pem
+SSLCertificateKeyFile $WORK/tls/key.pem
+Protocols h2 http/1.1"
+    # TCPInspectTLSKeys On collects every handshake's secrets into the
+    # connection (the key log callback, src/httpd/tls.c) but a request
+    # record carries them only when a TCPInspectCapture rule matched it.
+    # The cheapest rule that matches every request: `On` (no ap_expr to
+    # evaluate) without TCPInspectCaptureDir, so a match is only marked
+    # (counted in capture.triggered.matched, `captured` in requests.json),
+    # no file is queued or written (tcpi_trigger_take). Both engine-On
+    # configurations carry it, so On+keys/On is the keys' own cost.
+    local rule="<Location />
+    TCPInspectCapture On
+</Location>"
+    start_backend
+    local modes=(Off On On+keys) r i mode load out line rps errs n seen t0 us
+    local HZ
+    HZ=$(getconf CLK_TCK)
+    declare -A res cpu
+    for r in $(seq "$ROUNDS"); do
+        # The order turns each round, so no configuration always runs first.
+        for i in 0 1 2; do
+            mode=${modes[$(( (i + r - 1) % 3 ))]}
+            case $mode in
+                Off) start_httpd Off "$ssl" ;;
+                On) start_httpd On "$ssl
+$rule
+TCPInspectTLSKeys Off" ;;
+                On+keys) start_httpd On "$ssl
+$rule
+TCPInspectTLSKeys On" ;;
+            esac
+            sleep 1
+            line="round $r $mode:"
+            seen=""
+            for load in h1 h2 resumed full; do
+                t0=$(httpd_ticks)
+                case $load in
+                    h1) out=$(load_wrk) ;;
+                    h2) out=$(load_h2) ;;
+                    resumed) out=$(load_wrk -H 'Connection: close') ;;
+                    full) out=$(load_ab) ;;
+                esac
+                read -r rps errs n <<<"$out"
+                us=$(awk -v t="$(($(httpd_ticks) - t0))" -v hz="$HZ" -v n="$n" \
+                     'BEGIN {printf "%.0f", n ? t * 1e6 / hz / n : 0}')
+                res[$mode.$load]+="$rps "
+                cpu[$mode.$load]+="$us "
+                line+=" $load $rps req/s ${us} us/req"
+                [ "$errs" = 0 ] || line+=" ($errs errors)"
+                [ "$mode" = Off ] || seen+="
+    $load, newest 200: $(tls_sample 200)"
+            done
+            echo "$line"
+            if [ "$mode" != Off ]; then
+                echo "    $(tls_counts)$seen"
+            fi
+            stop_httpd
+        done
+    done
+    local off on keys
+    for load in h1 h2 resumed full; do
+        off=$(tr ' ' '\n' <<<"${res[Off.$load]}" | grep . | median)
+        on=$(tr ' ' '\n' <<<"${res[On.$load]}" | grep . | median)
+        keys=$(tr ' ' '\n' <<<"${res[On+keys.$load]}" | grep . | median)
+        echo "$load: Off ${off} req/s, On ${on} req/s, On+keys ${keys} req/s (medians)"
+        awk -v a="$on" -v b="$off" -v k="$keys" -v l="$load" \
+            'BEGIN {printf "%s: On/Off = %.3f, On+keys/Off = %.3f, On+keys/On = %.3f\n", l, a/b, k/b, k/a}'
+        off=$(tr ' ' '\n' <<<"${cpu[Off.$load]}" | grep . | median)
+        on=$(tr ' ' '\n' <<<"${cpu[On.$load]}" | grep . | median)
+        keys=$(tr ' ' '\n' <<<"${cpu[On+keys.$load]}" | grep . | median)
+        awk -v a="$on" -v b="$off" -v k="$keys" -v l="$load" \
+            'BEGIN {printf "%s: httpd CPU per request Off %s us, On %s us, On+keys %s us (medians);" \
+                    " On/Off = %.3f, On+keys/Off = %.3f, On+keys/On = %.3f\n", l, b, a, k, a/b, k/b, k/a}'
+    done
+    echo "(h1: wrk -t2 -c50, HTTP/1.1 kept alive; h2: h2load -c10 -m10, one" \
+         "connection per client; resumed: wrk -t2 -c50 with Connection: close, a" \
+         "new connection and a resumed TLS 1.3 handshake per request; full:" \
+         "ab -c50, a new connection and a full handshake per request)"
+    local bad warn
+    bad=$(grep -cE ':(error|crit|alert|emerg)\] ' "$WORK/error_log" || true)
+    warn=$(grep -cE ':warn\] ' "$WORK/error_log" || true)
+    echo "error_log: $bad lines at error or worse, $warn warnings; by message:"
+    grep -E ':(warn|error|crit|alert|emerg)\] ' "$WORK/error_log" |
+        sed -E 's/^\[[^]]*\] //; s/\[pid [^]]*\] //' | cut -c1-150 | sort | uniq -c || true
+    BASE=http://127.0.0.1:$PORT
+    LISTEN_PROTO=
+}
+
 case $ONLY in
     states) bench_states ;;
     decode) bench_decode ;;
     wrk) bench_wrk ;;
     requests) bench_requests ;;
-    all) bench_states; bench_decode; bench_wrk; bench_requests ;;
-    *) echo "BENCH_ONLY: states, decode, wrk or requests" >&2; exit 2 ;;
+    tls) bench_tls ;;
+    all) bench_states; bench_decode; bench_wrk; bench_requests; bench_tls ;;
+    *) echo "BENCH_ONLY: states, decode, wrk, requests or tls" >&2; exit 2 ;;
 esac

@@ -22,7 +22,8 @@ PKGS=(
     python3-scapy chromium
     # independent parser of the /metrics exposition format (t/31_thresholds.t)
     python3-prometheus-client
-    # an HTTP/2 client that multiplexes streams over h2c (t/50_h2.t)
+    # an HTTP/2 client that multiplexes streams over h2c (t/50_h2.t), and
+    # h2load, the h2 load of tests/bench.sh part 5
     nghttp2-client
     # certificates made at test time for the mod_ssl front (t/55_tls.t)
     openssl
