@@ -41,9 +41,10 @@ my $json = JSON::PP->new;
 
 # --- a scratch httpd with mod_ssl ------------------------------------------
 my $port = free_port(18400, 18600);
+my $vport = free_port($port + 1, 18600);    # two name-based TLS hosts
 my ($dir, $caps, $keylog);
 my $S = scratch_httpd(name => 'tls',
-    listen  => ["127.0.0.1:$port", "$host_ip:$port"],
+    listen  => ["127.0.0.1:$port", "$host_ip:$port", "127.0.0.1:$vport"],
     modules => [qw(unique_id proxy proxy_http socache_shmcb ssl),
                 ($h2 ? 'http2' : ())],
     pages   => 1,
@@ -72,7 +73,7 @@ KeepAlive On
 ProxyPass /app http://127.0.0.1:$jetty/app
 ProxyPass /plain http://127.0.0.1:$jetty/app
 TCPInspectEngine On
-TCPInspectFrontend any $port
+TCPInspectFrontend any $port $vport
 TCPInspectBackend lo $jetty
 TCPInspectRingSize 32M
 TCPInspectCaptureDir $caps
@@ -83,6 +84,23 @@ TCPInspectTLSKeys On
 <Location /app/close>
     TCPInspectCapture "expr=%{REQUEST_STATUS} == 502"
 </Location>
+# The host the client names (SNI) decides whether its secrets are kept.
+<VirtualHost 127.0.0.1:$vport>
+    ServerName keys.test
+    SSLEngine on
+    SSLCertificateFile $dir/tls/cert.pem
+    SSLCertificateKeyFile $dir/tls/key.pem
+    TCPInspectTLSKeys On
+    ProxyPass /app http://127.0.0.1:$jetty/app
+</VirtualHost>
+<VirtualHost 127.0.0.1:$vport>
+    ServerName nokeys.test
+    SSLEngine on
+    SSLCertificateFile $dir/tls/cert.pem
+    SSLCertificateKeyFile $dir/tls/key.pem
+    TCPInspectTLSKeys Off
+    ProxyPass /app http://127.0.0.1:$jetty/app
+</VirtualHost>
 EOF
     });
 
@@ -166,7 +184,8 @@ sub decrypted {
     # The front leg only: the backend's HTTP is plain text anyway.
     # (the ring's file names its interfaces by leg: "frontend", "backend")
     my $leg = $ring ? 'contains "frontend"' : '== "front"';
-    my $out = run_out('tshark', '-r', $file, '-d', "tcp.port==$port,tls", '-Y',
+    my $out = run_out('tshark', '-r', $file, '-d', "tcp.port==$port,tls",
+                      '-d', "tcp.port==$vport,tls", '-Y',
                       qq{frame.interface_description $leg && (http || http2)},
                       '-T', 'fields', '-E', 'separator=|',
                       @f) // '';
@@ -405,6 +424,29 @@ SKIP: {
     my $d = decrypted($f);
     ok $d->{uri}{$uri}, '502: the saved capture decrypts the request' or diag explain $d;
     ok $d->{code}{502}, '502: ... and its 502' or diag explain $d;
+}
+
+# 6b. Two name-based hosts on one address: the one the client names
+#     (SNI) with TCPInspectTLSKeys On keeps the secrets, the one with it
+#     Off keeps none, and its saved capture stays encrypted.
+for my $h (['keys.test', 1], ['nokeys.test', 0]) {
+    my ($name, $keys) = @$h;
+    my $uri = "/app/echo?vhost=$name-$run";
+    my ($code) = tls_curl("https://$name:$vport$uri", '--http1.1', '--resolve',
+                          "$name:$vport:127.0.0.1");
+    is $code, 200, "$name: proxied";
+    my ($rec, $log) = record_for($uri);
+    my $tls = $rec && $rec->{front}{tls};
+    is $tls && $tls->{sni}, $name, "$name: front.tls.sni";
+    is !!($tls && $tls->{keys_kept}), !!$keys,
+        "$name: secrets " . ($keys ? 'kept' : 'not kept') . ' (its TCPInspectTLSKeys)';
+    my $f = "$dir/$name.pcapng";
+    is get_raw("/tcp-inspect/requests/$log->{id}.pcapng", $f), 200, "$name: its pcapng"
+        if $log;
+    my $d = decrypted($f);
+    is !!$d->{uri}{$uri}, !!$keys,
+        "$name: tshark " . ($keys ? 'decrypts it' : 'cannot decrypt it') . ' with no key file'
+        or diag explain $d;
 }
 
 # 7. The packet pages: the HTML annotates the TLS records in clear (the
