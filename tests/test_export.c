@@ -241,7 +241,7 @@ static void test_sink_failure_stops(void **state)
 
 /* A request record holding its TLS connection's secrets (a rule saved
  * it, TCPInspectTLSKeys On), for the front tuple 127.0.0.1:cport -> :80. */
-static void held(uint16_t cport, uint8_t rnd)
+static void held_as(uint16_t cport, uint8_t rnd, int refused, uint64_t end_ns)
 {
     tcpi_req_t rec;
 
@@ -252,15 +252,24 @@ static void held(uint16_t cport, uint8_t rnd)
     rec.front_client.addr[3] = rec.front_server.addr[3] = 1;
     rec.front_client.port = cport;
     rec.front_server.port = 80;
-    rec.start_us = rec.end_us = T0 / 1000;
+    rec.start_us = rec.end_us = end_ns / 1000;
     rec.tls.on = rec.tls.has_random = 1;
     memset(rec.tls.client_random, rnd, TCPI_TLS_RANDOM_LEN);
-    rec.tls.nkeys = 1;
+    rec.tls.keys_refused = (uint8_t)refused;
+    rec.tls.nkeys = !refused;
     rec.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_TRAFFIC_SECRET_0;
     rec.tls.keys[0].len = 32;
     memset(rec.tls.keys[0].secret, 0x11, 32);
     assert_true(tcpi_req_check(&rec));
     assert_int_equal(tcpi_reqlog_put(tcpi_shm_reqlog(shm), &rec), 0);
+}
+
+/* packet n of the ring is at T0 + n s: records logged after the last one */
+#define AFTER_ALL (T0 + 1000000000ull * NPKT)
+
+static void held(uint16_t cport, uint8_t rnd)
+{
+    held_as(cport, rnd, 0, AFTER_ALL);
 }
 
 static uint32_t secrets_blocks(const char *filter)
@@ -293,6 +302,24 @@ static void test_window_secrets(void **state)
     assert_int_equal(secrets_blocks(NULL), 2);
     assert_int_equal(secrets_blocks("tcp port 40002"), 1);
     assert_int_equal(secrets_blocks("tcp port 7001"), 0);
+    /* The connection then served a host with TCPInspectTLSKeys Off: none. */
+    held_as(40002, 0xa2, 1, AFTER_ALL);
+    assert_int_equal(secrets_blocks(NULL), 1);
+    /* Its client sent bytes after its newest record (a request not yet
+     * logged, maybe for such a host): none either; but for its server's
+     * bytes then (its close_notify, a slow response). */
+    uint8_t pkt[64];
+    size_t len = tcpi_test_frame(pkt, 40100, 80, 10);
+    tcpi_ring_write(tcpi_shm_ring(shm), AFTER_ALL + 5000000000ull, 0, 1,
+                    (uint32_t)len, (uint32_t)len, pkt);
+    held_as(40100, 0xa5, 0, AFTER_ALL);
+    assert_int_equal(secrets_blocks("tcp port 40100"), 0);
+    held_as(40100, 0xa5, 0, AFTER_ALL + 5000000000ull);
+    assert_int_equal(secrets_blocks("tcp port 40100"), 1);
+    len = tcpi_test_frame(pkt, 80, 40100, 10);
+    tcpi_ring_write(tcpi_shm_ring(shm), AFTER_ALL + 9000000000ull, 0, 1,
+                    (uint32_t)len, (uint32_t)len, pkt);
+    assert_int_equal(secrets_blocks("tcp port 40100"), 1);
 }
 
 int main(void)

@@ -170,12 +170,33 @@ static void test_render(void **state)
         uint8_t hello[55] = { 22, 3, 3, 0, 50, 2, 0, 0, 46, 3, 3 };
         const uint8_t tail[] = { 0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4 };
         tcpi_flow_t f;
+        tcpi_flow_key_t k;
+        tcpi_pkt_t from_s, from_c;
+        int cdir;
 
         memcpy(hello + 11 + 32, tail, sizeof(tail));
         memset(&f, 0, sizeof(f));
-        tcpi_flow_payload(&f, hello, sizeof(hello) - 1);   /* cut: nothing */
+        memset(&from_s, 0, sizeof(from_s));
+        from_s.family = 4;
+        memcpy(from_s.src, S.ip, 4);
+        from_s.sport = S.port;
+        memcpy(from_s.dst, C.ip, 4);
+        from_s.dport = C.port;
+        from_c = from_s;
+        memcpy(from_c.src, C.ip, 4);
+        from_c.sport = C.port;
+        memcpy(from_c.dst, S.ip, 4);
+        from_c.dport = S.port;
+        tcpi_flow_key(&k, &cdir, 4, C.ip, C.port, S.ip, S.port);
+        f.fs.initiator = -1;                     /* who is the server? */
+        tcpi_flow_payload(&f, &from_s, hello, sizeof(hello));
         assert_int_equal(f.fs.tls, 0);
-        tcpi_flow_payload(&f, hello, sizeof(hello));
+        f.fs.initiator = (int8_t)cdir;
+        tcpi_flow_payload(&f, &from_c, hello, sizeof(hello));   /* the client */
+        assert_int_equal(f.fs.tls, 0);
+        tcpi_flow_payload(&f, &from_s, hello, sizeof(hello) - 1);   /* cut */
+        assert_int_equal(f.fs.tls, 0);
+        tcpi_flow_payload(&f, &from_s, hello, sizeof(hello));
         recs[1].fs.tls = f.fs.tls;
     }
     sel(rows, recs, -1, -1, 0, 3);

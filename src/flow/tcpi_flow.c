@@ -206,15 +206,22 @@ static uint16_t analyse(tcpi_flow_t *f, int dir, const tcpi_pkt_t *p,
     return an;
 }
 
-void tcpi_flow_payload(tcpi_flow_t *f, const uint8_t *p, size_t n)
+void tcpi_flow_payload(tcpi_flow_t *f, const tcpi_pkt_t *p,
+                       const uint8_t *payload, size_t n)
 {
+    tcpi_flow_key_t k;
     unsigned v;
+    int dir;
 
     /* cheap for every other segment: a handshake record holding a
      * ServerHello, once per connection */
-    if (f == NULL || f->fs.tls || n < 6 || p[0] != 22 || p[5] != 2)
+    if (f == NULL || f->fs.tls || n < 6 || payload[0] != 22 || payload[5] != 2)
         return;
-    v = tcpi_tlsrec_server_version(p, n);
+    /* from the responder only (a client cannot name its own version) */
+    tcpi_flow_key(&k, &dir, p->family, p->src, p->sport, p->dst, p->dport);
+    if (f->fs.initiator < 0 || dir == f->fs.initiator)
+        return;
+    v = tcpi_tlsrec_server_version(payload, n);
     if (v >= 0x0300 && v <= 0x0304)
         f->fs.tls = (uint8_t)(v - 0x0300 + 1);
 }

@@ -121,9 +121,11 @@ typedef struct {
     tcpi_flowstate_t fs;           /* per-side states and counts (/flows) */
 } tcpi_flow_t;
 
-/** A segment's payload (its captured part, n bytes) on flow f: a TLS
- *  ServerHello there names the connection's TLS version (fs.tls). */
-void tcpi_flow_payload(tcpi_flow_t *f, const uint8_t *p, size_t n);
+/** Packet p's payload (its captured part, n bytes) on flow f: a TLS
+ *  ServerHello the connection's responder sent there names its TLS
+ *  version (fs.tls). */
+void tcpi_flow_payload(tcpi_flow_t *f, const tcpi_pkt_t *p,
+                       const uint8_t *payload, size_t n);
 
 typedef struct {
     uint64_t packets;              /* added */

@@ -206,7 +206,8 @@ typedef struct {
     SSL         *ssl;                 /* mod_ssl's handle (TLS fronts) */
     unsigned     nkeys;               /* secrets kept (TCPInspectTLSKeys) */
     int          keys_dropped;        /* more lines than TCPI_TLS_KEYS_MAX */
-    int          keys_refused;        /* served a server with TLSKeys Off */
+    int          keys_refused;        /* served a server with TLSKeys Off
+                                         (atomic: HTTP/2 streams set it) */
     uint8_t      random[TCPI_TLS_RANDOM_LEN];
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
     /* A TLS front's bytes, counted between mod_ssl and the socket on the
@@ -226,10 +227,14 @@ typedef struct {
 } tcpi_conn_state_t;
 
 /* The TLS request's offsets at log time, from the connection's counts and
- * the two taken when the request was read (in_start, out_start). */
+ * the two taken when the request was read (in_start, out_start); unplaced:
+ * an HTTP/2 stream or a pipelined request, the handshake's only. */
 void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
                          apr_uint64_t in_start, apr_uint64_t out_start,
-                         int http2);
+                         int unplaced);
+
+/* A request was read on a TLS front connection (tls.c). */
+void tcpi_httpd_tls_request(request_rec *r, conn_rec *front);
 
 tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c);
 

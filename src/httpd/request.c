@@ -31,6 +31,7 @@ typedef struct {
     int             reused;
     unsigned long   conn_requests;    /* on the frontend connection, before */
     apr_uint64_t    wire_in, wire_out; /* a TLS front's counts as it was read */
+    int             wire_pipelined;    /* ... which cannot place it */
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
 } req_state_t;
@@ -94,9 +95,16 @@ static req_state_t *req_state(request_rec *r)
         /* HTTP/1.1 on a TLS front, read on the connection's own thread:
          * where its records begin (tls.c) */
         if (cs != NULL && c == r->connection && cs->wire.on) {
+            /* nothing read since the previous response ended: this
+             * request came in that one's records (pipelined), where no
+             * count can tell them apart */
+            st->wire_pipelined = cs->wire.mark;
+            cs->wire.mark = 0;
             st->wire_in = cs->wire.in_start;
             st->wire_out = cs->wire.out;
         }
+        if (cs != NULL)
+            tcpi_httpd_tls_request(r, c);
         /* mod_unique_id's id when it is loaded, else our own: time, pid
          * and a per-process counter (atomic: threaded MPMs) make it
          * unique on this host. */
@@ -317,7 +325,8 @@ int tcpi_httpd_log_transaction(request_rec *r)
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);
     tcpi_httpd_tls_facts(&rec.tls, rf, c, rec.capture);
-    tcpi_httpd_tls_wire(&rec.tls, c, st->wire_in, st->wire_out, rec.http2);
+    tcpi_httpd_tls_wire(&rec.tls, c, st->wire_in, st->wire_out,
+                        rec.http2 || st->wire_pipelined);
     tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
     explicit_bzero(rec.tls.keys, sizeof(rec.tls.keys));
     return DECLINED;

@@ -74,6 +74,7 @@ static void keylog_cb(const SSL *ssl, const char *line)
              * its secrets replace the old ones. */
             if (n > 0 && memcmp(rnd, cs->random, sizeof(rnd)) != 0) {
                 __atomic_store_n(&cs->nkeys, 0, __ATOMIC_RELEASE);
+                cs->keys_dropped = 0;
                 n = 0;
             }
             if (n < TCPI_TLS_KEYS_MAX) {
@@ -139,8 +140,9 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
 
 /* ---- where each request's records are on the wire --------------------
  *
- * Two connection filters between mod_ssl (AP_FTYPE_CONNECTION + 5) and
- * the socket count the bytes of the TLS streams. mod_ssl reads exactly
+ * Two connection filters below mod_ssl (AP_FTYPE_CONNECTION + 5) count
+ * the bytes of the TCP streams (the input one next to the socket, under a
+ * PROXY protocol header's reader). mod_ssl reads exactly
  * the records OpenSSL asks for, so the count at a moment is an offset in
  * the client's stream: the handshake ends where the count stood when the
  * first read after it began; a request's first record begins where it
@@ -175,7 +177,11 @@ static apr_status_t wire_in(ap_filter_t *f, apr_bucket_brigade *bb,
     rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
     if (rv != APR_SUCCESS || (after = data_bytes(bb)) <= before)
         return rv;
-    if (!cs->wire.hs_done && cs->ssl != NULL && SSL_is_init_finished(cs->ssl)) {
+    /* mod_ssl's own view first: it frees its SSL handle on paths that do
+     * not pass an EOC down here (a plain-HTTP request to the port, an
+     * abortive handshake) */
+    if (!cs->wire.hs_done && cs->ssl != NULL && ap_ssl_conn_is_ssl(f->c) &&
+        SSL_is_init_finished(cs->ssl)) {
         cs->wire.hs_in = cs->wire.in;
         __atomic_store_n(&cs->wire.hs_done, 1, __ATOMIC_RELEASE);
         cs->wire.mark = 1;
@@ -211,7 +217,7 @@ static apr_status_t wire_out(ap_filter_t *f, apr_bucket_brigade *bb)
 
 void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
                          apr_uint64_t in_start, apr_uint64_t out_start,
-                         int http2)
+                         int unplaced)
 {
     tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
                                                  &tcpinspect_module);
@@ -220,8 +226,9 @@ void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
         !__atomic_load_n(&cs->wire.hs_done, __ATOMIC_ACQUIRE))
         return;
     t->hs_in = cs->wire.hs_in;
-    /* An HTTP/2 stream has no records of its own: the handshake only. */
-    if (http2 || in_start < t->hs_in || cs->wire.eor_in < in_start ||
+    /* An HTTP/2 stream has no records of its own, a pipelined request's
+     * came with the one before: the handshake only. */
+    if (unplaced || in_start < t->hs_in || cs->wire.eor_in < in_start ||
         cs->wire.eor_out < out_start)
         return;
     t->wire = 1;
@@ -253,7 +260,9 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 
 void tcpi_httpd_tls_register(void)
 {
-    ap_register_input_filter(wire_name, wire_in, NULL, AP_FTYPE_CONNECTION + 6);
+    /* in: next to the socket (as mod_logio), below mod_remoteip's PROXY
+     * protocol header, which is part of the TCP stream */
+    ap_register_input_filter(wire_name, wire_in, NULL, AP_FTYPE_NETWORK - 1);
     ap_register_output_filter(wire_name, wire_out, NULL,
                               AP_FTYPE_CONNECTION + 6);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
@@ -268,6 +277,18 @@ static void copy_var(char *dst, size_t len, request_rec *r, const char *name)
                                       name);
 
     apr_cpystrn(dst, v ? v : "", len);
+}
+
+/* A request read for a host with TCPInspectTLSKeys Off: from now on its
+ * connection's secrets go nowhere (set as the request is read, so an
+ * HTTP/2 stream of another host logged meanwhile keeps none either). */
+void tcpi_httpd_tls_request(request_rec *r, conn_rec *front)
+{
+    tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
+                                                 &tcpinspect_module);
+
+    if (cs != NULL && ap_ssl_conn_is_ssl(front) && !keys_on(r->server))
+        __atomic_store_n(&cs->keys_refused, 1, __ATOMIC_RELEASE);
 }
 
 void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
@@ -311,8 +332,9 @@ void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
      * Host: the capture holds the whole connection), and only this
      * connection's (the key log lines carry its client random). */
     if (!keys_on(r->server))
-        cs->keys_refused = 1;
-    if (captured && t->has_random && !cs->keys_refused) {
+        __atomic_store_n(&cs->keys_refused, 1, __ATOMIC_RELEASE);
+    t->keys_refused = __atomic_load_n(&cs->keys_refused, __ATOMIC_ACQUIRE) != 0;
+    if (captured && t->has_random && !t->keys_refused) {
         unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_ACQUIRE);
 
         if (n > TCPI_TLS_KEYS_MAX)
@@ -321,6 +343,7 @@ void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
                             TCPI_TLS_RANDOM_LEN) == 0) {
             memcpy(t->keys, cs->keys, n * sizeof(t->keys[0]));
             t->nkeys = (uint8_t)n;
+            t->keys_dropped = cs->keys_dropped != 0;
         }
     }
 }

@@ -698,7 +698,7 @@ static int add_packet(tcpi_join_t *j, const tcpi_ring_rec_t *rec,
     }
     f = tcpi_flowtab_add(j->ft, &p, rec);
     if (p.payload_caplen > 0)
-        tcpi_flow_payload(f, data + p.payload_off, p.payload_caplen);
+        tcpi_flow_payload(f, &p, data + p.payload_off, p.payload_caplen);
     j->decoded++;
     if (rec->ts_ns > j->last_ts)
         j->last_ts = rec->ts_ns;

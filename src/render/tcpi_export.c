@@ -97,15 +97,23 @@ static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
  * requests a TCPInspectCapture rule saved (TCPInspectTLSKeys On). Those
  * whose packets the exported window holds go into the file, one
  * Decryption Secrets Block each, before the packets: a first pass over
- * the window finds them by their 4-tuple. At most EXPORT_SECRETS_MAX
- * connections, the newest; the copies are wiped. */
+ * the window (half the query's time budget) finds them by their 4-tuple.
+ * None for a connection that also served a host with TCPInspectTLSKeys
+ * Off (any of its records says so), nor for one whose client sent bytes
+ * after its newest record was logged: a request still being served may be
+ * for such a host. At most EXPORT_SECRETS_MAX connections, the newest;
+ * the copies are wiped. */
 #define EXPORT_SECRETS_MAX 256
+#define EXPORT_LATE_NS     1000000000ull   /* a client's close_notify */
 
 typedef struct {
     uint64_t        k;                /* the newest record holding them */
+    uint64_t        end_ns;           /* ... its log time */
     tcpi_endpoint_t client, server;
     uint8_t         random[TCPI_TLS_RANDOM_LEN];
-    int             seen;
+    uint8_t         refused;          /* a record says keys Off */
+    uint8_t         seen;             /* packets in the window */
+    uint8_t         late;             /* client bytes after end_ns */
 } held_t;
 
 static int ep_is(const tcpi_endpoint_t *e, const tcpi_pkt_t *p, int src)
@@ -115,7 +123,7 @@ static int ep_is(const tcpi_endpoint_t *e, const tcpi_pkt_t *p, int src)
 }
 
 static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
-                             const tcpi_reqlog_t *log)
+                             const tcpi_reqlog_t *log, uint8_t *ports)
 {
     tcpi_req_filter_t any = { 0 };
     tcpi_req_iter_t it;
@@ -127,21 +135,60 @@ static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
         const tcpi_req_tls_t *t = &rec->tls;
         uint32_t i = 0;
 
-        if (!t->on || !t->has_random || t->nkeys == 0)
+        if (!t->on || !t->has_random || (t->nkeys == 0 && !t->keys_refused))
             continue;
         while (i < n && memcmp(h[i].random, t->client_random,
                                TCPI_TLS_RANDOM_LEN) != 0)
             i++;
-        if (i < n)
-            continue;                 /* newest first: that one is kept */
+        if (i < n) {                  /* newest first: that one is kept */
+            h[i].refused |= t->keys_refused;
+            continue;
+        }
         h[n].k = k;
+        h[n].end_ns = rec->end_us * 1000;
         h[n].client = rec->front_client;
         h[n].server = rec->front_server;
         memcpy(h[n].random, t->client_random, TCPI_TLS_RANDOM_LEN);
-        h[n++].seen = 0;
+        h[n].refused = t->keys_refused;
+        h[n].seen = h[n].late = 0;
+        ports[rec->front_client.port >> 3] |= (uint8_t)(1u << (rec->front_client.port & 7));
+        n++;
     }
     explicit_bzero(rec->tls.keys, sizeof(rec->tls.keys));
     return n;
+}
+
+/* The first pass: which held connections have packets in the window;
+ * 0 when it could not read the whole window in its time. */
+static int held_find(held_t *h, uint32_t n, const uint8_t *ports,
+                      tcpi_query_t *q, uint8_t *buf, size_t bufsize)
+{
+    uint64_t budget = q->budget_ns;
+    tcpi_ring_rec_t r;
+    tcpi_pkt_t p;
+
+    q->budget_ns = budget / 2;
+    tcpi_query_start(q, buf, bufsize);
+    while (tcpi_query_next(q, &r, buf, bufsize)) {
+        if (tcpi_decode(&p, r.linktype, buf, r.caplen, r.wirelen) != TCPI_DR_ok)
+            continue;
+        if (!(ports[p.sport >> 3] & (1u << (p.sport & 7))) &&
+            !(ports[p.dport >> 3] & (1u << (p.dport & 7))))
+            continue;
+        for (uint32_t i = 0; i < n; i++) {
+            int from_client = ep_is(&h[i].client, &p, 1) &&
+                              ep_is(&h[i].server, &p, 0);
+            if (!from_client && !(ep_is(&h[i].server, &p, 1) &&
+                                  ep_is(&h[i].client, &p, 0)))
+                continue;
+            h[i].seen = 1;
+            if (from_client && p.payload_len > 0 &&
+                r.ts_ns > h[i].end_ns + EXPORT_LATE_NS)
+                h[i].late = 1;
+        }
+    }
+    q->budget_ns = budget;
+    return !q->truncated;
 }
 
 static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
@@ -151,36 +198,26 @@ static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
     char text[TCPI_TLS_KEYS_MAX * 200];
     held_t *h;
     tcpi_req_t *rec;
-    tcpi_ring_rec_t r;
-    tcpi_pkt_t p;
-    uint32_t n, left;
+    uint8_t *ports;
+    uint32_t n;
 
     if (log == NULL)
         return;
     h = calloc(EXPORT_SECRETS_MAX, sizeof(*h));
     rec = malloc(sizeof(*rec));
-    if (h == NULL || rec == NULL)
+    ports = calloc(65536 / 8, 1);
+    if (h == NULL || rec == NULL || ports == NULL)
         goto out;
-    left = n = held_collect(h, rec, log);
-    if (n > 0)
-        tcpi_query_start(q, buf, bufsize);
-    while (left > 0 && tcpi_query_next(q, &r, buf, bufsize)) {
-        if (tcpi_decode(&p, r.linktype, buf, r.caplen, r.wirelen) != TCPI_DR_ok)
-            continue;
-        for (uint32_t i = 0; i < n; i++)
-            if (!h[i].seen &&
-                ((ep_is(&h[i].client, &p, 1) && ep_is(&h[i].server, &p, 0)) ||
-                 (ep_is(&h[i].server, &p, 1) && ep_is(&h[i].client, &p, 0)))) {
-                h[i].seen = 1;
-                left--;
-            }
-    }
+    n = held_collect(h, rec, log, ports);
+    if (n > 0 && !held_find(h, n, ports, q, buf, bufsize))
+        n = 0;                        /* what it did not read may be late */
     for (uint32_t i = 0; i < n; i++) {
         const tcpi_req_tls_t *t = &rec->tls;
         size_t len;
 
-        if (!h[i].seen || tcpi_reqlog_get(rec, log, h[i].k) != 0 ||
-            !t->on || !t->has_random || t->nkeys == 0 ||
+        if (!h[i].seen || h[i].refused || h[i].late ||
+            tcpi_reqlog_get(rec, log, h[i].k) != 0 ||
+            !t->on || !t->has_random || t->nkeys == 0 || t->keys_refused ||
             t->nkeys > TCPI_TLS_KEYS_MAX ||
             memcmp(t->client_random, h[i].random, TCPI_TLS_RANDOM_LEN) != 0)
             continue;
@@ -196,6 +233,7 @@ out:
         explicit_bzero(rec, sizeof(*rec));
     free(rec);
     free(h);
+    free(ports);
 }
 
 static uint64_t export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,

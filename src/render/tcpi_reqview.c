@@ -365,6 +365,9 @@ static void json_tls(tcpi_json_t *j, const tcpi_req_tls_t *t)
         tcpi_json_null(j, "client_random");
     }
     tcpi_json_bool(j, "keys_kept", t->nkeys > 0);
+    /* more secrets than a record holds (a connection renegotiated past
+     * TCPI_TLS_KEYS_MAX lines): a reader may not decrypt all of it */
+    tcpi_json_bool(j, "keys_incomplete", t->keys_dropped);
     tcpi_json_end(j);
 }
 

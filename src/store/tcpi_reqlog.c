@@ -153,7 +153,9 @@ static int tls_ok(const tcpi_req_tls_t *t)
         memchr(t->cipher, '\0', sizeof(t->cipher)) == NULL ||
         memchr(t->sni, '\0', sizeof(t->sni)) == NULL ||
         memchr(t->alpn, '\0', sizeof(t->alpn)) == NULL ||
-        (t->nkeys && !t->has_random) || t->wire > 1 ||
+        (t->nkeys && !t->has_random) || t->wire > 1 || t->keys_dropped > 1 ||
+        (t->keys_dropped && !t->nkeys) || t->keys_refused > 1 ||
+        (t->keys_refused && (t->nkeys || !t->on)) ||
         (!t->on && (t->wire || t->hs_in)) ||
         (t->wire && (t->in_start > t->in_end || t->out_start > t->out_end ||
                      t->hs_in > t->in_start)))

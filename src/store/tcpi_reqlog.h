@@ -70,7 +70,12 @@ typedef struct {
      * mod_ssl): offsets from each direction's first byte after its SYN,
      * for the join to find the segments on the wire. */
     uint8_t  wire;                       /* the offsets below are set */
-    uint8_t  pad[7];
+    uint8_t  keys_dropped;               /* the connection logged more secrets
+                                            than TCPI_TLS_KEYS_MAX */
+    uint8_t  keys_refused;               /* the connection served a host with
+                                            TCPInspectTLSKeys Off: no secrets
+                                            of it go anywhere from then on */
+    uint8_t  pad[5];
     uint64_t hs_in;                      /* client's bytes through its last
                                             handshake flight (0: not seen) */
     uint64_t in_start, in_end;           /* the request's records */
