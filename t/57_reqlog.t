@@ -226,6 +226,15 @@ sub metric {
     same_as_requests_json($s, $lines, @paths);
     my ($proxied) = grep { $_->[1] && $_->[1]{backend} } @$lines;
     note 'a line: ' . $proxied->[0] if $proxied;
+    # The shipping example reads these lines: a TOML file whose remap
+    # takes the fields it names from them.
+    my $vec = "$r->{top}/contrib/vector/tcpinspect-requests.toml";
+    $vec = 'contrib/vector/tcpinspect-requests.toml' unless -e $vec;
+    my $src = `python3 -c 'import sys, tomllib; c = tomllib.load(open(sys.argv[1], "rb")); print(c["transforms"]["tcpinspect_parse"]["source"])' $vec 2>&1`;
+    is $?, 0, 'contrib/vector: the configuration is TOML' or diag $src;
+    my @named = $src =~ /\.(\w+)\)/g;
+    ok @named && $proxied && !grep({ !exists $proxied->[1]{$_} } grep { $_ ne 'message' } @named),
+        "contrib/vector: the remap's fields (@named) are in a line";
     scratch_stop($s->{S});
 }
 
@@ -270,17 +279,17 @@ sub metric {
     my $t0 = time;
     my @paths = requests($s, 'stall', 400);
     my $took = time - $t0;
-    my $st;
+    my ($st, $joined);
     ok wait_for(sub {
+        my $rj = get_json($s, "/tcp-inspect/requests.json?limit=4096&uri=/app/echo%3Fu=$run-stalled-stall-")
+            or return undef;
+        $joined = grep { $_->{joined} } @{ $rj->{requests} };
         $st = status($s) or return undef;
-        return $st->{capture}{json_log}{dropped} > 0
-            && $st->{capture}{join}{joined} >= $j0 + 400;
-    }, 20, 0.25), 'stalled: the join goes on (400 more joined) while lines are dropped'
-        or diag explain $st->{capture}{json_log};
+        return $joined == 400 && $st->{capture}{json_log}{dropped} > 0;
+    }, 20, 0.25), 'stalled: the join goes on (requests.json has all 400, joined) '
+        . 'while lines are dropped' or diag "$joined joined; ", explain $st->{capture}{json_log};
+    cmp_ok $st->{capture}{join}{joined}, '>=', $j0 + 400, 'stalled: capture.join.joined grew by 400';
     cmp_ok $took, '<', 60, sprintf 'stalled: the 400 requests took %.1f s', $took;
-    my $rj = get_json($s, "/tcp-inspect/requests.json?limit=4096&uri=/app/echo%3Fu=$run-stalled-stall-");
-    my $joined = grep { $_->{joined} } @{ $rj->{requests} || [] };
-    is $joined, 400, 'stalled: requests.json has all 400, joined';
     my $l = $st->{capture}{json_log};
     cmp_ok $l->{pending_bytes}, '>', 0, "stalled: lines wait ($l->{pending_bytes} bytes)";
     cmp_ok $l->{pending_bytes}, '<=', 65536, 'stalled: no more than the 64 KiB buffer';
