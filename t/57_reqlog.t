@@ -257,7 +257,7 @@ sub metric {
     my ($lines, $tail) = lines_of($f);
     is $tail, 0, 'pipe: ends with a whole line';
     is scalar(grep { !$_->[1] } @$lines), 0, 'pipe: every line is one JSON object';
-    all_written('pipe: none lost with the logger;', $lines, $st->{capture}{json_log}{written});
+    all_written('pipe (none lost with the logger)', $lines, $st->{capture}{json_log}{written});
     is $st->{capture}{json_log}{kind}, 'pipe', 'status.json: json_log.kind pipe';
     is $st->{capture}{json_log}{dropped}, 0, 'pipe: nothing dropped';
     same_as_requests_json($s, $lines, @paths);
@@ -306,7 +306,7 @@ sub metric {
     my ($lines, $tail) = lines_of($f);
     is $tail, 0, 'stalled: the file ends with a whole line';
     is scalar(grep { !$_->[1] } @$lines), 0, 'stalled: every line is one JSON object (none torn)';
-    all_written("stalled: $l->{dropped} dropped;", $lines, $l->{written});
+    all_written("stalled ($l->{dropped} dropped)", $lines, $l->{written});
     my %ids;
     $ids{ $_->[1]{id} }++ for grep { $_->[1] } @$lines;
     is scalar(grep { $_ > 1 } values %ids), 0, 'stalled: no line twice';
@@ -334,7 +334,7 @@ sub metric {
     }
     is $bad, 0, 'rotated: each file holds whole JSON lines only';
     my ($all) = lines_of(@files);
-    all_written("rotated: $total lines in the files;", $all, $st->{capture}{json_log}{written});
+    all_written("rotated ($total lines in " . scalar(@files) . ' files)', $all, $st->{capture}{json_log}{written});
     is $st->{capture}{json_log}{dropped}, 0, 'rotated: nothing dropped';
     same_as_requests_json($s, $all, @paths);
     scratch_stop($s->{S});
