@@ -48,6 +48,9 @@ static const command_rec tcpi_cmds[] = {
     AP_INIT_FLAG("TCPInspectTLSKeys", tcpi_httpd_set_tls_keys, NULL, RSRC_CONF,
                  "keep each TLS front connection's secrets (from mod_ssl) "
                  "for its pcapng downloads"),
+    AP_INIT_TAKE1("TCPInspectRequestLog", tcpi_httpd_set_request_log, NULL,
+                  RSRC_CONF, "file or \"|command\": each joined request as "
+                  "one JSON line"),
     { NULL }
 };
 

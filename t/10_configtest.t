@@ -24,6 +24,10 @@ mkdir "$scratch/someone-elses";
 chown 65534, 65534, "$scratch/someone-elses";
 mkdir "$scratch/real";
 symlink "$scratch/real", "$scratch/link";
+# TCPInspectRequestLog: a file that is not executable as a piped logger.
+open my $nx, '>', "$scratch/not-a-program" or die;
+close $nx;
+chmod 0644, "$scratch/not-a-program";
 
 # [directive line(s), the directive the message must name]; server config
 # unless the text has its own section.
@@ -85,6 +89,18 @@ my @invalid = (
     # the secrets come from mod_ssl: without it, refused
     ['TCPInspectTLSKeys On',                         'TCPInspectTLSKeys'],
     ["<VirtualHost 127.0.0.1:18999>\nTCPInspectTLSKeys On\n</VirtualHost>", 'TCPInspectTLSKeys'],
+    # the request log: CustomLog's syntax; a file that cannot be opened
+    ['TCPInspectRequestLog ""',                       'TCPInspectRequestLog'],
+    ["TCPInspectRequestLog $scratch",                  'TCPInspectRequestLog'],   # a directory
+    ["TCPInspectRequestLog $scratch/",                 'TCPInspectRequestLog'],
+    ["TCPInspectRequestLog $scratch/no-such-dir/requests.json", 'TCPInspectRequestLog'],
+    ["TCPInspectRequestLog $scratch/not-a-program/requests.json", 'TCPInspectRequestLog'],
+    ['TCPInspectRequestLog no-such-dir/requests.json', 'TCPInspectRequestLog'],   # ServerRoot-relative
+    ['TCPInspectRequestLog "|"',                      'TCPInspectRequestLog'],
+    ['TCPInspectRequestLog "|$ "',                    'TCPInspectRequestLog'],
+    ['TCPInspectRequestLog "|/nonexistent/rotatelogs /var/log/r 86400"', 'TCPInspectRequestLog'],
+    ["TCPInspectRequestLog \"|$scratch/not-a-program\"", 'TCPInspectRequestLog'],
+    ["<VirtualHost 127.0.0.1:18999>\nTCPInspectRequestLog $scratch/logs/r.json\n</VirtualHost>", 'TCPInspectRequestLog'],
 );
 
 my @valid = (
@@ -118,6 +134,12 @@ my @valid = (
     'TCPInspectTLSKeys Off',
     "LoadModule ssl_module $modules/mod_ssl.so\nTCPInspectTLSKeys On",
     "LoadModule ssl_module $modules/mod_ssl.so\n<VirtualHost 127.0.0.1:18999>\nTCPInspectTLSKeys On\n</VirtualHost>",
+    "TCPInspectRequestLog $scratch/logs/requests.json",   # checked, not created
+    'TCPInspectRequestLog logs/requests-relative.json',
+    'TCPInspectRequestLog /dev/null',
+    'TCPInspectRequestLog "|/usr/bin/rotatelogs logs/requests.json.%Y%m%d 86400"',
+    'TCPInspectRequestLog "|cat"',                     # found in PATH at start
+    'TCPInspectRequestLog "|$cat >>logs/requests.json"',
 );
 
 my $n = 0;
@@ -161,5 +183,7 @@ for my $body (@valid) {
     is $rc, 0, "accepted: $label" or diag $out;
     like $out, qr/Syntax OK/, "Syntax OK: $label";
 }
+ok !-e "$scratch/logs/requests.json" && !-e "$scratch/logs/requests-relative.json",
+    'configtest creates no TCPInspectRequestLog file';
 
 done_testing;

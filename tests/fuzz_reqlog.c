@@ -20,8 +20,8 @@ typedef struct {
     tcpi_shm_t     *shm;
 } hand_t;
 
-static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
-                    uint64_t now_ns)
+static void hand_on(void *baton, const tcpi_req_t *rec,
+                    const tcpi_reqsum_t *sum, uint64_t k, uint64_t now_ns)
 {
     hand_t *h = baton;
 

@@ -4,7 +4,10 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static apr_pool_t *pool;
 
@@ -148,6 +151,60 @@ static void test_bpf(void **state)
     assert_non_null(tcpi_conf_check_bpf("host 999.1.1.1", DLT_EN10MB, pool));
 }
 
+/* TCPInspectRequestLog: CustomLog's pipe syntax, and the file checked
+ * without being created. */
+static void test_log_target(void **state)
+{
+    const char *cmd, *err;
+    char dir[] = "/tmp/tcpi-logcheck-XXXXXX", path[128];
+    struct stat st;
+
+    assert_null(tcpi_conf_parse_log_target(&cmd, "/var/log/r.json", pool));
+    assert_null(cmd);
+    assert_null(tcpi_conf_parse_log_target(&cmd, "logs/r.json", pool));
+    assert_null(cmd);
+    assert_null(tcpi_conf_parse_log_target(&cmd, "|cat", pool));
+    assert_string_equal(cmd, "cat");
+    assert_null(tcpi_conf_parse_log_target(&cmd, "||  /bin/cat -u", pool));
+    assert_string_equal(cmd, "/bin/cat -u");
+    assert_null(tcpi_conf_parse_log_target(&cmd, "|$cat >>/dev/null", pool));
+    assert_string_equal(cmd, "cat >>/dev/null");
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "", pool));
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "|", pool));
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "| ", pool));
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "|$", pool));
+    err = tcpi_conf_parse_log_target(&cmd, "|/nonexistent/rotatelogs x 60",
+                                     pool);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "/nonexistent/rotatelogs"));
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "|/etc/passwd", pool));
+    assert_non_null(tcpi_conf_parse_log_target(&cmd, "|/tmp", pool));
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/requests.json", dir);
+    assert_null(tcpi_conf_check_log_file(path, pool));
+    assert_int_not_equal(stat(path, &st), 0);          /* not created */
+    assert_non_null(strstr(tcpi_conf_check_log_file(dir, pool),
+                           "is a directory"));
+    snprintf(path, sizeof(path), "%s/", dir);
+    assert_non_null(tcpi_conf_check_log_file(path, pool));
+    snprintf(path, sizeof(path), "%s/no/requests.json", dir);
+    assert_non_null(tcpi_conf_check_log_file(path, pool));
+    assert_non_null(tcpi_conf_check_log_file("/etc/passwd/x", pool));
+    assert_non_null(tcpi_conf_check_log_file("relative.json", pool));
+    assert_null(tcpi_conf_check_log_file("/dev/null", pool));
+    snprintf(path, sizeof(path), "%s/existing.json", dir);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{}\n", 3), 3);
+    close(fd);
+    assert_null(tcpi_conf_check_log_file(path, pool));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 3);                   /* unchanged */
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_names(void **state)
 {
     for (int i = 0; i < TCPI_NSTATES; i++)
@@ -171,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_bpf),
+        cmocka_unit_test(test_log_target),
         cmocka_unit_test(test_names),
     };
     apr_initialize();

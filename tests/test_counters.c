@@ -86,6 +86,12 @@ static void fill(tcpi_snapshot_t *s)
     s->trigger.removed = next_value();
     s->trigger.records_missed = next_value();
     s->trigger.scanned = next_value();
+    s->json_log.kind = 2;                       /* a pipe */
+    s->json_log.written = next_value();
+    s->json_log.delayed = next_value();
+    s->json_log.dropped = next_value();
+    s->json_log.write_errors = next_value();
+    s->json_log.pending_bytes = next_value();
     s->counts_ok = 1;
     s->counts_took_us = next_value();
     s->ev.loaded = 1;

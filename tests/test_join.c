@@ -454,12 +454,15 @@ typedef struct {
     uint64_t k[4];
 } handed_t;
 
-static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
-                    uint64_t now_ns)
+static void hand_on(void *baton, const tcpi_req_t *rec,
+                    const tcpi_reqsum_t *sum, uint64_t k, uint64_t now_ns)
 {
     handed_t *h = baton;
 
     assert_true(h->n < 4);
+    /* the summary as stored for this record */
+    assert_string_equal(sum->id, rec->id);
+    assert_int_equal(sum->k, k);
     memcpy(h->id[h->n], rec->id, sizeof(rec->id));
     h->k[h->n++] = k;
 }

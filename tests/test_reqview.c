@@ -109,6 +109,48 @@ static void test_detail_json(void **state)
     free(js);
 }
 
+/* A line of the JSON request log: the /requests.json entry (detail 0)
+ * and a newline, nothing else; the longest record there can be (every
+ * string full of bytes that escape to six) still fits a line; a buffer
+ * too small gives 0. */
+static void test_line(void **state)
+{
+    tcpi_req_t r;
+    tcpi_reqsum_t s;
+    char line[TCPI_LINELOG_LINE_MAX], *js;
+    size_t n;
+
+    race_summary(&s, &r);
+    js = render_json(&r, &s, 0);
+    n = tcpi_reqview_line(line, sizeof(line), &r, &s);
+    assert_int_equal(n, strlen(js) + 1);
+    assert_memory_equal(line, js, n - 1);
+    assert_int_equal(line[n - 1], '\n');
+    assert_null(memchr(line, '\n', n - 1));
+    assert_int_equal(tcpi_reqview_line(line, n - 1, &r, &s), 0);
+    free(js);
+
+    memset(r.id, 'A', sizeof(r.id) - 1);
+    memset(r.method, '\x01', sizeof(r.method) - 1);
+    memset(r.uri, '\x01', sizeof(r.uri) - 1);
+    r.uri[sizeof(r.uri) - 1] = '\0';
+    r.tls.on = 1;
+    r.tls.has_random = 1;
+    memset(r.tls.protocol, '\x01', sizeof(r.tls.protocol) - 1);
+    memset(r.tls.cipher, '\x01', sizeof(r.tls.cipher) - 1);
+    memset(r.tls.sni, '\x01', sizeof(r.tls.sni) - 1);
+    memset(r.tls.alpn, '\x01', sizeof(r.tls.alpn) - 1);
+    n = tcpi_reqview_line(line, sizeof(line), &r, &s);
+    assert_true(n > 0);
+    print_message("  the longest line: %zu bytes of %u\n", n,
+                  TCPI_LINELOG_LINE_MAX);
+    assert_null(memchr(line, '\n', n - 1));
+    line[n - 1] = '\0';
+    assert_int_equal(tcpi_py_json(line, "d['front']['tls']['sni'] == "
+                                  "'\\x01' * 127 and len(d['uri']) == 255"),
+                     0);
+}
+
 static void test_list_json_and_filter(void **state)
 {
     tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
@@ -370,6 +412,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detail_json),
+        cmocka_unit_test(test_line),
         cmocka_unit_test(test_list_json_and_filter),
         cmocka_unit_test(test_list_streamed),
         cmocka_unit_test(test_detail_html),

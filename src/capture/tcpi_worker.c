@@ -33,9 +33,11 @@ struct tcpi_worker {
     int                nh;
     tcpi_join_t       *join;       /* requests joined to their flows */
     tcpi_trigger_t    *trigger;    /* triggered captures, on first use */
+    tcpi_linelog_t    *jlog;       /* the JSON request log, or NULL */
     pthread_t          sampler;    /* state counts, once a second */
     int                sampling;
     _Atomic int        sampler_stop;
+    char               line[TCPI_LINELOG_LINE_MAX];
 };
 
 uint64_t tcpi_worker_backoff_ms(uint64_t prev_ms, uint64_t ran_ms,
@@ -183,13 +185,18 @@ fail:
 }
 
 /* The join's on_joined: every record the worker's one reader handed out
- * and the join joined goes on to the triggered captures. */
-static void hand_on(void *baton, const tcpi_req_t *rec, uint64_t k,
-                    uint64_t now_ns)
+ * and the join joined goes on to the triggered captures, and as one line
+ * to the JSON request log (a line that cannot be rendered is dropped and
+ * counted there). */
+static void hand_on(void *baton, const tcpi_req_t *rec,
+                    const tcpi_reqsum_t *sum, uint64_t k, uint64_t now_ns)
 {
     tcpi_worker_t *w = baton;
 
     tcpi_trigger_take(&w->trigger, w->conf.shm, rec);
+    if (w->jlog != NULL)
+        tcpi_linelog_put(w->jlog, w->line,
+                         w->conf.log_line(w->line, sizeof(w->line), rec, sum));
 }
 
 tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
@@ -225,6 +232,14 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
     w->join = tcpi_join_create(&jc);
     if (w->join == NULL) {
         snprintf(err, errlen, "out of memory for the flow table");
+        free(w);
+        return NULL;
+    }
+    if (conf->log_line != NULL && conf->log_fd >= 0 &&
+        (w->jlog = tcpi_linelog_create(conf->log_fd,
+                                       &conf->shm->json_log.st)) == NULL) {
+        snprintf(err, errlen, "out of memory for the JSON request log");
+        tcpi_join_destroy(w->join);
         free(w);
         return NULL;
     }
@@ -378,6 +393,8 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
         }
         tcpi_join_run(w->join, tcpi_now_wall_ns());
         tcpi_trigger_run(&w->trigger, shm, w->join, tcpi_now_wall_ns());
+        if (w->jlog != NULL && tcpi_linelog_pending(w->jlog) > 0)
+            tcpi_linelog_flush(w->jlog);    /* lines a full pipe refused */
     }
     sampler_stop(w);
     return 0;
@@ -412,5 +429,8 @@ void tcpi_worker_close(tcpi_worker_t *w)
         pcap_close(w->h[i].p);
     tcpi_join_destroy(w->join);
     tcpi_trigger_close(w->trigger);
+    /* Lines still waiting get half a second (the parent's SIGKILL comes
+     * after two); what is left then is counted as dropped. */
+    tcpi_linelog_close(w->jlog, 500);
     free(w);
 }

@@ -5,7 +5,8 @@
  * packet ring and, once a second, publishes a heartbeat and pcap_stats;
  * after each round it runs the request join (tcpi_join.h) over the new
  * packets and the records of the request log's one reader, which the
- * join hands on to the triggered captures (tcpi_trigger.h). A second
+ * join hands on to the triggered captures (tcpi_trigger.h) and, as one
+ * JSON line each, to the request log file or pipe. A second
  * thread samples the state counts once a second. The httpd glue
  * forks the process, drops privileges between tcpi_worker_open and
  * tcpi_worker_run, and restarts it on death.
@@ -35,6 +36,12 @@ typedef int tcpi_sample_fn(void *baton,
 
 typedef struct tcpi_worker tcpi_worker_t;
 
+/** Renders one joined request as one line, its '\n' included, into buf:
+ *  its length, or 0 when it does not fit in cap. */
+typedef size_t tcpi_worker_line_fn(char *buf, size_t cap,
+                                   const tcpi_req_t *rec,
+                                   const tcpi_reqsum_t *sum);
+
 /** One interface of the worker's plan. */
 typedef struct {
     char     name[TCPI_IFNAMSIZ];
@@ -55,6 +62,13 @@ typedef struct {
     pid_t           parent;      /* exit when it is gone */
     tcpi_sample_fn *sample;      /* may be NULL */
     void           *sample_baton;
+    /* The JSON request log (TCPInspectRequestLog): the descriptor the
+     * parent opened, a file or a piped logger's pipe, and the renderer of
+     * a line (the glue's: the request views are a stage above this one).
+     * Each joined request is one line (tcpi_linelog.h: never waited for;
+     * counters in shm->json_log). log_line NULL: no log. */
+    int             log_fd;
+    tcpi_worker_line_fn *log_line;
 } tcpi_worker_conf_t;
 
 /** Check the shared region against the plan, then open and activate

@@ -4,10 +4,13 @@
 #include <apr_strings.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *tcpi_conf_parse_flag(int *out, const char *arg, apr_pool_t *p)
 {
@@ -210,4 +213,88 @@ const char *tcpi_conf_check_bpf(const char *expr, int linktype, apr_pool_t *p)
         pcap_freecode(&prog);
     pcap_close(dead);
     return err;
+}
+
+/* ---- TCPInspectRequestLog -------------------------------------------- */
+
+const char *tcpi_conf_parse_log_target(const char **cmd, const char *arg,
+                                       apr_pool_t *p)
+{
+    const char *c, *end;
+    int shell = 0;
+    struct stat st;
+
+    *cmd = NULL;
+    if (arg[0] == '\0')
+        return "takes a file name or \"|command\" (a piped logger)";
+    if (arg[0] != '|')
+        return NULL;
+    c = arg + 1;
+    if (*c == '|')                      /* "||prog": 2.2's spelling */
+        c++;
+    if (*c == '$') {                    /* "|$cmd": through the shell */
+        shell = 1;
+        c++;
+    }
+    while (isspace((unsigned char)*c))
+        c++;
+    if (*c == '\0')
+        return apr_psprintf(p, "no command after \"%s\"", arg);
+    *cmd = c;
+    if (shell || *c != '/')
+        return NULL;                    /* found in PATH at start */
+    for (end = c; *end && !isspace((unsigned char)*end); end++)
+        ;
+    const char *prog = apr_pstrmemdup(p, c, (apr_size_t)(end - c));
+    if (stat(prog, &st) != 0)
+        return apr_psprintf(p, "the piped logger %s: %s", prog,
+                            strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(prog, X_OK) != 0)
+        return apr_psprintf(p, "the piped logger %s is not an executable "
+                            "file", prog);
+    return NULL;
+}
+
+const char *tcpi_conf_check_log_file(const char *path, apr_pool_t *p)
+{
+    struct stat st;
+    char *dir, *slash;
+    int fd;
+
+    if (path[0] != '/')
+        return apr_psprintf(p, "'%s' is not an absolute path", path);
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return apr_psprintf(p, "'%s' is a directory", path);
+        if (S_ISFIFO(st.st_mode))
+            return NULL;                /* opening would wait for a reader */
+        /* No O_CREAT, no O_TRUNC: nothing changes. */
+        fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK |
+                  O_CLOEXEC);
+        if (fd < 0)
+            return apr_psprintf(p, "cannot open '%s' for writing: %s", path,
+                                strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (errno != ENOENT)
+        return apr_psprintf(p, "cannot open '%s': %s", path, strerror(errno));
+    dir = apr_pstrdup(p, path);
+    slash = strrchr(dir, '/');
+    if (slash[1] == '\0')
+        return apr_psprintf(p, "'%s' names a directory", path);
+    if (slash == dir)
+        slash[1] = '\0';               /* "/file": the directory is "/" */
+    else
+        *slash = '\0';
+    if (stat(dir, &st) != 0)
+        return apr_psprintf(p, "cannot create '%s': its directory %s: %s",
+                            path, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return apr_psprintf(p, "cannot create '%s': %s is not a directory",
+                            path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return apr_psprintf(p, "cannot create '%s' in %s: %s", path, dir,
+                            strerror(errno));
+    return NULL;
 }

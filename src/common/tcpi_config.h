@@ -1,7 +1,8 @@
 /*
  * tcpi_config.h — parsing and validation of every TCPInspect* directive
- * value. Pure functions: each returns NULL on success or an error text
- * (allocated from the pool) that the glue prefixes with the directive name.
+ * value. Each returns NULL on success or an error text (allocated from
+ * the pool) that the glue prefixes with the directive name. They change
+ * nothing: the log file's check only looks at the file system.
  */
 #ifndef TCPI_CONFIG_H
 #define TCPI_CONFIG_H
@@ -66,5 +67,17 @@ const char *tcpi_conf_check_header(const char *name, apr_pool_t *p);
  *  (pcap_compile on a dead handle). */
 const char *tcpi_conf_check_bpf(const char *expr, int linktype,
                                 apr_pool_t *p);
+/** TCPInspectRequestLog's value, in CustomLog's syntax: "|command" (and
+ *  "||command") runs the command without a shell, "|$command" through
+ *  the shell; anything else is a file name. *cmd: the command without its
+ *  bars and '$' (NULL for a file). The command may not be empty; when its
+ *  program is an absolute path, that must be an executable file. */
+const char *tcpi_conf_parse_log_target(const char **cmd, const char *arg,
+                                       apr_pool_t *p);
+/** The log file at an absolute path, checked for what opening it to
+ *  append (creating it) will meet, without creating or changing
+ *  anything: not a directory; an existing file opens for writing; a new
+ *  one's directory exists and is writable. */
+const char *tcpi_conf_check_log_file(const char *path, apr_pool_t *p);
 
 #endif

@@ -232,6 +232,32 @@ const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+/* CustomLog's syntax: a file (relative to ServerRoot), checked here
+ * without being created, or "|command" for a piped logger. */
+const char *tcpi_httpd_set_request_log(cmd_parms *cmd, void *d,
+                                       const char *arg)
+{
+    tcpi_srv_conf_t *c = tcpi_httpd_srv_conf(cmd->server);
+    const char *err = global_only(cmd), *command, *path;
+    if (err)
+        return err;
+    if ((err = tcpi_conf_parse_log_target(&command, arg, cmd->pool)) != NULL)
+        return named(cmd, err);
+    if (command != NULL) {
+        c->request_log = arg;
+        c->request_log_pipe = 1;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (path == NULL)
+        return named(cmd, apr_psprintf(cmd->pool, "invalid path '%s'", arg));
+    if ((err = tcpi_conf_check_log_file(path, cmd->pool)) != NULL)
+        return named(cmd, err);
+    c->request_log = path;
+    c->request_log_pipe = 0;
+    return NULL;
+}
+
 /* A TCPInspectCapture rule other than Off was configured (this
  * generation): post_config warns when there is no directory for it. */
 int tcpi_httpd_capture_rules_seen;

@@ -57,6 +57,9 @@ typedef struct {
     apr_array_header_t *redact;       /* const char * */
     int              redact_off;
     int              tls_keys;        /* TCPInspectTLSKeys (this server's) */
+    const char      *request_log;     /* TCPInspectRequestLog: the file's
+                                         full path, or "|command" */
+    int              request_log_pipe;
 } tcpi_srv_conf_t;
 
 typedef enum { CAPTURE_UNSET = 0, CAPTURE_OFF, CAPTURE_ON, CAPTURE_EXPR } capture_mode_e;
@@ -99,6 +102,11 @@ typedef struct {
      * worker_main and keeps only the read-only counts. */
     tcpi_evstates_t *evh;
     const volatile tcpi_ev_counts_t *ev;
+    /* TCPInspectRequestLog, opened by the parent for the worker: the
+     * file, or the write end of the piped logger's pipe (and its read
+     * end, which the parent keeps for httpd's restarts of the logger);
+     * -1 when none. MPM children hold /dev/null in their place. */
+    int          json_log_fd, json_log_rfd;
 } tcpi_httpd_state_t;
 
 extern tcpi_httpd_state_t tcpi_httpd_state;
@@ -139,6 +147,8 @@ const char *tcpi_httpd_set_redact(cmd_parms *cmd, void *d, int argc,
                                   char *const argv[]);
 const char *tcpi_httpd_set_allow_download(cmd_parms *cmd, void *d, int flag);
 const char *tcpi_httpd_set_capture(cmd_parms *cmd, void *d, const char *arg);
+const char *tcpi_httpd_set_request_log(cmd_parms *cmd, void *d,
+                                       const char *arg);
 
 /* A TCPInspectCapture rule other than Off was configured (this
  * generation); setup_capture_dir reads and resets it. */
@@ -159,6 +169,16 @@ int tcpi_httpd_monitor(apr_pool_t *p, server_rec *s);
 void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s);
 /* The event counts, unless the worker found them wrong this generation. */
 const volatile tcpi_ev_counts_t *tcpi_httpd_usable_ev(void);
+
+/* ---- jsonlog.c --------------------------------------------------------- */
+
+/* post_config (the real pass, before the worker is forked): open
+ * TCPInspectRequestLog's file or start its piped logger, and put the
+ * descriptor in the worker's plan. OK, or an error (logged) that stops
+ * httpd, as CustomLog's does. */
+int tcpi_httpd_jsonlog_open(apr_pool_t *pconf, server_rec *s, int worker);
+/* An MPM child: let go of the log (children never write it). */
+void tcpi_httpd_jsonlog_child_init(void);
 
 /* ---- request.c --------------------------------------------------------- */
 

@@ -159,10 +159,14 @@ static void worker_main(server_rec *s, apr_pool_t *p, apr_interval_time_t delay)
     if (delay > 0 && worker_delay(delay) != 0)
         _exit(TCPI_EXIT_OK);
     {
-        /* Only what the worker writes to stays open: not the MPM's pipe
-         * of death, nor other modules' files and sockets. */
-        int keep[64];
-        tcpi_sandbox_close_inherited(keep, error_log_fds(s, keep, 64));
+        /* Only what the worker writes to stays open: the error logs and
+         * TCPInspectRequestLog's file or pipe; not the MPM's pipe of
+         * death, nor other modules' files and sockets. */
+        int keep[65];
+        size_t n = error_log_fds(s, keep, 64);
+        if (tcpi_httpd_state.json_log_fd >= 0)
+            keep[n++] = tcpi_httpd_state.json_log_fd;
+        tcpi_sandbox_close_inherited(keep, n);
     }
 
     wc.sample = worker_sample;
@@ -462,6 +466,7 @@ void tcpi_httpd_child_init(apr_pool_t *p, server_rec *s)
     tcpi_evstates_forget(tcpi_httpd_state.evh);
     tcpi_httpd_state.evh = NULL;
     chld_cleanup(NULL);
+    tcpi_httpd_jsonlog_child_init();
     /* The writers' view was not inherited (MADV_DONTFORK): forget it. */
     tcpi_httpd_state.shm_rw = NULL;
     tcpi_httpd_state.map.rw = NULL;
@@ -546,8 +551,10 @@ int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *front_if, *back_if;
     tcpi_shm_layout_t lay;
     char err[256];
+    int rc;
 
     memset(&tcpi_httpd_state, 0, sizeof(tcpi_httpd_state));
+    tcpi_httpd_state.json_log_fd = tcpi_httpd_state.json_log_rfd = -1;
     tcpi_httpd_state.pconf = pconf;
     tcpi_httpd_state.s = s;
     tcpi_httpd_state.parent = getpid();
@@ -627,6 +634,9 @@ int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         tcpi_httpd_state.wconf.niface++;
     }
     setup_capture_dir(c, s);
+    if ((rc = tcpi_httpd_jsonlog_open(pconf, s, c->engine == 1 && nplan > 0))
+        != OK)
+        return rc;
     apr_pool_cleanup_register(pconf, NULL, worker_cleanup,
                               apr_pool_cleanup_null);
     ev_start(s, pconf);

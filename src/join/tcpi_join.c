@@ -771,7 +771,7 @@ int tcpi_join_run(tcpi_join_t *j, uint64_t now)
             tcpi_join_request(&j->sum, j->ft, r, k);
             tcpi_sumtab_put(t, &j->sum);
             if (j->c.on_joined != NULL)
-                j->c.on_joined(j->c.baton, r, k, now);
+                j->c.on_joined(j->c.baton, r, &j->sum, k, now);
             tcpi_reqlog_reader_pop(j->rd);
             joined++;
         }

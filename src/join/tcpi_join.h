@@ -10,8 +10,9 @@
  * after it was logged (so trailing ACKs and FINs are captured), joins it
  * to its frontend flow (front.client <-> front.server) and backend flow
  * (backend.local <-> backend.remote) within the request's time window,
- * then hands the same record on (on_joined: the triggered captures). The
- * summary goes to a bounded table in shared memory:
+ * then hands the same record on with its summary (on_joined: the
+ * triggered captures, the JSON request log). The summary goes to a
+ * bounded table in shared memory:
  *
  *   +---------------------------+
  *   | tcpi_sumtab header        |  magic, sizes, counters, histograms
@@ -221,9 +222,11 @@ const double *tcpi_join_bucket_ms(void);
 typedef struct tcpi_join tcpi_join_t;
 
 /** A record the join has joined, handed on at wall-clock time now_ns
- *  (it passed every check of the reader; valid during the call only). */
+ *  with its summary, as stored in the table (it passed every check of
+ *  the reader; both valid during the call only). */
 typedef void tcpi_join_joined_fn(void *baton, const tcpi_req_t *rec,
-                                 uint64_t k, uint64_t now_ns);
+                                 const tcpi_reqsum_t *sum, uint64_t k,
+                                 uint64_t now_ns);
 
 typedef struct {
     tcpi_ring_t   *ring;

@@ -98,6 +98,15 @@ typedef struct {
     char     last_error[256];
 } tcpi_shm_trigger_t;
 
+/* The JSON request log (TCPInspectRequestLog): what it is, written by
+ * the parent before forking; its counters, by the worker only. */
+enum { TCPI_JSONLOG_NONE = 0, TCPI_JSONLOG_FILE = 1, TCPI_JSONLOG_PIPE = 2 };
+typedef struct {
+    uint32_t kind;                      /* TCPI_JSONLOG_* */
+    uint32_t pad;
+    tcpi_linelog_stats_t st;            /* tcpi_linelog.h */
+} tcpi_shm_jsonlog_t;
+
 typedef struct {
     uint32_t magic;
     uint32_t version;
@@ -134,6 +143,7 @@ typedef struct {
     _Atomic uint64_t ev_disagreed;
     _Atomic uint32_t ev_drift;
     char             ev_diff[160];      /* the last disagreement */
+    tcpi_shm_jsonlog_t json_log;
 } tcpi_shm_t;
 
 /* Mappings are split at page boundaries (4 KiB, or a multiple of it). */

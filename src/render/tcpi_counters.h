@@ -248,6 +248,34 @@
       "Seconds since the last capture error (0: none).",                      \
       "last error age (s)")
 
+/* The JSON request log (TCPInspectRequestLog; tcpi_linelog.h). v: the
+ * snapshot; status.json "capture.json_log". */
+#define TCPI_CTR_JSONLOG(X)                                                   \
+    X(BOOL, v->json_log.kind != 0, "enabled", "JsonLogEnabled",               \
+      "tcpinspect_json_log_enabled", 1,                                       \
+      "1 when TCPInspectRequestLog writes each joined request as a JSON "     \
+      "line.", "configured")                                                  \
+    X(COUNTER, v->json_log.written, "written", "JsonLogWritten",              \
+      "tcpinspect_json_log_written_total", 1,                                 \
+      "Request lines written whole to the TCPInspectRequestLog file or "      \
+      "pipe.", "lines written")                                               \
+    X(COUNTER, v->json_log.delayed, "delayed", "JsonLogDelayed",              \
+      "tcpinspect_json_log_delayed_total", 1,                                 \
+      "Request lines that waited in the worker's buffer first: the pipe or "  \
+      "file was full.", "lines that waited")                                  \
+    X(LOSS, v->json_log.dropped, "dropped", "JsonLogDropped",                 \
+      "tcpinspect_json_log_dropped_total", 1,                                 \
+      "Request lines dropped whole: the pipe or file stayed full (or "        \
+      "failed) and the worker's buffer was full.", "lines dropped")           \
+    X(LOSS, v->json_log.write_errors, "write_errors", "JsonLogWriteErrors",   \
+      "tcpinspect_json_log_write_errors_total", 1,                            \
+      "Writes to the request log that failed other than on a full pipe "      \
+      "(a full disk, an I/O error).", "write errors")                         \
+    X(GAUGE, v->json_log.pending_bytes, "pending_bytes",                      \
+      "JsonLogPendingBytes", "tcpinspect_json_log_pending_bytes", 1,          \
+      "Bytes of request lines waiting in the worker's buffer.",               \
+      "bytes waiting")
+
 /* How the states were counted. v: the snapshot; status.json "counts". */
 #define TCPI_CTR_COUNTS(X)                                                    \
     X(BOOL, v->counts_ok, "ok", "CountsOK", "tcpinspect_count_ok", 1,         \
@@ -332,8 +360,8 @@ typedef struct {
 
 /* In tcpi_report.c */
 extern const tcpi_counter_family_t tcpi_ctr_worker, tcpi_ctr_ring,
-    tcpi_ctr_trigger, tcpi_ctr_counts, tcpi_ctr_events, tcpi_ctr_iface,
-    tcpi_ctr_decode;
+    tcpi_ctr_trigger, tcpi_ctr_jsonlog, tcpi_ctr_counts, tcpi_ctr_events,
+    tcpi_ctr_iface, tcpi_ctr_decode;
 /* In tcpi_reqview.c */
 extern const tcpi_counter_family_t tcpi_ctr_reqlog, tcpi_ctr_join;
 

@@ -56,6 +56,12 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
         tcpi_dcount_read(d->decode, &shm->decode[i]);
     }
     tcpi_trigger_status(&s->trigger, shm);
+    s->json_log.kind = shm->json_log.kind;
+    s->json_log.written = atomic_load(&w->json_log.st.written);
+    s->json_log.delayed = atomic_load(&w->json_log.st.delayed);
+    s->json_log.dropped = atomic_load(&w->json_log.st.dropped);
+    s->json_log.write_errors = atomic_load(&w->json_log.st.write_errors);
+    s->json_log.pending_bytes = atomic_load(&w->json_log.st.pending_bytes);
     tcpi_ring_t *ring = tcpi_shm_ring(w);
     if (ring != NULL) {
         tcpi_ring_stats(&s->ring, ring);
@@ -187,6 +193,9 @@ TCPI_CTR_FAMILY(ring, TCPI_CTR_RING, tcpi_snapshot_t,
 TCPI_CTR_FAMILY(trigger, TCPI_CTR_TRIGGER, tcpi_snapshot_t,
                 TCPI_CTR_SRC_SNAPSHOT, "triggered captures",
                 "capture.triggered", "");
+TCPI_CTR_FAMILY(jsonlog, TCPI_CTR_JSONLOG, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "JSON request log", "capture.json_log",
+                "");
 TCPI_CTR_FAMILY(counts, TCPI_CTR_COUNTS, tcpi_snapshot_t,
                 TCPI_CTR_SRC_SNAPSHOT, "state counts", "counts", "");
 TCPI_CTR_FAMILY(events, TCPI_CTR_EVENTS, tcpi_snapshot_t,
@@ -218,7 +227,7 @@ const tcpi_counter_family_t tcpi_ctr_decode = {
 const tcpi_counter_family_t *const tcpi_counter_families[] = {
     &tcpi_ctr_counts, &tcpi_ctr_events, &tcpi_ctr_worker, &tcpi_ctr_iface,
     &tcpi_ctr_decode, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
-    &tcpi_ctr_trigger, NULL
+    &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, NULL
 };
 
 /* A family's values from the snapshot (not for the per-interface ones). */
@@ -306,6 +315,11 @@ static void json_capture(tcpi_json_t *j, const tcpi_snapshot_t *s)
     tcpi_json_str(j, "dir", s->trigger.dir[0] ? s->trigger.dir : NULL);
     json_family(j, &tcpi_ctr_trigger, s);
     tcpi_json_str(j, "last_error", s->trigger.last_error);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "json_log");               /* TCPInspectRequestLog */
+    tcpi_json_str(j, "kind", s->json_log.kind == TCPI_JSONLOG_FILE ? "file"
+                  : s->json_log.kind == TCPI_JSONLOG_PIPE ? "pipe" : NULL);
+    json_family(j, &tcpi_ctr_jsonlog, s);
     tcpi_json_end(j);
     tcpi_json_end(j);
 }
@@ -507,6 +521,7 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     auto_family(o, "", &tcpi_ctr_reqlog, &s->req);
     auto_family(o, "", &tcpi_ctr_join, &s->req);
     auto_family(o, "", &tcpi_ctr_trigger, s);
+    auto_family(o, "", &tcpi_ctr_jsonlog, s);
 }
 
 /* ---- Prometheus ------------------------------------------------------ */
@@ -612,6 +627,7 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
     tcpi_out_printf(o, "tcpinspect_ring_fill_ratio %.4f\n", s->ring.data_size
                     ? (double)s->ring.used_bytes / (double)s->ring.data_size : 0.0);
     prom_family(o, &tcpi_ctr_trigger, s);
+    prom_family(o, &tcpi_ctr_jsonlog, s);
     if (!s->req.have_join)
         return;
     prom_family(o, &tcpi_ctr_reqlog, s);
@@ -883,7 +899,8 @@ static void html_counters(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     static const tcpi_counter_family_t *const fams[] = {
         &tcpi_ctr_worker, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
-        &tcpi_ctr_trigger, &tcpi_ctr_counts, &tcpi_ctr_events,
+        &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, &tcpi_ctr_counts,
+        &tcpi_ctr_events,
     };
 
     tcpi_out_str(o, "<h2 id=\"counters\">Counters</h2>\n<p>The numbers of "

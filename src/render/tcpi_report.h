@@ -48,6 +48,10 @@ typedef struct {
     int      have_ring;
     tcpi_ring_stats_t ring;
     tcpi_trigger_status_t trigger;   /* triggered per-request captures */
+    struct {                         /* TCPInspectRequestLog */
+        uint32_t kind;               /* TCPI_JSONLOG_* */
+        uint64_t written, delayed, dropped, write_errors, pending_bytes;
+    } json_log;
     uint32_t snaplen;
     tcpi_ports_t ports[TCPI_NSCOPES];
     /* live state counts (counted in the serving process) */

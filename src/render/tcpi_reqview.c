@@ -445,6 +445,35 @@ void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
     tcpi_reqview_json(&j, NULL, r, s, detail);
 }
 
+/* A sink into a fixed buffer: refuses what does not fit. */
+typedef struct {
+    char  *buf;
+    size_t cap, len;
+} fixed_t;
+
+static int fixed_sink(void *baton, const void *p, size_t n)
+{
+    fixed_t *f = baton;
+
+    if (n > f->cap - f->len)
+        return -1;
+    memcpy(f->buf + f->len, p, n);
+    f->len += n;
+    return 0;
+}
+
+size_t tcpi_reqview_line(char *buf, size_t cap, const tcpi_req_t *r,
+                         const tcpi_reqsum_t *s)
+{
+    tcpi_out_t o;                      /* 16 KiB: one line fits */
+    fixed_t f = { buf, cap, 0 };
+
+    tcpi_out_init(&o, fixed_sink, &f);
+    tcpi_render_request_json(&o, r, s, 0);
+    tcpi_out_str(&o, "\n");
+    return tcpi_out_flush(&o) == 0 ? f.len : 0;
+}
+
 static const tcpi_reqsum_t *sum_of(tcpi_reqsum_t *buf, const tcpi_sumtab_t *t,
                                    uint64_t k, const tcpi_req_t *r)
 {

@@ -93,6 +93,11 @@ void tcpi_render_request_json(tcpi_out_t *o, const tcpi_req_t *r,
  *  array), e.g. status.json's recent_requests. */
 void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
                        const tcpi_reqsum_t *s, int detail);
+/** The same object (detail 0: a /requests.json entry) as one line of the
+ *  JSON request log, '\n' included, into buf: its length, or 0 when it
+ *  does not fit in cap. The capture worker's tcpi_worker_line_fn. */
+size_t tcpi_reqview_line(char *buf, size_t cap, const tcpi_req_t *r,
+                         const tcpi_reqsum_t *s);
 /** The /requests/<id> page. */
 void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
                               const tcpi_reqsum_t *s, const char *base);
