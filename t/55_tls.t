@@ -312,6 +312,9 @@ my @randoms;
     ok $rec && $rec->{front}{opened}, 'TLS 1.3: the front connection opened for it';
     ok $rec && defined $rec->{timing}{front_handshake_ms}, 'TLS 1.3: front_handshake_ms'
         or diag explain $rec && $rec->{timing};
+    my $page = $log ? body_of("/tcp-inspect/requests/$log->{id}") : '';
+    like $page, qr{<svg[^>]*>.*<text x="4" y="\d+">TLS handshake</text>}s,
+        'TLS 1.3: the request page\'s waterfall has the TLS handshake bar';
     my $f = $log && check_capture('TLS 1.3', $log->{id}, $uri, 200);
     my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
     check_wire('TLS 1.3', $rec, wire_frames($f, $cport), $uri, fresh => 1) if $f && $cport;
