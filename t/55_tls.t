@@ -42,9 +42,11 @@ my $json = JSON::PP->new;
 # --- a scratch httpd with mod_ssl ------------------------------------------
 my $port = free_port(18400, 18600);
 my $vport = free_port($port + 1, 18600);    # two name-based TLS hosts
+my $bport = free_port($vport + 1, 18600);   # a TLS backend (SSLProxyEngine)
 my ($dir, $caps, $keylog);
 my $S = scratch_httpd(name => 'tls',
-    listen  => ["127.0.0.1:$port", "$host_ip:$port", "127.0.0.1:$vport"],
+    listen  => ["127.0.0.1:$port", "$host_ip:$port", "127.0.0.1:$vport",
+                "127.0.0.1:$bport"],
     modules => [qw(unique_id proxy proxy_http socache_shmcb ssl),
                 ($h2 ? 'http2' : ())],
     pages   => 1,
@@ -74,7 +76,7 @@ ProxyPass /app http://127.0.0.1:$jetty/app
 ProxyPass /plain http://127.0.0.1:$jetty/app
 TCPInspectEngine On
 TCPInspectFrontend any $port $vport
-TCPInspectBackend lo $jetty
+TCPInspectBackend lo $jetty $bport
 TCPInspectRingSize 32M
 TCPInspectCaptureDir $caps
 TCPInspectTLSKeys On
@@ -84,6 +86,23 @@ TCPInspectTLSKeys On
 <Location /app/close>
     TCPInspectCapture "expr=%{REQUEST_STATUS} == 502"
 </Location>
+# mod_proxy speaking TLS to a backend (this httpd's own TLS host on
+# \$bport, in front of Jetty).
+SSLProxyEngine on
+SSLProxyVerify none
+SSLProxyCheckPeerName off
+SSLProxyCheckPeerCN off
+ProxyPass /tlsback https://127.0.0.1:$bport/app disablereuse=On
+<Location /tlsback>
+    TCPInspectCapture On
+</Location>
+<VirtualHost 127.0.0.1:$bport>
+    ServerName backend.test
+    SSLEngine on
+    SSLCertificateFile $dir/tls/cert.pem
+    SSLCertificateKeyFile $dir/tls/key.pem
+    ProxyPass /app http://127.0.0.1:$jetty/app
+</VirtualHost>
 # The host the client names (SNI) decides whether its secrets are kept.
 <VirtualHost 127.0.0.1:$vport>
     ServerName keys.test
@@ -450,6 +469,29 @@ for my $h (['keys.test', 1], ['nokeys.test', 0]) {
     is !!$d->{uri}{$uri}, !!$keys,
         "$name: tshark " . ($keys ? 'decrypts it' : 'cannot decrypt it') . ' with no key file'
         or diag explain $d;
+}
+
+# 6c. A TLS backend (mod_proxy with SSLProxyEngine): the record says so,
+#     and on a new connection to it the exchange's phases are null for
+#     the reason (its handshake's records come first), not the
+#     handshake's figures; the connect is measured.
+{
+    my $uri = "/tlsback/echo?tlsback=$run";
+    my ($code) = tls_curl("$base$uri", '--http1.1');
+    is $code, 200, 'TLS backend: proxied over TLS to the backend';
+    my ($rec) = record_for($uri);
+    my $tm = $rec ? $rec->{timing} : {};
+    ok $rec && $rec->{backend}{tls}, 'TLS backend: backend.tls'
+        or diag explain $rec && $rec->{backend};
+    ok $rec && $rec->{backend}{opened} && defined $tm->{backend_connect_ms},
+        'TLS backend: a new connection, backend_connect_ms';
+    for my $ph (qw(backend_ttfb_ms backend_transfer_ms proxy_forward_ms proxy_return_ms)) {
+        ok exists $tm->{$ph} && !defined $tm->{$ph}, "TLS backend: $ph is null";
+        is $tm->{null_reasons}{$ph}, 'tls_backend_handshake', "TLS backend: ... tls_backend_handshake";
+    }
+    my ($plain) = record_for("/app/echo?tls13=$run");
+    ok $plain && !$plain->{backend}{tls} && defined $plain->{timing}{backend_ttfb_ms},
+        'a plain backend: backend.tls false, its ttfb measured';
 }
 
 # 7. The packet pages: the HTML annotates the TLS records in clear (the

@@ -413,6 +413,37 @@ static void test_tls_front(void **state)
     rig_free(r);
 }
 
+/* A TLS backend (SSLProxyEngine): on a new connection the handshake's
+ * records come first, so the exchange points are unset, not the
+ * handshake's; a reused one has no handshake and keeps them. */
+static void test_tls_backend(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    two_requests(r);
+    req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
+    rec.backend_tls = 1;
+    assert_true(tcpi_req_check(&rec));
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
+    assert_true(s.backend_opened && s.tls_backend_opened);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_connect), 50);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_transfer), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_proxy_forward), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_proxy_return), -1);
+    assert_int_equal(phase_us(&s, TCPI_PH_response_transfer), 100);
+    req(&rec, "two", 300 * MS, 305100 * US, 1, 1);
+    rec.backend_tls = 1;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_false(s.backend_opened || s.tls_backend_opened);
+    assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), 3000);
+    rec.has_backend = 0;                       /* no backend, no TLS to it */
+    assert_false(tcpi_req_check(&rec));
+    rig_free(r);
+}
+
 static void test_sumtab(void **state)
 {
     tcpi_sumtab_t *t = tcpi_sumtab_init(malloc(tcpi_sumtab_size()));
@@ -647,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_anomalies_and_missing),
         cmocka_unit_test(test_handshake_again),
         cmocka_unit_test(test_tls_front),
+        cmocka_unit_test(test_tls_backend),
         cmocka_unit_test(test_sumtab),
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_forged_records),

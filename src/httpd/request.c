@@ -7,6 +7,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_ssl.h"
 #include "ap_expr.h"
 
 #include "apr_strings.h"
@@ -34,6 +35,7 @@ typedef struct {
     int             wire_pipelined;    /* ... which cannot place it */
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
+    int             backend_tls;      /* mod_proxy's connection is TLS */
 } req_state_t;
 
 static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
@@ -177,6 +179,7 @@ int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr)
         return OK;
     st->reused = bc->keepalives > 0;
     st->has_backend = 1;
+    st->backend_tls = ap_ssl_conn_is_ssl(bc);     /* SSLProxyEngine */
     endpoint_from(&st->backend_local, bc->local_addr);
     endpoint_from(&st->backend_remote, bc->client_addr);
     return OK;
@@ -307,6 +310,7 @@ int tcpi_httpd_log_transaction(request_rec *r)
         rec.has_backend = 1;
         rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
         rec.backend_reused = (uint8_t)st->reused;
+        rec.backend_tls = st->backend_tls != 0;
         rec.backend_local = st->backend_local;
         rec.backend_remote = st->backend_remote;
     } else {

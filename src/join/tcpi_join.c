@@ -53,11 +53,22 @@ int tcpi_join_phase_from(int ph)
     return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].from : 0;
 }
 
+int tcpi_join_phase_to(int ph)
+{
+    return ph >= 0 && ph < TCPI_PH_COUNT ? phases[ph].to : 0;
+}
+
 int tcpi_join_shared_point(int p)
 {
     return p == TCPI_JP_req_first || p == TCPI_JP_req_last ||
            p == TCPI_JP_resp_first || p == TCPI_JP_resp_last ||
            p == TCPI_JP_client_ack;
+}
+
+int tcpi_join_exchange_point(int p)
+{
+    return p == TCPI_JP_fwd_first || p == TCPI_JP_fwd_last ||
+           p == TCPI_JP_be_first || p == TCPI_JP_be_last;
 }
 
 int tcpi_join_phase_shared(int ph)
@@ -471,6 +482,12 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
         s->backend_opened = s->t[TCPI_JP_be_syn] != 0;
         if (!s->backend_opened)
             backend_reuse(s, &w[1]);
+        if (rec->backend_tls && s->backend_opened) {
+            s->tls_backend_opened = 1;
+            for (int p = 0; p < TCPI_JP_COUNT; p++)
+                if (tcpi_join_exchange_point(p))
+                    s->t[p] = 0;
+        }
     }
     keep_packets(s, w);
 }

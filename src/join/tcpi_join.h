@@ -89,6 +89,8 @@ const char *tcpi_join_phase_name(int ph);
 const char *tcpi_join_phase_text(int ph);
 /** The time point a phase starts at. */
 int tcpi_join_phase_from(int ph);
+/** The time point a phase ends at. */
+int tcpi_join_phase_to(int ph);
 /** 1 for a point an HTTP/2 stream cannot have on its own: its front
  *  connection carries every stream's bytes, so the first request byte,
  *  the response's bytes and the client's ACKs there may be another
@@ -97,6 +99,11 @@ int tcpi_join_phase_from(int ph);
 int tcpi_join_shared_point(int p);
 /** 1 for a phase that starts or ends at such a point. */
 int tcpi_join_phase_shared(int ph);
+/** 1 for a point of the backend exchange (forwarded, answered): on a
+ *  new TLS connection to the backend the handshake's records come first
+ *  and the wire cannot tell them from the request's and the response's
+ *  (no counts of its records there), so they are left unset. */
+int tcpi_join_exchange_point(int p);
 /** Duration of a phase in ns, or -1 when either point was not seen. */
 int64_t tcpi_join_phase_ns(const uint64_t t[TCPI_JP_COUNT], int ph);
 
@@ -147,6 +154,10 @@ typedef struct {
     uint8_t  shared_front;         /* an HTTP/2 stream: the front's request
                                       and response points are not its own
                                       (tcpi_join_shared_point) */
+    uint8_t  tls_backend_opened;   /* a new TLS connection to the backend:
+                                      its handshake's records are bytes
+                                      too, the exchange points are unset
+                                      (tcpi_join_null_reason) */
     uint32_t npkt_total;           /* packets in both windows */
     tcpi_legsum_t leg[TCPI_JLEGS];
     tcpi_sumpkt_t pkt[TCPI_SUM_PKTS];

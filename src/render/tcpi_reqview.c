@@ -371,6 +371,19 @@ static void json_tls(tcpi_json_t *j, const tcpi_req_tls_t *t)
     tcpi_json_end(j);
 }
 
+/* The reason a phase of s is null, where the join knows one. */
+static const char *null_reason(const tcpi_reqsum_t *s, int ph)
+{
+    int from = tcpi_join_phase_from(ph), to = tcpi_join_phase_to(ph);
+
+    if (s->shared_front && tcpi_join_phase_shared(ph))
+        return "shared_connection";
+    if (s->tls_backend_opened && (tcpi_join_exchange_point(from) ||
+                                  tcpi_join_exchange_point(to)))
+        return "tls_backend_handshake";
+    return NULL;
+}
+
 void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
                        const tcpi_reqsum_t *s, int detail)
 {
@@ -403,6 +416,7 @@ void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
         tcpi_json_bool(j, "reused", r->backend_reused);
         tcpi_json_str(j, "source", r->backend_src == TCPI_BACKEND_SRC_NOTE
                                    ? "note" : "create_req");
+        tcpi_json_bool(j, "tls", r->backend_tls);
         if (s) {
             tcpi_json_bool(j, "opened", s->backend_opened);
             tcpi_json_bool(j, "pool_race", s->pool_race);
@@ -419,14 +433,17 @@ void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
         json_ms(j, k, s ? tcpi_join_phase_ns(s->t, ph) : -1);
     }
     /* Why a phase is null where the reason is known: an HTTP/2 stream's
-     * front packets carry the other streams of its connection too. */
-    if (s && s->shared_front) {
+     * front packets carry the other streams of its connection too; a new
+     * TLS connection to the backend starts with its handshake's records. */
+    if (s && (s->shared_front || s->tls_backend_opened)) {
         tcpi_json_obj(j, "null_reasons");
-        for (int ph = 0; ph < TCPI_PH_COUNT; ph++)
-            if (tcpi_join_phase_shared(ph)) {
+        for (int ph = 0; ph < TCPI_PH_COUNT; ph++) {
+            const char *why = null_reason(s, ph);
+            if (why != NULL) {
                 snprintf(k, sizeof(k), "%s_ms", tcpi_join_phase_name(ph));
-                tcpi_json_str(j, k, "shared_connection");
+                tcpi_json_str(j, k, why);
             }
+        }
         tcpi_json_end(j);
     }
     tcpi_json_end(j);
@@ -842,6 +859,12 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
                      "the other streams too, so the request's receiving, the "
                      "response's transfer and the client's ACK are not shown "
                      "(shared_connection).</p>\n");
+    if (s->tls_backend_opened)
+        tcpi_out_str(o, "<p>A new TLS connection to the backend: its "
+                     "handshake's records come before the request's and the "
+                     "wire does not tell them apart, so the forwarding, the "
+                     "backend's time to first byte and its transfer are not "
+                     "shown (tls_backend_handshake).</p>\n");
     html_findings(o, s);
     html_packets(o, s);
     tcpi_out_page_foot(o);

@@ -176,7 +176,7 @@ int tcpi_req_check(const tcpi_req_t *r)
            endpoint_ok(&r->front_client) && endpoint_ok(&r->front_server) &&
            endpoint_ok(&r->backend_local) && endpoint_ok(&r->backend_remote) &&
            r->has_backend <= 1 && r->backend_reused <= 1 && r->capture <= 1 &&
-           r->http2 <= 1 &&
+           r->http2 <= 1 && r->backend_tls <= (r->has_backend ? 1 : 0) &&
            r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&
            tls_ok(&r->tls);
 }

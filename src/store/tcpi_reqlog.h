@@ -97,7 +97,8 @@ typedef struct {
     uint8_t  http2;                      /* a stream of an HTTP/2 connection
                                             (h2 or h2c): its front packets
                                             carry other streams too */
-    uint8_t  pad2;
+    uint8_t  backend_tls;                /* mod_proxy spoke TLS to the backend
+                                            (SSLProxyEngine) */
     int32_t  pid;                        /* the child that served it */
     uint64_t start_us;                   /* wall clock, request start */
     uint64_t end_us;                     /* wall clock, log time */
