@@ -40,11 +40,11 @@ END {
 
 # A scratch httpd with the log directive $target (a function of its dir).
 sub server {
-    my ($name, $target) = @_;
+    my ($name, $target, @more) = @_;
     my $port = free_port(19000, 19200);
     my $dir;
     my $S = scratch_httpd(name => "reqlog-$name", listen => ["127.0.0.1:$port"],
-        modules => [qw(proxy proxy_http)], pages => 1,
+        modules => [qw(proxy proxy_http), @more], pages => 1,
         body => sub {
             ($dir) = @_;
             my $t = $target->($dir);
@@ -178,6 +178,60 @@ sub same_as_requests_json {
 
 # Processes started by httpd's parent for a piped logger: the pids of
 # descendants named $comm.
+# httpd's processes: the parent's descendants (pids).
+sub descendants {
+    my ($s) = @_;
+    open my $pf, '<', "$s->{dir}/logs/httpd.pid" or return ();
+    my $root = <$pf> + 0;
+    my %ppid;
+    for my $d (glob '/proc/[0-9]*') {
+        my ($pid) = $d =~ m{(\d+)$};
+        open my $fh, '<', "$d/stat" or next;
+        my $st = <$fh> // next;
+        my ($pp) = $st =~ /^\d+ \(.*\) \S+ (\d+)/ or next;
+        $ppid{$pid} = $pp;
+    }
+    my @out;
+    for my $pid (keys %ppid) {
+        my $p = $pid;
+        for (1 .. 8) { $p = $ppid{$p} // 0; last if $p == $root || $p <= 1 }
+        push @out, $pid if $p == $root;
+    }
+    return sort { $a <=> $b } @out;
+}
+sub cmdline { open my $fh, '<', "/proc/$_[0]/cmdline" or return ''; local $/; return <$fh> // '' }
+# The httpd process listening on mod_cgid's unix socket.
+sub cgid_daemon {
+    my ($s) = @_;
+    my %listening;
+    open my $un, '<', '/proc/net/unix' or return;
+    while (<$un>) {
+        my @f = split ' ';
+        $listening{"socket:[$f[6]]"} = 1 if @f >= 8 && $f[7] =~ /cgisock/ && $f[5] eq '01';
+    }
+    for my $pid (descendants($s)) {
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my $l = readlink($fd) // next;
+            return $pid if $listening{$l};
+        }
+    }
+    return;
+}
+
+# Which of them have file $f open.
+sub holders {
+    my ($s, $f) = @_;
+    my @st = stat $f or return ();
+    my @out;
+    for my $pid (descendants($s)) {
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my @fs = stat $fd or next;
+            if ($fs[0] == $st[0] && $fs[1] == $st[1]) { push @out, $pid; last }
+        }
+    }
+    return sort { $a <=> $b } @out;
+}
+
 sub logger_pids {
     my ($s, $comm) = @_;
     open my $pf, '<', "$s->{dir}/logs/httpd.pid" or return ();
@@ -208,9 +262,31 @@ sub metric {
 
 # --- file -----------------------------------------------------------------
 {
-    my $s = server('file', sub { 'logs/requests.json' });   # ServerRoot-relative
+    # (with mod_cgid: its daemon is another process the parent forks)
+    my $s = server('file', sub { 'logs/requests.json' }, 'cgid');   # ServerRoot-relative
     my $f = "$s->{dir}/logs/requests.json";
     ok -f $f, 'file: created at start';
+    # Of httpd's processes only the capture worker holds the log: not the
+    # MPM's children, not mod_cgid's daemon (a child could reach it).
+    {
+        my $wpid = status($s)->{capture}{pid};
+        my @holders = holders($s, $f);
+        is_deeply \@holders, [$wpid], 'file: only the worker holds it'
+            or diag explain { holders => \@holders, worker => $wpid };
+        my @all = descendants($s);
+        ok @all >= 3, 'file: (the parent has children: MPM, cgid, worker)';
+        # mod_cgid's daemon forked again by the parent, now holding the
+        # log: killed, httpd starts another, which must not hold it either.
+        my $d = cgid_daemon($s);
+        ok $d, 'file: mod_cgid\'s daemon runs' or diag explain \@all;
+        kill 'KILL', $d if $d;
+        my $d2;
+        ok wait_for(sub { $d2 = cgid_daemon($s); $d2 && $d2 != $d }, 15, 0.2),
+            'file: httpd started mod_cgid\'s daemon again';
+        @holders = holders($s, $f);
+        is_deeply \@holders, [$wpid], 'file: ... and it does not hold the log'
+            or diag explain { holders => \@holders, worker => $wpid, cgid => $d2 };
+    }
     my @st = stat $f;
     is sprintf('%o %d', $st[2] & 07777, $st[4]), sprintf('%o 0', 0644 & ~umask),
         'file: mode 0644 less the umask, owned by root (as CustomLog)';

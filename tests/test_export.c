@@ -256,6 +256,7 @@ static void held_as(uint16_t cport, uint8_t rnd, int refused, uint64_t end_ns)
     rec.tls.on = rec.tls.has_random = 1;
     memset(rec.tls.client_random, rnd, TCPI_TLS_RANDOM_LEN);
     rec.tls.keys_refused = (uint8_t)refused;
+    rec.capture = !refused;               /* a rule saved it */
     rec.tls.nkeys = !refused;
     rec.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_TRAFFIC_SECRET_0;
     rec.tls.keys[0].len = 32;
@@ -272,14 +273,14 @@ static void held(uint16_t cport, uint8_t rnd)
     held_as(cport, rnd, 0, AFTER_ALL);
 }
 
-static uint32_t secrets_blocks(const char *filter)
+static uint32_t secrets_blocks_from(const char *filter, uint64_t from_ts)
 {
     tcpi_membuf_t m;
     tcpi_capfile_t *r = malloc(sizeof(*r));
     tcpi_capfile_pkt_t pk;
     uint32_t n;
 
-    export(&m, 1, -1, filter, 0);
+    export(&m, 1, -1, filter, from_ts);
     assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
     while (tcpi_capfile_next(r, &pk) == 1)
         ;
@@ -289,9 +290,29 @@ static uint32_t secrets_blocks(const char *filter)
     return n;
 }
 
-/* /capture.pcapng carries the held secrets of the connections whose
- * packets it holds (one block each, however many of its requests hold
- * them), and no others. */
+static uint32_t secrets_blocks(const char *filter)
+{
+    return secrets_blocks_from(filter, 0);
+}
+
+/* A segment of 127.0.0.1:sport > :dport at ts: payload bytes, flags
+ * (0x11 FIN/ACK, 0x10 ACK). */
+static void segment(uint16_t sport, uint16_t dport, uint32_t payload,
+                    uint8_t flags, uint64_t ts)
+{
+    uint8_t pkt[64];
+    size_t len = tcpi_test_frame(pkt, sport, dport, payload);
+
+    pkt[47] = flags;
+    tcpi_ring_write(tcpi_shm_ring(shm), ts, 0, 1, (uint32_t)len,
+                    (uint32_t)len, pkt);
+}
+
+/* /capture.pcapng carries the held secrets of the connections it has
+ * packets of (one block each, however many of its requests hold them)
+ * once nothing can be added to them: closed, every request on them
+ * logged, none for a host with TCPInspectTLSKeys Off. What a filter
+ * leaves out of the file still counts. */
 static void test_window_secrets(void **state)
 {
     assert_int_equal(secrets_blocks(NULL), 0);
@@ -299,27 +320,31 @@ static void test_window_secrets(void **state)
     held(40000, 0xa1);                 /* a later request, same connection */
     held(40002, 0xa2);                 /* packet 2 */
     held(39999, 0xa3);                 /* no packet of it in the ring */
+    assert_int_equal(secrets_blocks(NULL), 0);        /* still open */
+    segment(40000, 80, 0, 0x11, AFTER_ALL + 1000);    /* the clients close */
+    segment(40002, 80, 0, 0x11, AFTER_ALL + 2000);
     assert_int_equal(secrets_blocks(NULL), 2);
-    assert_int_equal(secrets_blocks("tcp port 40002"), 1);
-    assert_int_equal(secrets_blocks("tcp port 7001"), 0);
-    /* The connection then served a host with TCPInspectTLSKeys Off: none. */
+    assert_int_equal(secrets_blocks("tcp port 7001"), 2);
+    /* a window after all their packets: none */
+    assert_int_equal(secrets_blocks_from(NULL, AFTER_ALL + 500000000ull), 0);
+    /* The connection then served a host with TCPInspectTLSKeys Off (a
+     * record older than the newest with secrets says so): none. */
     held_as(40002, 0xa2, 1, AFTER_ALL);
+    held(40002, 0xa2);
     assert_int_equal(secrets_blocks(NULL), 1);
     /* Its client sent bytes after its newest record (a request not yet
-     * logged, maybe for such a host): none either; but for its server's
-     * bytes then (its close_notify, a slow response). */
-    uint8_t pkt[64];
-    size_t len = tcpi_test_frame(pkt, 40100, 80, 10);
-    tcpi_ring_write(tcpi_shm_ring(shm), AFTER_ALL + 5000000000ull, 0, 1,
-                    (uint32_t)len, (uint32_t)len, pkt);
+     * logged, maybe for such a host): none either, whatever the filter;
+     * but for its server's bytes then (its close_notify, a slow
+     * response). */
+    segment(40100, 80, 10, 0x18, AFTER_ALL + 5000000000ull);
+    segment(40100, 80, 0, 0x11, AFTER_ALL + 5000001000ull);
     held_as(40100, 0xa5, 0, AFTER_ALL);
-    assert_int_equal(secrets_blocks("tcp port 40100"), 0);
+    assert_int_equal(secrets_blocks(NULL), 1);
+    assert_int_equal(secrets_blocks("tcp port 40000"), 1);
     held_as(40100, 0xa5, 0, AFTER_ALL + 5000000000ull);
-    assert_int_equal(secrets_blocks("tcp port 40100"), 1);
-    len = tcpi_test_frame(pkt, 80, 40100, 10);
-    tcpi_ring_write(tcpi_shm_ring(shm), AFTER_ALL + 9000000000ull, 0, 1,
-                    (uint32_t)len, (uint32_t)len, pkt);
-    assert_int_equal(secrets_blocks("tcp port 40100"), 1);
+    assert_int_equal(secrets_blocks(NULL), 2);
+    segment(80, 40100, 10, 0x18, AFTER_ALL + 9000000000ull);
+    assert_int_equal(secrets_blocks(NULL), 2);
 }
 
 int main(void)

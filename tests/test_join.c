@@ -425,6 +425,7 @@ static void test_tls_backend(void **state)
     two_requests(r);
     req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
     rec.backend_tls = 1;
+    rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;   /* mod_proxy's conn_rec */
     assert_true(tcpi_req_check(&rec));
     tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
     assert_true(s.backend_opened && s.tls_backend_opened);

@@ -59,9 +59,10 @@ static void test_corrupt(void **state)
 {
     tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
     tcpi_req_t r, out;
-    for (int c = 0; c < 22; c++) {
+    for (int c = 0; c < 27; c++) {
         fill(&r, 5);
         if (c >= 9) {                   /* a TLS front with its secrets */
+            r.capture = 1;              /* (a rule saved it) */
             r.tls.on = 1;
             r.tls.has_random = 1;
             r.tls.nkeys = 1;
@@ -86,10 +87,19 @@ static void test_corrupt(void **state)
         case 14: r.tls.nkeys = TCPI_TLS_KEYS_MAX + 1; break;
         case 15: r.tls.has_random = 0; break;         /* secrets of whom? */
         case 16: r.tls.keys_dropped = 2; break;
+        case 22: r.capture = 0; break;                /* secrets, no rule */
+        case 23: r.tls.keys_dropped = 1; break;       /* but room left */
+        case 24: r.tls.wire = 1; r.tls.hs_in = r.tls.in_start = 1;
+                 r.tls.in_end = 1; r.http2 = 1; break;  /* h2 has no offsets */
+        case 25: r.has_backend = 1; r.backend_tls = 1;
+                 r.backend_src = TCPI_BACKEND_SRC_NOTE; break;
         case 17: r.tls.keys_dropped = 1; r.tls.nkeys = 0; break;
-        case 18: r.tls.wire = 1; r.tls.in_start = 9; r.tls.in_end = 8; break;
-        case 19: r.tls.wire = 1; r.tls.out_start = 9; break;  /* > out_end */
+        case 18: r.tls.wire = 1; r.tls.hs_in = 1; r.tls.in_start = 9;
+                 r.tls.in_end = 8; break;
+        case 19: r.tls.wire = 1; r.tls.hs_in = r.tls.in_start = 1;
+                 r.tls.in_end = 1; r.tls.out_start = 9; break;  /* > out_end */
         case 20: r.tls.wire = 1; r.tls.hs_in = 5; break;      /* > in_start */
+        case 26: r.tls.wire = 1; break;               /* no handshake end */
         case 21: r.tls.on = r.tls.nkeys = r.tls.has_random = 0;
                  r.tls.hs_in = 3; break;                      /* no TLS */
         }
@@ -100,11 +110,15 @@ static void test_corrupt(void **state)
     }
     fill(&r, 6);
     assert_int_equal(tcpi_reqlog_put(log, &r), 0);
-    assert_int_equal(tcpi_reqlog_get(&out, log, 22), 0);
+    assert_int_equal(tcpi_reqlog_get(&out, log, 27), 0);
     assert_true(consistent(&out));
-    r.tls.on = r.tls.has_random = r.tls.nkeys = 1;  /* a good TLS record */
-    r.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_RANDOM;
-    r.tls.keys[0].len = 48;
+    r.capture = 1;                                   /* a good TLS record */
+    r.tls.on = r.tls.has_random = 1;
+    r.tls.nkeys = TCPI_TLS_KEYS_MAX;                 /* ... full: more dropped */
+    for (int i = 0; i < TCPI_TLS_KEYS_MAX; i++) {
+        r.tls.keys[i].label = TCPI_TLS_KEY_CLIENT_RANDOM;
+        r.tls.keys[i].len = 48;
+    }
     r.tls.keys_dropped = 1;
     r.tls.wire = 1;                                  /* ... and its offsets */
     r.tls.hs_in = r.tls.in_start = 517;
@@ -112,7 +126,7 @@ static void test_corrupt(void **state)
     r.tls.out_start = 3000;
     r.tls.out_end = 4000;
     assert_int_equal(tcpi_reqlog_put(log, &r), 0);
-    assert_int_equal(tcpi_reqlog_get(&out, log, 23), 0);
+    assert_int_equal(tcpi_reqlog_get(&out, log, 28), 0);
     free(log);
 }
 

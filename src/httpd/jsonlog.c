@@ -14,6 +14,7 @@
 #include "apr_strings.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,6 +24,34 @@
 #include "tcpi/render.h"
 
 APLOG_USE_MODULE(tcpinspect);
+
+/* /dev/null, opened by the parent with the log: what every other process
+ * forked from the parent gets in place of the log's descriptors. */
+static int null_fd = -1;
+static int atfork_on;
+int tcpi_httpd_jsonlog_forking_worker;
+
+/* Put /dev/null (or nothing) under fd's number. */
+static void hide(int fd)
+{
+    if (fd < 0)
+        return;
+    if (null_fd < 0 || dup3(null_fd, fd, O_CLOEXEC) < 0)
+        close(fd);
+}
+
+/* Every process the parent forks but the capture worker (mod_cgid's
+ * daemon, another module's helper, the MPM's children) loses the write
+ * end: only the worker writes lines. The read end of a piped logger's
+ * pipe stays in those forks: httpd starts the logger again through a
+ * fork with it (MPM children still lose it, in child_init). glibc drops
+ * the handler with this module's DSO when httpd unloads it. */
+static void atfork_child(void)
+{
+    if (tcpi_httpd_jsonlog_forking_worker || getppid() != tcpi_httpd_state.parent)
+        return;
+    hide(tcpi_httpd_state.json_log_fd);
+}
 
 /* pconf cleanup in the parent: close this generation's log file (a piped
  * logger's pipe is httpd's, closed by its own cleanup). */
@@ -67,9 +96,10 @@ int tcpi_httpd_jsonlog_open(apr_pool_t *pconf, server_rec *s, int worker)
     } else {
         /* CustomLog's flags and mode (0644 under httpd's umask); no
          * O_TRUNC. O_NONBLOCK: a FIFO without a reader fails here rather
-         * than hang the start. */
+         * than hang the start. O_NOFOLLOW: root does not follow a link
+         * someone put in its place. */
         fd = open(c->request_log, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY |
-                  O_CLOEXEC | O_NONBLOCK, 0644);
+                  O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0644);
         if (fd < 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, TCPILOG(0706)
                          "TCPInspectRequestLog: cannot open %s",
@@ -80,6 +110,10 @@ int tcpi_httpd_jsonlog_open(apr_pool_t *pconf, server_rec *s, int worker)
                                   apr_pool_cleanup_null);
     }
     tcpi_httpd_state.json_log_fd = fd;
+    if (null_fd < 0)
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (!atfork_on && pthread_atfork(NULL, NULL, atfork_child) == 0)
+        atfork_on = 1;
     tcpi_httpd_state.shm_rw->json_log.kind = c->request_log_pipe
         ? TCPI_JSONLOG_PIPE : TCPI_JSONLOG_FILE;
     tcpi_httpd_state.wconf.log_fd = fd;
@@ -89,18 +123,10 @@ int tcpi_httpd_jsonlog_open(apr_pool_t *pconf, server_rec *s, int worker)
 
 void tcpi_httpd_jsonlog_child_init(void)
 {
-    int nul;
-
-    if (tcpi_httpd_state.json_log_fd < 0)
-        return;
-    /* /dev/null under the same numbers: nothing of httpd's that closes
-     * them later closes someone else's descriptor. A child can then
-     * neither forge lines nor read or drain the logger's pipe. */
-    nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (nul < 0)
-        return;
-    dup3(nul, tcpi_httpd_state.json_log_fd, O_CLOEXEC);
-    if (tcpi_httpd_state.json_log_rfd >= 0)
-        dup3(nul, tcpi_httpd_state.json_log_rfd, O_CLOEXEC);
-    close(nul);
+    /* /dev/null under the same numbers (closed when there is none):
+     * nothing of httpd's that closes them later closes someone else's
+     * descriptor. A child can then neither forge lines nor read or drain
+     * the logger's pipe. */
+    hide(tcpi_httpd_state.json_log_fd);
+    hide(tcpi_httpd_state.json_log_rfd);
 }

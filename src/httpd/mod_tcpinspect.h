@@ -179,6 +179,9 @@ const volatile tcpi_ev_counts_t *tcpi_httpd_usable_ev(void);
 int tcpi_httpd_jsonlog_open(apr_pool_t *pconf, server_rec *s, int worker);
 /* An MPM child: let go of the log (children never write it). */
 void tcpi_httpd_jsonlog_child_init(void);
+/* Set by the parent around the capture worker's fork: the one process
+ * forked from it that keeps the JSON log's write end. */
+extern int tcpi_httpd_jsonlog_forking_worker;
 
 /* ---- request.c --------------------------------------------------------- */
 

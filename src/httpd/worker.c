@@ -243,7 +243,9 @@ static apr_status_t worker_start(apr_interval_time_t delay)
     apr_proc_t proc;
 
     tcpi_shmmap_fork_begin(&tcpi_httpd_state.map);
+    tcpi_httpd_jsonlog_forking_worker = 1;     /* it keeps the JSON log */
     rv = apr_proc_fork(&proc, tcpi_httpd_state.pconf);
+    tcpi_httpd_jsonlog_forking_worker = 0;
     if (rv == APR_INCHILD) {
         apr_pool_t *p;
         apr_pool_create(&p, tcpi_httpd_state.pconf);

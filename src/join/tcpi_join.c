@@ -482,7 +482,9 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
         s->backend_opened = s->t[TCPI_JP_be_syn] != 0;
         if (!s->backend_opened)
             backend_reuse(s, &w[1]);
-        if (rec->backend_tls && s->backend_opened) {
+        /* (a connection not reused whose SYN the window lacks starts
+         * with its handshake too) */
+        if (rec->backend_tls && (s->backend_opened || !rec->backend_reused)) {
             s->tls_backend_opened = 1;
             for (int p = 0; p < TCPI_JP_COUNT; p++)
                 if (tcpi_join_exchange_point(p))

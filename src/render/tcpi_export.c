@@ -94,15 +94,16 @@ static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
 /* ---- the secrets of the TLS connections in the file --------------------
  *
  * The request log holds the secrets of the front connections whose
- * requests a TCPInspectCapture rule saved (TCPInspectTLSKeys On). Those
- * whose packets the exported window holds go into the file, one
- * Decryption Secrets Block each, before the packets: a first pass over
- * the window (half the query's time budget) finds them by their 4-tuple.
- * None for a connection that also served a host with TCPInspectTLSKeys
- * Off (any of its records says so), nor for one whose client sent bytes
- * after its newest record was logged: a request still being served may be
- * for such a host. At most EXPORT_SECRETS_MAX connections, the newest;
- * the copies are wiped. */
+ * requests a TCPInspectCapture rule saved (TCPInspectTLSKeys On). Such a
+ * connection's secrets go into the ring's file, one Decryption Secrets
+ * Block each, before the packets, only once nothing can be added to it:
+ * it has closed (a FIN or RST in the window), its client sent nothing
+ * after its newest record was logged (every request on it is in the log)
+ * and no record of it says it served a host with TCPInspectTLSKeys Off.
+ * A first pass over the whole window (no filter: what a filter leaves
+ * out still counts; half the download's time budget, none when it cannot
+ * read it all) finds that by 4-tuple. At most EXPORT_SECRETS_MAX
+ * connections, the newest; the copies are wiped. */
 #define EXPORT_SECRETS_MAX 256
 #define EXPORT_LATE_NS     1000000000ull   /* a client's close_notify */
 
@@ -112,7 +113,7 @@ typedef struct {
     tcpi_endpoint_t client, server;
     uint8_t         random[TCPI_TLS_RANDOM_LEN];
     uint8_t         refused;          /* a record says keys Off */
-    uint8_t         seen;             /* packets in the window */
+    uint8_t         closed;           /* a FIN or RST in the window */
     uint8_t         late;             /* client bytes after end_ns */
 } held_t;
 
@@ -122,54 +123,73 @@ static int ep_is(const tcpi_endpoint_t *e, const tcpi_pkt_t *p, int src)
            memcmp(e->addr, src ? p->src : p->dst, p->family == 4 ? 4 : 16) == 0;
 }
 
+static uint32_t held_find_random(const held_t *h, uint32_t n,
+                                 const uint8_t *random)
+{
+    uint32_t i = 0;
+
+    while (i < n && memcmp(h[i].random, random, TCPI_TLS_RANDOM_LEN) != 0)
+        i++;
+    return i;
+}
+
+/* The connections with secrets held (newest first), then the refusals
+ * of any record of theirs. */
 static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
                              const tcpi_reqlog_t *log, uint8_t *ports)
 {
     tcpi_req_filter_t any = { 0 };
     tcpi_req_iter_t it;
-    uint32_t n = 0;
+    uint32_t n = 0, i;
     uint64_t k;
 
     tcpi_req_iter_init(&it, log, &any, (int)TCPI_REQLOG_LEN);
     while (n < EXPORT_SECRETS_MAX && tcpi_req_iter_next(rec, &k, &it)) {
         const tcpi_req_tls_t *t = &rec->tls;
-        uint32_t i = 0;
 
-        if (!t->on || !t->has_random || (t->nkeys == 0 && !t->keys_refused))
+        if (!t->on || !t->has_random || t->nkeys == 0 ||
+            held_find_random(h, n, t->client_random) < n)
             continue;
-        while (i < n && memcmp(h[i].random, t->client_random,
-                               TCPI_TLS_RANDOM_LEN) != 0)
-            i++;
-        if (i < n) {                  /* newest first: that one is kept */
-            h[i].refused |= t->keys_refused;
-            continue;
-        }
+        memset(&h[n], 0, sizeof(h[n]));
         h[n].k = k;
         h[n].end_ns = rec->end_us * 1000;
         h[n].client = rec->front_client;
         h[n].server = rec->front_server;
         memcpy(h[n].random, t->client_random, TCPI_TLS_RANDOM_LEN);
-        h[n].refused = t->keys_refused;
-        h[n].seen = h[n].late = 0;
-        ports[rec->front_client.port >> 3] |= (uint8_t)(1u << (rec->front_client.port & 7));
+        ports[rec->front_client.port >> 3] |=
+            (uint8_t)(1u << (rec->front_client.port & 7));
         n++;
+    }
+    if (n > 0) {
+        tcpi_req_iter_init(&it, log, &any, (int)TCPI_REQLOG_LEN);
+        while (tcpi_req_iter_next(rec, &k, &it))
+            if (rec->tls.on && rec->tls.has_random && rec->tls.keys_refused &&
+                (i = held_find_random(h, n, rec->tls.client_random)) < n)
+                h[i].refused = 1;
     }
     explicit_bzero(rec->tls.keys, sizeof(rec->tls.keys));
     return n;
 }
 
-/* The first pass: which held connections have packets in the window;
- * 0 when it could not read the whole window in its time. */
+/* The first pass, over the download's whole window: whether each held
+ * connection has closed and whether its client sent bytes late; 0 when
+ * it could not read the whole window in its time. */
 static int held_find(held_t *h, uint32_t n, const uint8_t *ports,
-                      tcpi_query_t *q, uint8_t *buf, size_t bufsize)
+                     const tcpi_query_t *q, uint8_t *buf, size_t bufsize)
 {
-    uint64_t budget = q->budget_ns;
+    tcpi_query_t all;
     tcpi_ring_rec_t r;
     tcpi_pkt_t p;
+    char err[64];
+    int whole;
 
-    q->budget_ns = budget / 2;
-    tcpi_query_start(q, buf, bufsize);
-    while (tcpi_query_next(q, &r, buf, bufsize)) {
+    if (tcpi_query_init(&all, q->shm, -1, NULL, err, sizeof(err)) != 0)
+        return 0;
+    all.from_ts_ns = q->from_ts_ns;
+    all.since = q->since;
+    all.budget_ns = q->budget_ns / 2;
+    tcpi_query_start(&all, buf, bufsize);
+    while (tcpi_query_next(&all, &r, buf, bufsize)) {
         if (tcpi_decode(&p, r.linktype, buf, r.caplen, r.wirelen) != TCPI_DR_ok)
             continue;
         if (!(ports[p.sport >> 3] & (1u << (p.sport & 7))) &&
@@ -181,14 +201,16 @@ static int held_find(held_t *h, uint32_t n, const uint8_t *ports,
             if (!from_client && !(ep_is(&h[i].server, &p, 1) &&
                                   ep_is(&h[i].client, &p, 0)))
                 continue;
-            h[i].seen = 1;
+            if (p.flags & (TCPI_TH_FIN | TCPI_TH_RST))
+                h[i].closed = 1;
             if (from_client && p.payload_len > 0 &&
                 r.ts_ns > h[i].end_ns + EXPORT_LATE_NS)
                 h[i].late = 1;
         }
     }
-    q->budget_ns = budget;
-    return !q->truncated;
+    whole = !all.truncated;
+    tcpi_query_free(&all);
+    return whole;
 }
 
 static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
@@ -215,7 +237,7 @@ static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
         const tcpi_req_tls_t *t = &rec->tls;
         size_t len;
 
-        if (!h[i].seen || h[i].refused || h[i].late ||
+        if (!h[i].closed || h[i].refused || h[i].late ||
             tcpi_reqlog_get(rec, log, h[i].k) != 0 ||
             !t->on || !t->has_random || t->nkeys == 0 || t->keys_refused ||
             t->nkeys > TCPI_TLS_KEYS_MAX ||

@@ -172,7 +172,9 @@ static const char *rst_explain(int leg, int by)
 
 static int backend_no_answer(const tcpi_reqsum_t *s)
 {
-    return s->leg[1].found && !s->pool_race && !s->t[TCPI_JP_be_first] &&
+    /* (a new TLS backend connection has no exchange points: unknown) */
+    return s->leg[1].found && !s->pool_race && !s->tls_backend_opened &&
+           !s->t[TCPI_JP_be_first] &&
            (s->leg[1].fin_by & TCPI_JBY_RESP || s->leg[1].rst_by & TCPI_JBY_RESP);
 }
 
@@ -378,8 +380,8 @@ static const char *null_reason(const tcpi_reqsum_t *s, int ph)
 
     if (s->shared_front && tcpi_join_phase_shared(ph))
         return "shared_connection";
-    if (s->tls_backend_opened && (tcpi_join_exchange_point(from) ||
-                                  tcpi_join_exchange_point(to)))
+    if (s->tls_backend_opened && ph != TCPI_PH_backend_idle &&
+        (tcpi_join_exchange_point(from) || tcpi_join_exchange_point(to)))
         return "tls_backend_handshake";
     return NULL;
 }

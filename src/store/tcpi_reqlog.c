@@ -154,11 +154,12 @@ static int tls_ok(const tcpi_req_tls_t *t)
         memchr(t->sni, '\0', sizeof(t->sni)) == NULL ||
         memchr(t->alpn, '\0', sizeof(t->alpn)) == NULL ||
         (t->nkeys && !t->has_random) || t->wire > 1 || t->keys_dropped > 1 ||
-        (t->keys_dropped && !t->nkeys) || t->keys_refused > 1 ||
+        (t->keys_dropped && t->nkeys != TCPI_TLS_KEYS_MAX) ||
+        t->keys_refused > 1 ||
         (t->keys_refused && (t->nkeys || !t->on)) ||
         (!t->on && (t->wire || t->hs_in)) ||
         (t->wire && (t->in_start > t->in_end || t->out_start > t->out_end ||
-                     t->hs_in > t->in_start)))
+                     t->hs_in > t->in_start || t->hs_in == 0)))
         return 0;
     for (unsigned i = 0; i < t->nkeys; i++)
         if (!tcpi_tls_key_ok(&t->keys[i]))
@@ -176,7 +177,11 @@ int tcpi_req_check(const tcpi_req_t *r)
            endpoint_ok(&r->front_client) && endpoint_ok(&r->front_server) &&
            endpoint_ok(&r->backend_local) && endpoint_ok(&r->backend_remote) &&
            r->has_backend <= 1 && r->backend_reused <= 1 && r->capture <= 1 &&
-           r->http2 <= 1 && r->backend_tls <= (r->has_backend ? 1 : 0) &&
+           r->http2 <= 1 && !(r->http2 && r->tls.wire) &&
+           /* secrets only in a record a rule saves */
+           !(r->tls.nkeys && !r->capture) &&
+           r->backend_tls <= (r->has_backend ? 1 : 0) &&
+           !(r->backend_tls && r->backend_src != TCPI_BACKEND_SRC_CREATE_REQ) &&
            r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&
            tls_ok(&r->tls);
 }
