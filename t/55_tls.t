@@ -385,6 +385,25 @@ my @randoms;
     check_wire('resumed', $rec, wire_frames($f, $cport), $uri2, fresh => 1) if $f && $cport;
 }
 
+# 3b. Two requests pipelined in one TLS record: the second came in the
+#     first's records, so no count places it: its request points are
+#     null, not the first one's.
+{
+    my ($u1, $u2) = ("/app/echo?pipe1=$run", "/app/echo?pipe2=$run");
+    open my $s, '|-', "openssl s_client -quiet -connect 127.0.0.1:$port "
+        . "-servername localhost >/dev/null 2>&1" or die;
+    print $s "GET $u1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+           . "GET $u2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    close $s;
+    my ($r1) = record_for($u1);
+    my ($r2) = record_for($u2);
+    ok $r1 && defined $r1->{timing}{request_receive_ms}, 'pipelined: the first is placed';
+    ok $r2 && !defined $r2->{timing}{request_receive_ms} &&
+       !defined $r2->{timing}{response_transfer_ms},
+        'pipelined: the second has no request or response points of its own'
+        or diag explain $r2 && $r2->{timing};
+}
+
 # 4. HTTP/2: three streams on one connection, each request's capture
 #    decrypts its own :path.
 SKIP: {

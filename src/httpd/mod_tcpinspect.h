@@ -246,6 +246,11 @@ typedef struct {
                                          handshake) */
         int          mark;            /* the next record read starts a request */
         int          on;              /* counting (mod_ssl's connection) */
+        /* taken first thing after a request was read (tls.c), for
+         * request.c's state of that request */
+        const void  *req;             /* the request_rec they belong to */
+        apr_uint64_t req_in, req_out;
+        int          req_pipelined;
     } wire;
 } tcpi_conn_state_t;
 

@@ -97,13 +97,12 @@ static req_state_t *req_state(request_rec *r)
         /* HTTP/1.1 on a TLS front, read on the connection's own thread:
          * where its records begin (tls.c) */
         if (cs != NULL && c == r->connection && cs->wire.on) {
-            /* nothing read since the previous response ended: this
-             * request came in that one's records (pipelined), where no
-             * count can tell them apart */
-            st->wire_pipelined = cs->wire.mark;
-            cs->wire.mark = 0;
-            st->wire_in = cs->wire.in_start;
-            st->wire_out = cs->wire.out;
+            /* taken first thing after it was read (tls.c); a request
+             * whose state is made later (another module's hook failed
+             * before ours) cannot be placed */
+            st->wire_pipelined = cs->wire.req != r || cs->wire.req_pipelined;
+            st->wire_in = cs->wire.req_in;
+            st->wire_out = cs->wire.req_out;
         }
         if (cs != NULL)
             tcpi_httpd_tls_request(r, c);

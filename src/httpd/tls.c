@@ -24,6 +24,7 @@
 #include "http_log.h"
 #include "http_main.h"
 #include "http_ssl.h"
+#include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
 
@@ -215,6 +216,28 @@ static apr_status_t wire_out(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* First thing after a request was read (before any other module's
+ * post_read_request can fail it): where its records begin. Nothing read
+ * since the previous response ended means it came in that one's records
+ * (pipelined), where no count tells them apart. */
+static int read_first(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    tcpi_conn_state_t *cs;
+
+    if (r->main != NULL || r->prev != NULL || c->master != NULL)
+        return DECLINED;
+    cs = ap_get_module_config(c->conn_config, &tcpinspect_module);
+    if (cs == NULL || !cs->wire.on)
+        return DECLINED;
+    cs->wire.req = r;
+    cs->wire.req_pipelined = cs->wire.mark;
+    cs->wire.mark = 0;
+    cs->wire.req_in = cs->wire.in_start;
+    cs->wire.req_out = cs->wire.out;
+    return DECLINED;
+}
+
 void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
                          apr_uint64_t in_start, apr_uint64_t out_start,
                          int unplaced)
@@ -260,6 +283,7 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 
 void tcpi_httpd_tls_register(void)
 {
+    ap_hook_post_read_request(read_first, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* in: next to the socket (as mod_logio), below mod_remoteip's PROXY
      * protocol header, which is part of the TCP stream */
     ap_register_input_filter(wire_name, wire_in, NULL, AP_FTYPE_NETWORK - 1);
