@@ -10,7 +10,8 @@
 # none; /packets names the TLS records in clear; mod_ssl's own
 # SSLKEYLOGFILE is still written; no secret of it shows on any page or in
 # the error log; the download is refused where TCPInspectAllowDownload is
-# Off.
+# Off; a kept-alive connection whose handshake the ring overwrote still
+# decrypts from the handshake store.
 use strict;
 use warnings FATAL => 'all';
 
@@ -597,6 +598,79 @@ my %secret;
     open my $el, '<', "$dir/logs/error_log";
     my $log = lc do { local $/; <$el> // '' };
     is scalar(grep { index($log, $_) >= 0 } keys %secret), 0, 'no secret in the error log';
+}
+
+# 10. A kept-alive connection whose handshake the ring has overwritten:
+#     the handshake store kept it apart, so the request's capture still
+#     starts at the connection's SYN and tshark decrypts it. The client
+#     (Python's ssl, TLS 1.3) shakes hands, then waits; 40 MB from Jetty
+#     on lo push the connection's packets out of the 32 MB ring; then it
+#     sends its request.
+{
+    my $uri = "/app/echo?hsstore=$run";
+    my ($pfile, $go, $outf) = map { "$dir/hs.$_" } qw(port go out);
+    unlink $pfile, $go, $outf;
+    my $py = <<'PY';
+import socket, ssl, sys, time, os
+port, uri, pfile, go, outf = sys.argv[1:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))),
+                    server_hostname="localhost")
+open(pfile + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(pfile + ".tmp", pfile)
+end = time.time() + 60
+while not os.path.exists(go) and time.time() < end:
+    time.sleep(0.05)
+s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % uri).encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+open(outf, "wb").write(data)
+PY
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        exec 'python3', '-c', $py, $port, $uri, $pfile, $go, $outf;
+        exit 127;
+    }
+    ok wait_for(sub { -s $pfile }, 15, 0.05), 'handshake store: the client shook hands';
+    my $cport = do { open my $fh, '<', $pfile; local $/; <$fh> // 0 } + 0;
+    my $before = get_json('/tcp-inspect/status.json');
+    run_out('curl', '-s', '-m', '30', '-o', '/dev/null',
+            "http://127.0.0.1:$jetty/app/big?kb=40960");
+    # The ring no longer holds any packet of the waiting connection.
+    my $ringf = "$dir/hs.ring.pcapng";
+    ok wait_for(sub {
+        get_raw("/tcp-inspect/capture.pcapng?filter=tcp+port+$cport", $ringf) == 200
+            && run_out('tshark', '-r', $ringf, '-T', 'fields', '-e', 'frame.number') eq '' }, 15, 0.5),
+        'handshake store: the ring has overwritten the connection\'s handshake';
+    open my $g, '>', $go; close $g;
+    waitpid $pid, 0;
+    my $resp = do { open my $fh, '<', $outf; local $/; $fh ? <$fh> // '' : '' };
+    like $resp, qr{^HTTP/1\.1 200}, 'handshake store: the late request is answered';
+    my ($rec, $log) = record_for($uri);
+    ok $rec && $rec->{front}{tls} && $rec->{front}{tls}{keys_kept},
+        'handshake store: its secrets are kept';
+    my $f = $log && check_capture('handshake store', $log->{id}, $uri, 200);
+    if ($f) {
+        my $first = run_out('tshark', '-r', $f, '-Y', 'frame.interface_description == "front"',
+                            '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.flags.syn',
+                            '-e', 'tcp.flags.ack', '-c', '1') // '';
+        like $first, qr/^$cport\t1\t0$/m, 'handshake store: the file starts at the client\'s SYN';
+        my $saved = "$caps/$log->{id}.pcapng";
+        ok wait_for(sub { -s $saved }, 10, 0.2), 'handshake store: the rule saved its capture';
+        ok decrypted($saved)->{uri}{$uri}, 'handshake store: the saved file decrypts too';
+    }
+    my $st = get_json('/tcp-inspect/status.json');
+    my $hs = $st && $st->{capture}{handshake_store};
+    ok $hs && $hs->{enabled} && $hs->{connections} > ($before->{capture}{handshake_store}{connections} // 0)
+       && $hs->{packets} > 0 && $hs->{complete} > 0,
+        'handshake store: status.json counts the kept handshakes' or diag explain $hs;
 }
 
 ok scratch_stop($S), 'the scratch httpd stops';

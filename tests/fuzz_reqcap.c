@@ -6,11 +6,16 @@
  * packet still in the ring comes back with its comment. The backend leg
  * never holds another request's bytes: nothing before the request's
  * start, and no byte from httpd once the backend's final response began
- * or the request was logged. */
+ * or the request was logged. A request whose TLS secrets were kept (a
+ * header bit) selects its whole front connection, and the worker's
+ * handshake keeper, over the same frames, has kept what it found of TLS
+ * handshakes to the front server's port: what the selection takes from
+ * that store is front leg only and older than the ring's first. */
 #include "join/tcpi_join.h"
 #include "pcapfile/tcpi_pcapfile.h"
 #include "reqcap/tcpi_reqcap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +86,28 @@ static void check_backend_leg(const tcpi_reqcap_t *sel, const tcpi_ring_t *ring,
     }
 }
 
+/* The store's packets come first, on the front, before the ring's. */
+static void check_kept(const tcpi_reqcap_t *sel)
+{
+    uint64_t last = 0, n = 0;
+
+    for (size_t i = 0; i < sel->n; i++) {
+        const tcpi_reqcap_pkt_t *p = &sel->pkt[i];
+        if (!p->kept)
+            continue;
+        if (p->leg != TCPI_LEG_FRONT || i != n || p->ts_ns < last)
+            abort();
+        last = p->ts_ns;
+        n++;
+    }
+    if (n != sel->kept)
+        abort();
+    for (size_t i = n; i < sel->n; i++)
+        if (sel->pkt[i].leg == TCPI_LEG_FRONT && sel->pkt[i].ts_ns <= last &&
+            n > 0)
+            abort();
+}
+
 static int degenerate(const tcpi_req_t *r)
 {
     const tcpi_endpoint_t *c = &r->front_client, *s = &r->front_server;
@@ -113,8 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tcpi_shm_add_iface(shm, "lo", TCPI_LEG_BACKEND, "");
     }
     shm = mem;
-    /* A fresh ring per input; the rest of the region stays. */
+    /* Fresh rings per input; the rest of the region stays. */
     ring = tcpi_ring_init((char *)mem + shm->ring_off, RING);
+    if (tcpi_ring_init((char *)mem + shm->hs_off, shm->hs_size) == NULL)
+        abort();
 
     memset(&req, 0, sizeof(req));
     strcpy(req.id, "fuzz");
@@ -123,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.has_backend = (hdr[0] >> 1) & 1;
     req.backend_reused = (hdr[0] >> 2) & 1;
     req.conn_requests = hdr[1] & 3;
+    req.tls.on = req.tls.nkeys = (hdr[0] >> 3) & 1;
     endpoint(&req.front_client, fam, &data, &size);
     endpoint(&req.front_server, fam, &data, &size);
     endpoint(&req.backend_local, fam, &data, &size);
@@ -132,8 +162,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.start_us = T0 + dstart;
     req.end_us = req.start_us + dend;
 
+    /* A small table and pool, so that eviction and recycling happen. It
+     * reads the ring as the frames come, as the worker does, so its
+     * handshake keeper sees what the ring later overwrites. */
+    tcpi_join_conf_t jc = {
+        .ring = ring, .log = tcpi_shm_reqlog(shm), .sums = tcpi_shm_sumtab(shm),
+        .nflows = 16, .nevents = 256, .hs_store = tcpi_shm_hsring(shm),
+    };
+    tcpi_ports_add(&jc.hs_ports, req.front_server.port);
+    if ((j = tcpi_join_create(&jc)) == NULL)
+        abort();
+
     /* Frames: [len 2][linktype 1][iface 1][ts step 2][bytes]. */
-    while (size >= 6) {
+    for (unsigned k = 1; size >= 6; k++) {
         uint16_t len, step;
         uint8_t lt, ifc;
         take(&len, 2, &data, &size);
@@ -148,15 +189,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         len + (lt >> 2), data);
         data += len;
         size -= len;
+        if (k % 256 == 0)
+            tcpi_join_run(j, 0);
     }
 
-    /* A small table and pool, so that eviction and recycling happen. */
-    tcpi_join_conf_t jc = {
-        .ring = ring, .log = tcpi_shm_reqlog(shm), .sums = tcpi_shm_sumtab(shm),
-        .nflows = 16, .nevents = 256,
-    };
-    if ((j = tcpi_join_create(&jc)) == NULL)
-        abort();
     while (!tcpi_join_covers(j, UINT64_MAX - 1))
         tcpi_join_run(j, 0);
     rc = tcpi_reqcap_select_flows(&c, tcpi_join_flows(j), shm, &req);
@@ -179,6 +215,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_backend_leg(&a, ring, &req);
     check_backend_leg(&b, ring, &req);
+    check_kept(&a); fprintf(stderr, "DBG a.n=%zu a.kept=%llu b.kept=%llu\n", a.n, (unsigned long long)a.kept, (unsigned long long)b.kept);
+    check_kept(&b);
 
     tcpi_out_init(&o, tcpi_membuf_sink, &mb);
     long n = tcpi_reqcap_write(&o, &a, shm, &req, 0);

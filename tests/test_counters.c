@@ -92,6 +92,14 @@ static void fill(tcpi_snapshot_t *s)
     s->json_log.dropped = next_value();
     s->json_log.write_errors = next_value();
     s->json_log.pending_bytes = next_value();
+    s->hs.kept = 1;
+    s->hs.connections = next_value();
+    s->hs.complete = next_value();
+    s->hs.cut = next_value();
+    s->hs.packets = next_value();
+    s->hs.missed = next_value();
+    s->hs.ring.data_size = next_value();
+    s->hs.ring.overwritten = next_value();
     s->counts_ok = 1;
     s->counts_took_us = next_value();
     s->ev.loaded = 1;

@@ -228,6 +228,7 @@ tcpi_worker_t *tcpi_worker_open(const tcpi_worker_conf_t *conf, char *err,
         .dcount = conf->shm->decode, .ndcount = TCPI_MAX_IFACES,
         .catchup_ns = TCPI_TRIGGER_CATCHUP_NS,
         .on_joined = hand_on, .baton = w,
+        .hs_store = tcpi_shm_hsring(conf->shm), .hs_ports = conf->hs_ports,
     };
     w->join = tcpi_join_create(&jc);
     if (w->join == NULL) {
@@ -272,6 +273,22 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *hdr,
                     hdr->len, bytes);
     atomic_fetch_add_explicit(&ifc->packets, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&ifc->bytes, hdr->caplen, memory_order_relaxed);
+}
+
+static void publish_hskeep(tcpi_worker_t *w)
+{
+    tcpi_shm_hskeep_t *o = &w->conf.shm->hskeep;
+    tcpi_hskeep_stats_t st;
+
+    tcpi_join_hskeep_stats(&st, w->join);
+    atomic_store_explicit(&o->kept, w->conf.hs_ports.n > 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&o->connections, st.connections,
+                          memory_order_relaxed);
+    atomic_store_explicit(&o->complete, st.complete, memory_order_relaxed);
+    atomic_store_explicit(&o->cut, st.cut, memory_order_relaxed);
+    atomic_store_explicit(&o->packets, st.packets, memory_order_relaxed);
+    atomic_store_explicit(&o->missed, st.missed, memory_order_relaxed);
 }
 
 static void publish_stats(tcpi_worker_t *w)
@@ -375,6 +392,7 @@ int tcpi_worker_run(tcpi_worker_t *w, volatile sig_atomic_t *stop)
             if (getppid() != w->conf.parent)
                 break;                      /* httpd is gone: so are we */
             publish_stats(w);
+            publish_hskeep(w);
             tcpi_flowpub_publish(tcpi_shm_flowpub(shm),
                                  tcpi_join_flows(w->join), tcpi_now_wall_ns());
             atomic_store(&shm->heartbeat_ns, tcpi_now_mono_ns());

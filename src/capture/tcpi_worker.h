@@ -24,7 +24,7 @@
 #define TCPI_EXIT_STARTUP  3     /* could not start at all: back off */
 
 #define TCPI_DISPATCH_BATCH 256  /* packets per pcap_dispatch call */
-/* The request join's flow table (408 bytes a flow) holds every flow for
+/* The request join's flow table (440 bytes a flow) holds every flow for
  * the join's grace period even at 30k new connections a second; the
  * shared event pool (40 bytes an event) about 3 s at 300k packets/s. */
 #define TCPI_JOIN_FLOWS   (1u << 15)
@@ -69,6 +69,9 @@ typedef struct {
      * counters in shm->json_log). log_line NULL: no log. */
     int             log_fd;
     tcpi_worker_line_fn *log_line;
+    /* The front ports whose TLS handshakes the handshake store keeps
+     * (tcpi_hskeep.h): those of a server with TCPInspectTLSKeys On. */
+    tcpi_ports_t    hs_ports;
 } tcpi_worker_conf_t;
 
 /** Check the shared region against the plan, then open and activate

@@ -106,6 +106,19 @@ typedef struct {
     uint32_t dupacks;              /* duplicate ACKs of lastack so far */
 } tcpi_flow_dir_t;
 
+/** The handshake keeper's state of a flow (tcpi_hskeep.h). */
+typedef struct {
+    uint8_t  state;                /* TCPI_HS_* (0: not a kept port) */
+    uint8_t  cdir;                 /* event dir of the client */
+    uint8_t  pkts;                 /* packets kept so far */
+    uint8_t  sync;                 /* bit d: rec_next[d] is known */
+    uint8_t  ccs;                  /* bit d: d sent a ChangeCipherSpec */
+    uint8_t  app_c;                /* the client's application_data records */
+    uint32_t bytes;                /* bytes kept so far */
+    uint32_t rec_next[2];          /* seq of d's next record header */
+    uint64_t syn_ns;               /* the client's SYN */
+} tcpi_flow_hs_t;
+
 typedef struct {
     tcpi_flow_key_t key;
     uint8_t  used;
@@ -119,6 +132,7 @@ typedef struct {
                                       reads in about time order walk only
                                       the events in between */
     tcpi_flowstate_t fs;           /* per-side states and counts (/flows) */
+    tcpi_flow_hs_t hs;             /* its handshake, kept apart */
 } tcpi_flow_t;
 
 /** Packet p's payload (its captured part, n bytes) on flow f: a TLS

@@ -268,6 +268,10 @@ tcpi_conn_state_t *tcpi_httpd_conn_state(conn_rec *c);
 
 extern int tcpi_httpd_tls_keys_wanted;   /* some server has TLSKeys On */
 const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag);
+/** The front ports whose TLS handshakes the worker keeps apart: those a
+ *  server with TCPInspectTLSKeys On answers on (tcpi_hskeep.h). */
+void tcpi_httpd_tls_kept_ports(tcpi_ports_t *out, server_rec *main_s,
+                               const tcpi_ports_t *front);
 void tcpi_httpd_tls_register(void);
 /** front.tls of the request record: zeros for plain HTTP; the secrets
  *  only when captured (a TCPInspectCapture rule matched). */

@@ -105,6 +105,31 @@ static int keys_on(server_rec *s)
     return c->tls_keys == 1;
 }
 
+void tcpi_httpd_tls_kept_ports(tcpi_ports_t *out, server_rec *main_s,
+                               const tcpi_ports_t *front)
+{
+    memset(out, 0, sizeof(*out));
+    if (!tcpi_httpd_tls_keys_wanted)
+        return;
+    for (server_rec *s = main_s; s != NULL; s = s->next) {
+        if (!keys_on(s))
+            continue;
+        /* The main server answers on every address no virtual host
+         * takes, and a virtual host on "*" or port 0 on every port. */
+        int every = s == main_s || s->addrs == NULL;
+        for (server_addr_rec *a = s->addrs; a != NULL && !every; a = a->next)
+            every = a->host_port == 0;
+        for (int i = 0; i < front->n; i++) {
+            int take = every;
+            for (server_addr_rec *a = s->addrs; a != NULL && !take;
+                 a = a->next)
+                take = a->host_port == front->port[i];
+            if (take)
+                tcpi_ports_add(out, front->port[i]);
+        }
+    }
+}
+
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                        SSL_CTX *ctx)
 {

@@ -618,6 +618,8 @@ int tcpi_httpd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     tcpi_httpd_state.wconf.snaplen = (uint32_t)c->snaplen;
     tcpi_httpd_state.wconf.kernel_buffer = c->kernel_buffer;
     tcpi_httpd_state.wconf.parent = tcpi_httpd_state.parent;
+    tcpi_httpd_tls_kept_ports(&tcpi_httpd_state.wconf.hs_ports, s,
+                              &tcpi_httpd_state.front_ports);
     for (int i = 0; i < nplan; i++) {
         tcpi_worker_iface_t *wi =
             &tcpi_httpd_state.wconf.iface[tcpi_httpd_state.wconf.niface];

@@ -639,6 +639,7 @@ void tcpi_sumtab_hist(uint64_t bucket[TCPI_JOIN_NBUCKETS], uint64_t *count,
 struct tcpi_join {
     tcpi_join_conf_t c;
     tcpi_flowtab_t  *ft;
+    tcpi_hskeep_t   *hs;          /* the TLS fronts' handshakes */
     tcpi_reqlog_reader_t *rd;     /* NULL without a log */
     uint64_t ring_next;
     int      ring_started;
@@ -670,7 +671,9 @@ tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf)
         };
         j->rd = tcpi_reqlog_reader_create(conf->log, &rc);
     }
-    if (j->ft == NULL || (conf->log != NULL && j->rd == NULL)) {
+    j->hs = tcpi_hskeep_create(conf->hs_store, conf->ring, &conf->hs_ports);
+    if (j->ft == NULL || j->hs == NULL ||
+        (conf->log != NULL && j->rd == NULL)) {
         tcpi_join_destroy(j);
         return NULL;
     }
@@ -682,6 +685,7 @@ void tcpi_join_destroy(tcpi_join_t *j)
     if (j == NULL)
         return;
     tcpi_flowtab_destroy(j->ft);
+    tcpi_hskeep_destroy(j->hs);
     tcpi_reqlog_reader_destroy(j->rd);
     free(j);
 }
@@ -689,6 +693,11 @@ void tcpi_join_destroy(tcpi_join_t *j)
 const tcpi_reqlog_reader_t *tcpi_join_reader(const tcpi_join_t *j)
 {
     return j->rd;
+}
+
+void tcpi_join_hskeep_stats(tcpi_hskeep_stats_t *st, const tcpi_join_t *j)
+{
+    tcpi_hskeep_stats(st, j->hs);
 }
 
 const tcpi_flowtab_t *tcpi_join_flows(const tcpi_join_t *j)
@@ -718,6 +727,8 @@ static int add_packet(tcpi_join_t *j, const tcpi_ring_rec_t *rec,
     f = tcpi_flowtab_add(j->ft, &p, rec);
     if (p.payload_caplen > 0)
         tcpi_flow_payload(f, &p, data + p.payload_off, p.payload_caplen);
+    tcpi_hskeep_packet(j->hs, j->ft, f, &p, rec, data + p.payload_off,
+                       p.payload_caplen);
     j->decoded++;
     if (rec->ts_ns > j->last_ts)
         j->last_ts = rec->ts_ns;

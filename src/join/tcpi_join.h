@@ -257,9 +257,14 @@ typedef struct {
                                       those logged from then on) */
     tcpi_join_joined_fn *on_joined; /* may be NULL */
     void          *baton;
+    tcpi_ring_t   *hs_store;       /* the handshake store (tcpi_hskeep.h),
+                                      or NULL */
+    tcpi_ports_t   hs_ports;       /* the ports whose handshakes it keeps */
 } tcpi_join_conf_t;
 
 tcpi_join_t *tcpi_join_create(const tcpi_join_conf_t *conf);
+/** The handshake keeper's counters (tcpi_hskeep.h). */
+void tcpi_join_hskeep_stats(tcpi_hskeep_stats_t *st, const tcpi_join_t *j);
 void tcpi_join_destroy(tcpi_join_t *j);
 /** One bounded, non-blocking step at wall-clock time now_ns: new ring
  *  packets into the flow table, new log records into the reader's queue,

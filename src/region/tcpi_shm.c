@@ -8,7 +8,7 @@
 #include <time.h>
 
 #define SHM_MAGIC   0x54435049u  /* "TCPI" */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 
 static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
 
@@ -23,7 +23,11 @@ static void layout(tcpi_shm_layout_t *l, uint64_t ring_size)
                     align64(TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
     l->flowpub_off = l->sumtab_off + align64(tcpi_sumtab_size());
     l->ring_off = l->flowpub_off + align64(tcpi_flowpub_size());
-    l->reqlog_off = (l->ring_off + ring_size + TCPI_SHM_PAGE - 1) &
+    l->hs_off = align64(l->ring_off + ring_size);
+    l->hs_size = align64(ring_size / 8);
+    if (l->hs_size < TCPI_RING_MIN_REGION)
+        l->hs_size = TCPI_RING_MIN_REGION;
+    l->reqlog_off = (l->hs_off + l->hs_size + TCPI_SHM_PAGE - 1) &
                     ~(uint64_t)(TCPI_SHM_PAGE - 1);
     l->size = l->reqlog_off + ((tcpi_reqlog_size() + TCPI_SHM_PAGE - 1) &
                                ~(uint64_t)(TCPI_SHM_PAGE - 1));
@@ -110,7 +114,8 @@ int tcpi_shm_check(const tcpi_shm_t *shm, uint64_t ring_size, char *err,
         shm->size != l.size || shm->hist_off != l.hist_off ||
         shm->hist_len != TCPI_HIST_LEN || shm->reqlog_off != l.reqlog_off ||
         shm->sumtab_off != l.sumtab_off || shm->flowpub_off != l.flowpub_off ||
-        shm->ring_off != l.ring_off || shm->ring_size != ring_size) {
+        shm->ring_off != l.ring_off || shm->ring_size != ring_size ||
+        shm->hs_off != l.hs_off || shm->hs_size != l.hs_size) {
         snprintf(err, errlen, "the shared region's header is not the layout "
                  "of a %llu-byte ring", (unsigned long long)ring_size);
         return -1;
@@ -118,6 +123,11 @@ int tcpi_shm_check(const tcpi_shm_t *shm, uint64_t ring_size, char *err,
     if (tcpi_ring_check((char *)shm + l.ring_off, ring_size) != 0) {
         snprintf(err, errlen, "the packet ring's header is not the layout "
                  "of a %llu-byte ring", (unsigned long long)ring_size);
+        return -1;
+    }
+    if (tcpi_ring_check((char *)shm + l.hs_off, l.hs_size) != 0) {
+        snprintf(err, errlen, "the handshake store's header is not the "
+                 "layout of a %llu-byte ring", (unsigned long long)l.hs_size);
         return -1;
     }
     return 0;
@@ -139,6 +149,8 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     shm->sumtab_off = l.sumtab_off;
     shm->flowpub_off = l.flowpub_off;
     shm->ring_off = l.ring_off;
+    shm->hs_off = l.hs_off;
+    shm->hs_size = l.hs_size;
     tcpi_reqlog_init((char *)shm + shm->reqlog_off);
     tcpi_sumtab_init((char *)shm + shm->sumtab_off);
     tcpi_flowpub_init((char *)shm + shm->flowpub_off);
@@ -147,6 +159,7 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     memset((char *)shm + shm->hist_off, 0,
            TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
     if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL ||
+        tcpi_ring_init((char *)shm + l.hs_off, l.hs_size) == NULL ||
         tcpi_shm_trust(shm, ring_size) != 0)
         return NULL;
     return shm;
@@ -186,6 +199,16 @@ tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm)
     if (layout_of(&l, &rs, shm) != 0)
         return NULL;
     return tcpi_ring_attach((char *)shm + l.ring_off, rs);
+}
+
+tcpi_ring_t *tcpi_shm_hsring(tcpi_shm_t *shm)
+{
+    tcpi_shm_layout_t l;
+    uint64_t rs;
+
+    if (layout_of(&l, &rs, shm) != 0)
+        return NULL;
+    return tcpi_ring_attach((char *)shm + l.hs_off, l.hs_size);
 }
 
 int tcpi_shm_add_iface(tcpi_shm_t *shm, const char *name, uint32_t legs,

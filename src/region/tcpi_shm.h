@@ -18,6 +18,10 @@
  *   |   (tcpi_flowpub.h)        |  seqlocked slots, once a second
  *   +---------------------------+ ring_off
  *   | packet ring (tcpi_ring.h) |  ring_size bytes
+ *   +---------------------------+ hs_off
+ *   | handshake store           |  a second ring (hs_size bytes, an
+ *   |   (tcpi_ring.h)           |  eighth of ring_size): the TLS front
+ *   |                           |  connections' handshakes (tcpi_hskeep.h)
  *   +---------------------------+ reqlog_off (page-aligned)
  *   | request log               |  written by every MPM child: the only
  *   |   (tcpi_reqlog.h)         |  part they can write; the worker reads
@@ -107,6 +111,13 @@ typedef struct {
     tcpi_linelog_stats_t st;            /* tcpi_linelog.h */
 } tcpi_shm_jsonlog_t;
 
+/* The handshake keeper's counters (tcpi_hskeep.h), by the worker only;
+ * `kept` is 1 when it keeps any port's handshakes. */
+typedef struct {
+    _Atomic uint32_t kept;
+    _Atomic uint64_t connections, complete, cut, packets, missed;
+} tcpi_shm_hskeep_t;
+
 typedef struct {
     uint32_t magic;
     uint32_t version;
@@ -116,6 +127,8 @@ typedef struct {
     uint64_t sumtab_off;
     uint64_t ring_off;
     uint64_t ring_size;
+    uint64_t hs_off;
+    uint64_t hs_size;
     uint32_t hist_len;
     uint32_t niface;
     uint32_t generation;
@@ -144,6 +157,7 @@ typedef struct {
     _Atomic uint32_t ev_drift;
     char             ev_diff[160];      /* the last disagreement */
     tcpi_shm_jsonlog_t json_log;
+    tcpi_shm_hskeep_t hskeep;
 } tcpi_shm_t;
 
 /* Mappings are split at page boundaries (4 KiB, or a multiple of it). */
@@ -152,6 +166,7 @@ typedef struct {
 /** Where each part lives for a ring of ring_size bytes. */
 typedef struct {
     uint64_t hist_off, sumtab_off, flowpub_off, ring_off;
+    uint64_t hs_off, hs_size;    /* the handshake store */
     uint64_t reqlog_off;         /* page-aligned: the child-writable part */
     uint64_t size;               /* page-aligned */
 } tcpi_shm_layout_t;
@@ -180,6 +195,11 @@ tcpi_sumtab_t *tcpi_shm_sumtab(const tcpi_shm_t *shm);
 tcpi_flowpub_t *tcpi_shm_flowpub(const tcpi_shm_t *shm);
 /** The packet ring inside the region. */
 tcpi_ring_t *tcpi_shm_ring(tcpi_shm_t *shm);
+/** The handshake store inside the region: a ring of its own, an eighth
+ *  of the packet ring's size (at least TCPI_RING_MIN_REGION bytes). Its
+ *  pages cost memory only once written: only a server with
+ *  TCPInspectTLSKeys On somewhere writes any (tcpi_hskeep.h). */
+tcpi_ring_t *tcpi_shm_hsring(tcpi_shm_t *shm);
 /** Add an interface (parent, before fork); its index, or -1 when full. */
 int tcpi_shm_add_iface(tcpi_shm_t *shm, const char *name, uint32_t legs,
                        const char *filter);

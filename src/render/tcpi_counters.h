@@ -276,6 +276,41 @@
       "Bytes of request lines waiting in the worker's buffer.",               \
       "bytes waiting")
 
+/* The handshake store (tcpi_hskeep.h): the TLS fronts' handshakes kept
+ * apart from the ring. v: the snapshot; status.json
+ * "capture.handshake_store". */
+#define TCPI_CTR_HSSTORE(X)                                                   \
+    X(BOOL, v->hs.kept, "enabled", "HandshakeStoreEnabled",                   \
+      "tcpinspect_handshake_store_enabled", 1,                                \
+      "1 when the worker keeps the TLS handshakes of the front ports a "      \
+      "server with TCPInspectTLSKeys On answers on.", "keeping")              \
+    X(GAUGE, v->hs.ring.data_size, "size_bytes", "HandshakeStoreBytes",                 \
+      "tcpinspect_handshake_store_bytes", 1,                                  \
+      "Size of the handshake store (an eighth of TCPInspectRingSize).",       \
+      "size (bytes)")                                                         \
+    X(COUNTER, v->hs.connections, "connections", "HandshakeStoreConnections", \
+      "tcpinspect_handshake_store_connections_total", 1,                      \
+      "TLS connections whose handshake was kept (from the SYN).",             \
+      "handshakes")                                                           \
+    X(COUNTER, v->hs.complete, "complete", "HandshakeStoreComplete",          \
+      "tcpinspect_handshake_store_complete_total", 1,                         \
+      "Handshakes kept up to the client's first request.", "to the request")  \
+    X(LOSS, v->hs.cut, "cut", "HandshakeStoreCut",                            \
+      "tcpinspect_handshake_store_cut_total", 1,                              \
+      "Handshakes whose keeping the bounds ended (48 packets, 96 KiB, 10 s) " \
+      "before the client's first request.", "cut by the bounds")              \
+    X(COUNTER, v->hs.packets, "packets", "HandshakeStorePackets",             \
+      "tcpinspect_handshake_store_packets_total", 1,                          \
+      "Packets written to the handshake store.", "packets")                   \
+    X(LOSS, v->hs.missed, "missed", "HandshakeStoreMissed",                   \
+      "tcpinspect_handshake_store_missed_total", 1,                           \
+      "Handshake packets the ring had overwritten before they could be "      \
+      "kept.", "missed")                                                      \
+    X(COUNTER, v->hs.ring.overwritten, "overwritten", "HandshakeStoreOverwritten", \
+      "tcpinspect_handshake_store_overwritten_total", 1,                      \
+      "Kept packets overwritten by newer handshakes (the store is full).",    \
+      "overwritten")
+
 /* How the states were counted. v: the snapshot; status.json "counts". */
 #define TCPI_CTR_COUNTS(X)                                                    \
     X(BOOL, v->counts_ok, "ok", "CountsOK", "tcpinspect_count_ok", 1,         \
@@ -360,7 +395,8 @@ typedef struct {
 
 /* In tcpi_report.c */
 extern const tcpi_counter_family_t tcpi_ctr_worker, tcpi_ctr_ring,
-    tcpi_ctr_trigger, tcpi_ctr_jsonlog, tcpi_ctr_counts, tcpi_ctr_events,
+    tcpi_ctr_trigger, tcpi_ctr_jsonlog, tcpi_ctr_hsstore, tcpi_ctr_counts,
+    tcpi_ctr_events,
     tcpi_ctr_iface, tcpi_ctr_decode;
 /* In tcpi_reqview.c */
 extern const tcpi_counter_family_t tcpi_ctr_reqlog, tcpi_ctr_join;

@@ -62,6 +62,15 @@ void tcpi_snapshot_capture(tcpi_snapshot_t *s, const tcpi_shm_t *shm)
     s->json_log.dropped = atomic_load(&w->json_log.st.dropped);
     s->json_log.write_errors = atomic_load(&w->json_log.st.write_errors);
     s->json_log.pending_bytes = atomic_load(&w->json_log.st.pending_bytes);
+    s->hs.kept = atomic_load(&w->hskeep.kept);
+    s->hs.connections = atomic_load(&w->hskeep.connections);
+    s->hs.complete = atomic_load(&w->hskeep.complete);
+    s->hs.cut = atomic_load(&w->hskeep.cut);
+    s->hs.packets = atomic_load(&w->hskeep.packets);
+    s->hs.missed = atomic_load(&w->hskeep.missed);
+    tcpi_ring_t *hs = tcpi_shm_hsring(w);
+    if (hs != NULL)
+        tcpi_ring_stats(&s->hs.ring, hs);
     tcpi_ring_t *ring = tcpi_shm_ring(w);
     if (ring != NULL) {
         tcpi_ring_stats(&s->ring, ring);
@@ -196,6 +205,9 @@ TCPI_CTR_FAMILY(trigger, TCPI_CTR_TRIGGER, tcpi_snapshot_t,
 TCPI_CTR_FAMILY(jsonlog, TCPI_CTR_JSONLOG, tcpi_snapshot_t,
                 TCPI_CTR_SRC_SNAPSHOT, "JSON request log", "capture.json_log",
                 "");
+TCPI_CTR_FAMILY(hsstore, TCPI_CTR_HSSTORE, tcpi_snapshot_t,
+                TCPI_CTR_SRC_SNAPSHOT, "handshake store",
+                "capture.handshake_store", "");
 TCPI_CTR_FAMILY(counts, TCPI_CTR_COUNTS, tcpi_snapshot_t,
                 TCPI_CTR_SRC_SNAPSHOT, "state counts", "counts", "");
 TCPI_CTR_FAMILY(events, TCPI_CTR_EVENTS, tcpi_snapshot_t,
@@ -227,7 +239,7 @@ const tcpi_counter_family_t tcpi_ctr_decode = {
 const tcpi_counter_family_t *const tcpi_counter_families[] = {
     &tcpi_ctr_counts, &tcpi_ctr_events, &tcpi_ctr_worker, &tcpi_ctr_iface,
     &tcpi_ctr_decode, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
-    &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, NULL
+    &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, &tcpi_ctr_hsstore, NULL
 };
 
 /* A family's values from the snapshot (not for the per-interface ones). */
@@ -320,6 +332,9 @@ static void json_capture(tcpi_json_t *j, const tcpi_snapshot_t *s)
     tcpi_json_str(j, "kind", s->json_log.kind == TCPI_JSONLOG_FILE ? "file"
                   : s->json_log.kind == TCPI_JSONLOG_PIPE ? "pipe" : NULL);
     json_family(j, &tcpi_ctr_jsonlog, s);
+    tcpi_json_end(j);
+    tcpi_json_obj(j, "handshake_store");        /* tcpi_hskeep.h */
+    json_family(j, &tcpi_ctr_hsstore, s);
     tcpi_json_end(j);
     tcpi_json_end(j);
 }
@@ -522,6 +537,7 @@ void tcpi_render_auto(tcpi_out_t *o, const tcpi_snapshot_t *s)
     auto_family(o, "", &tcpi_ctr_join, &s->req);
     auto_family(o, "", &tcpi_ctr_trigger, s);
     auto_family(o, "", &tcpi_ctr_jsonlog, s);
+    auto_family(o, "", &tcpi_ctr_hsstore, s);
 }
 
 /* ---- Prometheus ------------------------------------------------------ */
@@ -628,6 +644,7 @@ void tcpi_render_metrics(tcpi_out_t *o, const tcpi_snapshot_t *s)
                     ? (double)s->ring.used_bytes / (double)s->ring.data_size : 0.0);
     prom_family(o, &tcpi_ctr_trigger, s);
     prom_family(o, &tcpi_ctr_jsonlog, s);
+    prom_family(o, &tcpi_ctr_hsstore, s);
     if (!s->req.have_join)
         return;
     prom_family(o, &tcpi_ctr_reqlog, s);
@@ -899,8 +916,8 @@ static void html_counters(tcpi_out_t *o, const tcpi_snapshot_t *s)
 {
     static const tcpi_counter_family_t *const fams[] = {
         &tcpi_ctr_worker, &tcpi_ctr_ring, &tcpi_ctr_reqlog, &tcpi_ctr_join,
-        &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, &tcpi_ctr_counts,
-        &tcpi_ctr_events,
+        &tcpi_ctr_trigger, &tcpi_ctr_jsonlog, &tcpi_ctr_hsstore,
+        &tcpi_ctr_counts, &tcpi_ctr_events,
     };
 
     tcpi_out_str(o, "<h2 id=\"counters\">Counters</h2>\n<p>The numbers of "

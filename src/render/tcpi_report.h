@@ -52,6 +52,11 @@ typedef struct {
         uint32_t kind;               /* TCPI_JSONLOG_* */
         uint64_t written, delayed, dropped, write_errors, pending_bytes;
     } json_log;
+    struct {                         /* the handshake store */
+        uint32_t kept;
+        uint64_t connections, complete, cut, packets, missed;
+        tcpi_ring_stats_t ring;      /* its size, what it overwrote */
+    } hs;
     uint32_t snaplen;
     tcpi_ports_t ports[TCPI_NSCOPES];
     /* live state counts (counted in the serving process) */

@@ -258,11 +258,73 @@ static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
     *upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
 }
 
-/* Trim both legs' candidates and merge them into sel in time order (ring
- * order breaks ties). Frees the candidates. */
-static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
-                      const tcpi_req_t *req, const tcpi_ring_t *ring)
+/* A whole front connection whose SYN the ring no longer holds: what the
+ * handshake store kept of it before the ring's first packet of it, from
+ * its last SYN at or before start (tcpi_reqcap.h), into kept. */
+static int kept_front(tcpi_reqcap_t *kept, const tcpi_shm_t *shm,
+                      const tcpi_req_t *req, const tcpi_reqcap_t *front)
 {
+    const tcpi_ring_t *hs = tcpi_shm_hsring((tcpi_shm_t *)shm);
+    uint64_t start = req->start_us * 1000, lower, upper, tail, head, n;
+    size_t syn = SIZE_MAX;
+    uint8_t buf[TCPI_DECODE_COPY];
+
+    if (hs == NULL || !tcpi_reqcap_whole_front(req))
+        return 0;
+    if (front->n > 0 && is_syn(&front->pkt[0]))
+        return 0;                          /* the ring has it all */
+    req_window(&lower, &upper, req);
+    if (front->n > 0)
+        upper = front->pkt[0].ts_ns;
+    tcpi_ring_bounds(&tail, &head, hs);
+    for (n = tail; n < head; n++) {
+        tcpi_ring_rec_t rec;
+        tcpi_pkt_t pkt;
+        tcpi_reqcap_pkt_t c;
+        int to_server;
+
+        if (tcpi_ring_read(&rec, buf, sizeof(buf), hs, n) != 0 ||
+            rec.ts_ns < lower || rec.ts_ns >= upper ||
+            tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
+            != TCPI_DR_ok ||
+            tcpi_reqcap_classify(&to_server, req, &pkt) != TCPI_LEG_FRONT)
+            continue;
+        c.n = n;
+        c.ts_ns = rec.ts_ns;
+        c.payload_len = pkt.payload_len;
+        c.iface = rec.iface;
+        c.leg = TCPI_LEG_FRONT;
+        c.to_server = (uint8_t)to_server;
+        c.flags = pkt.flags;
+        c.seq = pkt.seq;
+        c.kept = 1;
+        if (is_syn(&c)) {
+            if (c.ts_ns > start)
+                break;                     /* a later connection */
+            if (syn == SIZE_MAX || kept->pkt[syn].seq != c.seq ||
+                syn + 1 != kept->n)
+                syn = kept->n;             /* (the same SYN again: the first) */
+        }
+        if (push(kept, &c) != 0)
+            return -1;
+    }
+    if (syn == SIZE_MAX) {
+        kept->n = 0;                       /* not its handshake */
+        return 0;
+    }
+    memmove(kept->pkt, kept->pkt + syn, (kept->n - syn) * sizeof(*kept->pkt));
+    kept->n -= syn;
+    return 0;
+}
+
+/* Trim both legs' candidates and merge them into sel in time order (ring
+ * order breaks ties), after what the handshake store kept of the front
+ * connection's start. Frees the candidates. */
+static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
+                      const tcpi_req_t *req, const tcpi_shm_t *shm)
+{
+    const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
+    tcpi_reqcap_t kept = { 0 }, front = { 0 };
     size_t lo[2], hi[2], a, b;
     int rc = -1;
 
@@ -270,6 +332,16 @@ static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
         tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
                          i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND,
                          ring_interim, (void *)ring);
+    front.n = hi[0] - lo[0];
+    front.pkt = front.n ? leg[0].pkt + lo[0] : NULL;
+    if (kept_front(&kept, shm, req, &front) != 0)
+        goto out;
+    for (size_t i = 0; i < kept.n; i++) {
+        if (push(sel, &kept.pkt[i]) != 0)
+            goto out;
+        sel->nleg[TCPI_LEG_FRONT]++;
+    }
+    sel->kept = kept.n;
     a = lo[0];
     b = lo[1];
     while (a < hi[0] || b < hi[1]) {
@@ -288,6 +360,7 @@ static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
     sel->truncated |= leg[0].truncated | leg[1].truncated;
     rc = 0;
 out:
+    tcpi_reqcap_free(&kept);
     tcpi_reqcap_free(&leg[0]);
     tcpi_reqcap_free(&leg[1]);
     if (rc != 0)
@@ -343,15 +416,16 @@ int tcpi_reqcap_select(tcpi_reqcap_t *sel, const tcpi_shm_t *shm,
         c.to_server = (uint8_t)to_server;
         c.flags = pkt.flags;
         c.seq = pkt.seq;
+        c.kept = 0;
         if (rec.iface < TCPI_MAX_IFACES)
             sel->if_linktype[rec.iface] = rec.linktype;
         if (push(&leg[l == TCPI_LEG_FRONT ? 0 : 1], &c) != 0) {
-            sel_finish(sel, leg, req, ring);
+            sel_finish(sel, leg, req, shm);
             tcpi_reqcap_free(sel);
             return -1;
         }
     }
-    return sel_finish(sel, leg, req, ring);
+    return sel_finish(sel, leg, req, shm);
 }
 
 /* ---- from the worker's flow table -------------------------------- */
@@ -399,6 +473,7 @@ static int walk_flow(tcpi_reqcap_t *v, tcpi_reqcap_t *sel, int *incomplete,
         p.to_server = (uint8_t)(e->dir == dir_c);
         p.flags = e->flags;
         p.seq = e->seq;
+        p.kept = 0;
         if (leg == TCPI_LEG_FRONT && p.ts_ns <= start) {
             if (cut_prev && !p.to_server && p.payload_len > 0)
                 goto done;                 /* the previous response */
@@ -450,7 +525,7 @@ int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
          walk_flow(&leg[1], sel, &incomplete, ft, tail, &req->backend_local,
                    &req->backend_remote, TCPI_LEG_BACKEND, 0, start,
                    start > lower ? start : lower, upper) != 0)) {
-        sel_finish(sel, leg, req, ring);
+        sel_finish(sel, leg, req, shm);
         tcpi_reqcap_free(sel);
         return -1;
     }
@@ -459,7 +534,7 @@ int tcpi_reqcap_select_flows(tcpi_reqcap_t *sel, const tcpi_flowtab_t *ft,
         tcpi_reqcap_free(&leg[1]);
         return TCPI_REQCAP_INCOMPLETE;
     }
-    return sel_finish(sel, leg, req, ring);
+    return sel_finish(sel, leg, req, shm);
 }
 
 int tcpi_reqcap_select_join(tcpi_reqcap_t *sel, const tcpi_join_t *j,
@@ -558,7 +633,8 @@ long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
                        uint32_t snaplen)
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
-    tcpi_ring_stats_t st;
+    const tcpi_ring_t *hs = tcpi_shm_hsring((tcpi_shm_t *)shm);
+    tcpi_ring_stats_t st, hst;
     char comment[2][TCPI_REQ_ID_MAX + 64];
     uint8_t *buf;
     ifmap_t m;
@@ -586,6 +662,11 @@ long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
                  req->id, tcpi_reqcap_leg_name(k ? TCPI_LEG_BACKEND
                                                    : TCPI_LEG_FRONT));
     tcpi_ring_stats(&st, ring);
+    if (hs != NULL) {
+        tcpi_ring_stats(&hst, hs);
+        if (hst.max_caplen > st.max_caplen)
+            st.max_caplen = hst.max_caplen;
+    }
     buf = malloc(st.max_caplen ? st.max_caplen : 1);
     if (buf == NULL)
         return -1;
@@ -594,8 +675,9 @@ long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
         tcpi_ring_rec_t rec;
         int ifid = ifmap_find(&m, p->leg, p->iface);
 
-        if (ifid < 0 ||
-            tcpi_ring_read(&rec, buf, st.max_caplen, ring, p->n) != 0)
+        if (ifid < 0 || (p->kept && hs == NULL) ||
+            tcpi_ring_read(&rec, buf, st.max_caplen, p->kept ? hs : ring,
+                           p->n) != 0)
             continue;                      /* gone since the selection */
         tcpi_pcapng_write_epb(o, (uint32_t)ifid, rec.ts_ns, rec.caplen,
                               rec.wirelen, buf,

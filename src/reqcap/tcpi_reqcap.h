@@ -20,7 +20,11 @@
  *               kept alive, since TLS numbers its records from the
  *               handshake on and a reader decrypts none without the
  *               ones before it; such a file also holds the requests
- *               the same client sent before on that connection.
+ *               the same client sent before on that connection. Where
+ *               the ring no longer holds the connection's SYN, the
+ *               packets the handshake store (tcpi_hskeep.h) kept of
+ *               it from its last SYN at or before start, older than
+ *               the ring's first, come first.
  *               last: before the first c->s payload or SYN after end (the
  *               client's next request) and at most end + GRACE (the
  *               trailing ACK, FIN or RST).
@@ -74,6 +78,7 @@ typedef struct {
     uint8_t  to_server;    /* c->s */
     uint8_t  flags;        /* TCPI_TH_* */
     uint32_t seq;          /* as on the wire */
+    uint8_t  kept;         /* n is in the handshake store, not the ring */
 } tcpi_reqcap_pkt_t;
 
 /** A growable list of packets (malloc'd; tcpi_reqcap_free). */
@@ -86,6 +91,7 @@ typedef struct {
     int      scan_cut;     /* the ring scan hit its budget: not all there */
     uint64_t nleg[3];      /* selected per leg (index TCPI_LEG_*) */
     int      scanned;      /* tcpi_reqcap_select_join fell back to the scan */
+    uint64_t kept;         /* packets taken from the handshake store */
 } tcpi_reqcap_t;
 
 /** 1 when req's front leg is selected as a whole connection: a TLS
