@@ -10,7 +10,9 @@
  * header bit) selects its whole front connection, and the worker's
  * handshake keeper, over the same frames, has kept what it found of TLS
  * handshakes to the front server's port: what the selection takes from
- * that store is front leg only and older than the ring's first. */
+ * that store is front leg only and older than the ring's first. Another
+ * bit keeps a TLS backend connection's secrets: its backend leg is then
+ * the whole connection, still nothing before start. */
 #include "join/tcpi_join.h"
 #include "pcapfile/tcpi_pcapfile.h"
 #include "reqcap/tcpi_reqcap.h"
@@ -79,7 +81,8 @@ static void check_backend_leg(const tcpi_reqcap_t *sel, const tcpi_ring_t *ring,
         if (p->ts_ns < req->start_us * 1000)
             abort();             /* the previous exchange */
         if (p->to_server && p->payload_len > 0 &&
-            (answered || p->ts_ns > req->end_us * 1000))
+            (answered || p->ts_ns > req->end_us * 1000) &&
+            !tcpi_reqcap_whole_backend(req))
             abort();             /* the next request */
         if (!p->to_server && p->payload_len > 0 && !interim(ring, p))
             answered = 1;
@@ -152,7 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.has_backend = (hdr[0] >> 1) & 1;
     req.backend_reused = (hdr[0] >> 2) & 1;
     req.conn_requests = hdr[1] & 3;
-    req.tls.on = req.tls.nkeys = (hdr[0] >> 3) & 1;
+    req.tls.on = req.tls.nkeys = req.tls.has_random = (hdr[0] >> 3) & 1;
+    if (req.tls.on)              /* the client random of its hello */
+        take(req.tls.client_random, TCPI_TLS_RANDOM_LEN, &data, &size);
+    /* a whole TLS backend connection (its secrets kept) */
+    req.backend_tls = req.backend_keys.nkeys = (hdr[0] >> 4) & 1;
     endpoint(&req.front_client, fam, &data, &size);
     endpoint(&req.front_server, fam, &data, &size);
     endpoint(&req.backend_local, fam, &data, &size);

@@ -37,8 +37,9 @@ static void rec(buf_t *b, unsigned type, size_t len)
 }
 
 /* A ServerHello record; selected: the supported_versions it names (0:
- * none, a TLS 1.2 hello). */
-static void server_hello(buf_t *b, unsigned selected)
+ * none, a TLS 1.2 hello); share: a key_share extension of that many
+ * bytes first (a post-quantum one is over 1100). */
+static void server_hello(buf_t *b, unsigned selected, size_t share)
 {
     buf_t m = { .n = 0 };
     uint8_t random[32] = { 2 };
@@ -49,7 +50,13 @@ static void server_hello(buf_t *b, unsigned selected)
     b16(&m, 0x1301);
     b8(&m, 0);
     if (selected) {
-        b16(&m, 6);
+        b16(&m, (unsigned)(6 + (share ? 4 + share : 0)));
+        if (share) {
+            b16(&m, 51);
+            b16(&m, (unsigned)share);
+            for (size_t i = 0; i < share; i++)
+                b8(&m, 0x5a);
+        }
         b16(&m, 43);
         b16(&m, 2);
         b16(&m, selected);
@@ -63,8 +70,25 @@ static void server_hello(buf_t *b, unsigned selected)
     bput(b, m.b, m.n);
 }
 
+/* A ClientHello record of 512 bytes whose client random is 32 times r. */
+static void client_hello(buf_t *b, uint8_t r)
+{
+    b8(b, 22);
+    b16(b, 0x0301);
+    b16(b, 512);
+    b8(b, 1);
+    b8(b, 0);
+    b16(b, 508);
+    b16(b, 0x0303);
+    for (int i = 0; i < 32; i++)
+        b8(b, r);
+    for (int i = 0; i < 508 - 34; i++)
+        b8(b, 0xc1);
+}
+
 typedef struct {
     tcpi_ring_t *ring;
+    uint8_t random;              /* its ClientHello's */
     tcpi_endpoint_t c, s;
     uint32_t seq[2];             /* next seq: 0 client, 1 server */
     uint64_t t;                  /* µs */
@@ -94,27 +118,33 @@ static void segb(conn_t *k, int from_server, const buf_t *b)
     seg(k, from_server, PA_, b->b, b->n);
 }
 
-static conn_t conn(tcpi_ring_t *ring, const char *cip, uint16_t cport,
-                   uint16_t sport, uint64_t t)
+static conn_t conn_isn(tcpi_ring_t *ring, const char *cip, uint16_t cport,
+                       uint16_t sport, uint64_t t, uint32_t isn, uint8_t random)
 {
-    conn_t k = { .ring = ring, .c = ep(cip, cport), .s = ep("198.18.0.1", sport),
-                 .seq = { 1000, 5000 }, .t = t };
+    conn_t k = { .ring = ring, .random = random, .c = ep(cip, cport),
+                 .s = ep("198.18.0.1", sport), .seq = { isn, 5000 }, .t = t };
     seg(&k, 0, S_, NULL, 0);
     seg(&k, 1, SA_, NULL, 0);
     seg(&k, 0, A_, NULL, 0);
     return k;
 }
 
+static conn_t conn(tcpi_ring_t *ring, const char *cip, uint16_t cport,
+                   uint16_t sport, uint64_t t)
+{
+    return conn_isn(ring, cip, cport, sport, t, 1000, 0x22);
+}
+
 /* A TLS 1.3 handshake on k, up to the client's Finished and the server's
- * two tickets. */
-static void tls13_handshake(conn_t *k)
+ * two tickets; share: the ServerHello's key_share bytes (0: none). */
+static void tls13_handshake_share(conn_t *k, size_t share)
 {
     buf_t ch = { .n = 0 }, sf = { .n = 0 }, cf = { .n = 0 }, nst = { .n = 0 };
 
-    rec(&ch, 22, 512);
+    client_hello(&ch, k->random);
     segb(k, 0, &ch);
     seg(k, 1, A_, NULL, 0);
-    server_hello(&sf, 0x0304);
+    server_hello(&sf, 0x0304, share);
     rec(&sf, 20, 1);
     rec(&sf, 23, 2500);          /* EncryptedExtensions .. Finished */
     segb(k, 1, &sf);
@@ -124,6 +154,11 @@ static void tls13_handshake(conn_t *k)
     rec(&nst, 23, 250);
     rec(&nst, 23, 250);
     segb(k, 1, &nst);
+}
+
+static void tls13_handshake(conn_t *k)
+{
+    tls13_handshake_share(k, 0);
 }
 
 /* The store's packets: their count, and the seq of each in order. */
@@ -168,27 +203,55 @@ static void test_tls13(void **state)
     tcpi_shm_t *shm = test_shm(1 << 20);
     tcpi_join_t *j = keeper_join(shm);
     tcpi_hskeep_stats_t st;
-    conn_t k = conn(tcpi_shm_ring(shm), "198.18.0.2", 40000, KEPT_PORT, T0);
     buf_t req = { .n = 0 }, resp = { .n = 0 };
     uint32_t seqs[32];
 
+    /* Opened ahead of its use: kept until it goes idle. A post-quantum
+     * key share makes the ServerHello bigger than the decoder's copy:
+     * its version still counts. */
+    for (size_t share = 0; share <= 1200; share += 1200) {
+        uint16_t port = (uint16_t)(40000 + share);
+        conn_t k = conn(tcpi_shm_ring(shm), "198.18.0.2", port, KEPT_PORT, T0);
+        tls13_handshake_share(&k, share);
+        seg(&k, 0, A_, NULL, 0);
+        seg(&k, 0, A_, NULL, 0);        /* the same ACK again */
+        k.t += 2000000;                 /* two seconds idle */
+        rec(&req, 23, 90);
+        segb(&k, 0, &req);              /* the request: the ring's */
+        rec(&resp, 23, 300);
+        segb(&k, 1, &resp);
+        req.n = resp.n = 0;
+        tcpi_join_run(j, 0);
+        /* SYN, SYN/ACK, ACK, ClientHello, ACK, the server's flight, the
+         * client's Finished, the tickets, two ACKs. */
+        assert_int_equal(store_pkts(shm, seqs, 32, port), 10);
+        assert_int_equal(seqs[0], 1000);                   /* the SYN */
+    }
+    tcpi_join_hskeep_stats(&st, j);
+    assert_true(st.active);
+    assert_int_equal(st.connections, 2);
+    assert_int_equal(st.complete, 2);
+    assert_int_equal(st.cut, 0);
+    assert_int_equal(st.packets, 20);
+    assert_int_equal(st.missed, 0);
+
+    /* Used at once: the first request and its answer are kept too, and
+     * a SYN seen again (a second interface, late) starts nothing over. */
+    conn_t k = conn(tcpi_shm_ring(shm), "198.18.0.2", 40002, KEPT_PORT, T0);
     tls13_handshake(&k);
     rec(&req, 23, 90);
-    segb(&k, 0, &req);           /* the first request: kept, the last */
+    segb(&k, 0, &req);
+    k.seq[0] = 1000;
+    seg(&k, 0, S_, NULL, 0);
     rec(&resp, 23, 300);
     segb(&k, 1, &resp);
-    seg(&k, 0, A_, NULL, 0);
+    k.t += 2000000;
+    segb(&k, 0, &req);
     tcpi_join_run(j, 0);
-    /* SYN, SYN/ACK, ACK, ClientHello, ACK, the server's flight, the
-     * client's Finished, the tickets, the request. */
-    assert_int_equal(store_pkts(shm, seqs, 32, 40000), 9);
-    assert_int_equal(seqs[0], 1000);                   /* the SYN */
+    assert_int_equal(store_pkts(shm, seqs, 32, 40002), 10);
     tcpi_join_hskeep_stats(&st, j);
-    assert_int_equal(st.connections, 1);
-    assert_int_equal(st.complete, 1);
-    assert_int_equal(st.cut, 0);
-    assert_int_equal(st.packets, 9);
-    assert_int_equal(st.missed, 0);
+    assert_int_equal(st.connections, 3);
+    assert_int_equal(st.complete, 3);
     tcpi_join_destroy(j);
     free(shm);
 }
@@ -207,7 +270,7 @@ static void test_tls12_and_split_records(void **state)
     segb(&k, 0, &ch);
     /* ServerHello, a Certificate, ServerHelloDone, split across three
      * segments: the records after the certificate begin mid-segment. */
-    server_hello(&sf, 0);
+    server_hello(&sf, 0, 0);
     rec(&sf, 22, 5000);
     rec(&sf, 22, 4);
     seg(&k, 1, A_, sf.b, 1400);
@@ -223,11 +286,12 @@ static void test_tls12_and_split_records(void **state)
     rec(&sf2, 20, 1);
     rec(&sf2, 22, 40);
     segb(&k, 1, &sf2);
+    k.t += 1500000;              /* idle, then the request: not kept */
     rec(&req, 23, 120);
     segb(&k, 0, &req);
-    seg(&k, 1, PA_, "x", 1);     /* not kept */
+    seg(&k, 1, PA_, "x", 1);
     tcpi_join_run(j, 0);
-    assert_int_equal(store_pkts(shm, seqs, 32, 40001), 10);
+    assert_int_equal(store_pkts(shm, seqs, 32, 40001), 9);
     tcpi_join_hskeep_stats(&st, j);
     assert_int_equal(st.complete, 1);
     assert_int_equal(st.cut, 0);
@@ -314,11 +378,17 @@ static void test_capture_takes_the_store(void **state)
     tcpi_ring_t *ring = tcpi_shm_ring(shm);
     tcpi_join_t *j = keeper_join(shm);
     tcpi_ring_stats_t rst;
-    conn_t k = conn(ring, "198.18.0.2", 40008, KEPT_PORT, T0);
     buf_t req = { .n = 0 }, resp = { .n = 0 };
     char filler[1400];
     uint64_t t_req;
 
+    /* An earlier connection on the same tuple (another client behind the
+     * same NAT, say), closed; then the request's, opened ahead. */
+    conn_t old = conn_isn(ring, "198.18.0.2", 40008, KEPT_PORT, T0, 77777, 0x11);
+    tls13_handshake(&old);
+    seg(&old, 0, FA_, NULL, 0);
+    conn_t k = conn_isn(ring, "198.18.0.2", 40008, KEPT_PORT, old.t + 1000,
+                        1000, 0x22);
     tls13_handshake(&k);
     tcpi_join_run(j, 0);
     /* Other traffic until the ring no longer holds the connection. */
@@ -349,6 +419,8 @@ static void test_capture_takes_the_store(void **state)
     r.conn_requests = 0;
     r.tls.on = 1;
     r.tls.nkeys = 1;
+    r.tls.has_random = 1;
+    memset(r.tls.client_random, 0x22, sizeof(r.tls.client_random));
     for (int how = 0; how < 2; how++) {
         tcpi_reqcap_t sel;
         tcpi_membuf_t mb = { 0 };
@@ -362,8 +434,8 @@ static void test_capture_takes_the_store(void **state)
             assert_int_equal(tcpi_reqcap_select(&sel, shm, &r), 0);
         else
             assert_int_equal(tcpi_reqcap_select_join(&sel, j, shm, &r), 0);
-        /* SYN .. tickets from the store (it kept the request too, but the
-         * ring has that), the request, response and ACK from the ring. */
+        /* SYN .. tickets from the store (not the earlier connection's),
+         * the request, response and ACK from the ring. */
         assert_int_equal(sel.kept, 8);
         assert_int_equal(sel.n, 11);
         assert_true(sel.pkt[0].kept && (sel.pkt[0].flags & TCPI_TH_SYN));
@@ -385,6 +457,15 @@ static void test_capture_takes_the_store(void **state)
         free(mb.data);
         tcpi_reqcap_free(&sel);
     }
+
+    /* Another client random (no hello of it kept): nothing from the
+     * store, not the earlier connection's. */
+    tcpi_reqcap_t other;
+    memset(r.tls.client_random, 0x11 + 0x22, sizeof(r.tls.client_random));
+    assert_int_equal(tcpi_reqcap_select(&other, shm, &r), 0);
+    assert_int_equal(other.kept, 0);
+    assert_int_equal(other.n, 3);
+    tcpi_reqcap_free(&other);
 
     /* Without secrets the file starts where the request does: no store. */
     r.tls.nkeys = 0;

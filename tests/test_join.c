@@ -442,6 +442,34 @@ static void test_tls_backend(void **state)
     assert_int_equal(phase_us(&s, TCPI_PH_backend_ttfb), 3000);
     rec.has_backend = 0;                       /* no backend, no TLS to it */
     assert_false(tcpi_req_check(&rec));
+
+    /* Its secrets: only for a new TLS backend connection of a record a
+     * rule saved, each one a key the parser could give. */
+    req(&rec, "one", 1050 * US, 202150 * US, 0, 0);
+    rec.backend_tls = 1;
+    rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
+    rec.capture = 1;
+    rec.backend_keys.nkeys = 1;
+    rec.backend_keys.keys[0].label = TCPI_TLS_KEY_CLIENT_RANDOM;
+    rec.backend_keys.keys[0].len = 48;
+    assert_true(tcpi_req_check(&rec));
+    rec.capture = 0;                           /* no rule saved it */
+    assert_false(tcpi_req_check(&rec));
+    rec.capture = 1;
+    rec.backend_reused = 1;                    /* a pooled connection */
+    assert_false(tcpi_req_check(&rec));
+    rec.backend_reused = 0;
+    rec.backend_tls = 0;
+    assert_false(tcpi_req_check(&rec));
+    rec.backend_tls = 1;
+    rec.backend_keys.nkeys = TCPI_TLS_KEYS_MAX + 1;
+    assert_false(tcpi_req_check(&rec));
+    rec.backend_keys.nkeys = 1;
+    rec.backend_keys.keys[0].len = 0;          /* not a key */
+    assert_false(tcpi_req_check(&rec));
+    rec.backend_keys.keys[0].len = 48;
+    rec.backend_keys.keys_dropped = 1;         /* dropped with room left */
+    assert_false(tcpi_req_check(&rec));
     rig_free(r);
 }
 

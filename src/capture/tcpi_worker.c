@@ -281,7 +281,7 @@ static void publish_hskeep(tcpi_worker_t *w)
     tcpi_hskeep_stats_t st;
 
     tcpi_join_hskeep_stats(&st, w->join);
-    atomic_store_explicit(&o->kept, w->conf.hs_ports.n > 0,
+    atomic_store_explicit(&o->kept, (uint32_t)st.active,
                           memory_order_relaxed);
     atomic_store_explicit(&o->connections, st.connections,
                           memory_order_relaxed);

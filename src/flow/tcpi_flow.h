@@ -114,9 +114,13 @@ typedef struct {
     uint8_t  sync;                 /* bit d: rec_next[d] is known */
     uint8_t  ccs;                  /* bit d: d sent a ChangeCipherSpec */
     uint8_t  app_c;                /* the client's application_data records */
+    uint8_t  tls;                  /* its ServerHello's version (as fs.tls) */
+    uint8_t  done;                 /* the handshake has finished */
     uint32_t bytes;                /* bytes kept so far */
+    uint32_t isn;                  /* the client's */
     uint32_t rec_next[2];          /* seq of d's next record header */
     uint64_t syn_ns;               /* the client's SYN */
+    uint64_t last_ns;              /* the flow's previous packet */
 } tcpi_flow_hs_t;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* tcpi_hskeep.c — the handshake keeper (tcpi_hskeep.h). */
 #include "tcpi_hskeep.h"
+#include "tcpi/decode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,12 @@ void tcpi_hskeep_destroy(tcpi_hskeep_t *k)
 
 void tcpi_hskeep_stats(tcpi_hskeep_stats_t *st, const tcpi_hskeep_t *k)
 {
-    if (k == NULL)
+    if (k == NULL) {
         memset(st, 0, sizeof(*st));
-    else
+    } else {
         *st = k->st;
+        st->active = k->kept.n > 0;
+    }
 }
 
 /* Packet number n of the packet ring into the store, whole (it stays
@@ -113,6 +116,8 @@ static void follow(tcpi_flow_hs_t *h, int d, uint32_t seq,
         h->sync |= LOST(d);                /* a gap: bytes not seen */
         return;
     }
+    if (n > len)
+        n = len;                           /* (frame padding) */
     off = h->rec_next[d] - seq;
     while (off < len) {
         unsigned type;
@@ -130,16 +135,21 @@ static void follow(tcpi_flow_hs_t *h, int d, uint32_t seq,
     h->rec_next[d] = seq + off;
 }
 
-/* Whether the client's first request has begun (tcpi_hskeep.h); tls is
- * the flow's version as its ServerHello named it (tcpi_flowstate.h:
- * minor version + 1), 0 unknown. */
-static int request_began(const tcpi_flow_hs_t *h, unsigned tls)
+/* Whether the handshake has finished (tcpi_hskeep.h). */
+static int finished(const tcpi_flow_hs_t *h)
 {
-    if (tls == 5)                          /* TLS 1.3 */
-        return h->app_c >= 2;
-    if (tls >= 1 && tls <= 4)
-        return h->ccs == 3 && h->app_c >= 1;
+    if (h->tls == 5)                       /* TLS 1.3 */
+        return h->app_c >= 1;
+    if (h->tls >= 1 && h->tls <= 4)
+        return h->ccs == 3;
     return 0;
+}
+
+/* t is more than d after t0 (never when t is not after it: packets of
+ * two interfaces need not come in time order). */
+static int later(uint64_t t, uint64_t t0, uint64_t d)
+{
+    return t > t0 && t - t0 > d;
 }
 
 void tcpi_hskeep_packet(tcpi_hskeep_t *k, const tcpi_flowtab_t *ft,
@@ -157,19 +167,21 @@ void tcpi_hskeep_packet(tcpi_hskeep_t *k, const tcpi_flowtab_t *ft,
     h = &f->hs;
     tcpi_flow_key(&key, &dir, p->family, p->src, p->sport, p->dst, p->dport);
     if (is_syn(p->flags)) {
-        /* A new connection (the same SYN again keeps its time). */
-        if (h->state == TCPI_HS_WAIT && h->cdir == dir)
+        /* The same SYN again (sent again, or seen on a second interface)
+         * changes nothing; another ISN is another connection. */
+        if (h->state != TCPI_HS_NONE && h->cdir == dir && h->isn == p->seq)
             return;
         memset(h, 0, sizeof(*h));
         if (tcpi_ports_has(&k->kept, p->dport)) {
             h->state = TCPI_HS_WAIT;
             h->cdir = (uint8_t)dir;
-            h->syn_ns = rec->ts_ns;
+            h->isn = p->seq;
+            h->syn_ns = h->last_ns = rec->ts_ns;
         }
         return;
     }
     if (h->state == TCPI_HS_WAIT) {
-        if (rec->ts_ns - h->syn_ns > TCPI_HSKEEP_NS ||
+        if (later(rec->ts_ns, h->syn_ns, TCPI_HSKEEP_NS) ||
             (p->flags & (TCPI_TH_FIN | TCPI_TH_RST))) {
             h->state = TCPI_HS_DONE;
             return;
@@ -186,21 +198,35 @@ void tcpi_hskeep_packet(tcpi_hskeep_t *k, const tcpi_flowtab_t *ft,
         keep_before(k, ft, f, h, rec->n);
     } else if (h->state != TCPI_HS_KEEP) {
         return;
+    } else if (h->done && later(rec->ts_ns, h->last_ns, TCPI_HSKEEP_IDLE_NS)) {
+        h->state = TCPI_HS_DONE;           /* idle since: what comes next */
+        k->st.complete++;                  /* is the ring's */
+        return;
     }
+    if (rec->ts_ns > h->last_ns)
+        h->last_ns = rec->ts_ns;
     /* The records are read from the whole copy: the bytes handed in are
      * only the decoder's first ones. */
     caplen = copy(k, h, rec->n);
-    if (p->payload_len > 0)
-        follow(h, dir, p->seq, k->buf + p->payload_off,
-               caplen > p->payload_off ? caplen - p->payload_off : 0,
-               p->payload_len);
+    if (p->payload_len > 0) {
+        const uint8_t *pl = k->buf + p->payload_off;
+        size_t pn = caplen > p->payload_off ? caplen - p->payload_off : 0;
+
+        /* the version, from the server's whole hello (one bigger than the
+         * decoder's copy, as a post-quantum key share makes it) */
+        if (dir != h->cdir && h->tls == 0) {
+            unsigned v = f->fs.tls ? 0x0300u + f->fs.tls - 1u
+                                   : tcpi_tlsrec_server_version(pl, pn);
+            if (v >= 0x0300 && v <= 0x0304)
+                h->tls = (uint8_t)(v - 0x0300 + 1);
+        }
+        follow(h, dir, p->seq, pl, pn, p->payload_len);
+        h->done = h->done || finished(h);
+    }
     if (p->flags & (TCPI_TH_FIN | TCPI_TH_RST)) {
         h->state = TCPI_HS_DONE;
-    } else if (dir == h->cdir && request_began(h, f->fs.tls)) {
-        h->state = TCPI_HS_DONE;
-        k->st.complete++;
     } else if (h->pkts >= TCPI_HSKEEP_PKTS || h->bytes >= TCPI_HSKEEP_BYTES ||
-               rec->ts_ns - h->syn_ns >= TCPI_HSKEEP_NS) {
+               later(rec->ts_ns, h->syn_ns, TCPI_HSKEEP_NS - 1)) {
         h->state = TCPI_HS_DONE;
         k->st.cut++;
     }

@@ -11,15 +11,24 @@
  * handshake record. Which packets, both directions, in capture order:
  *
  *   from     the client's SYN (the packets before the ClientHello are
- *            copied when it comes: the flow's events name them);
- *   through  the client's first application data after the handshake,
- *            which is its first request: in TLS 1.3 its second
- *            application_data record (the first carries its Finished), in
- *            TLS 1.2 and earlier its first one once both sides sent a
- *            ChangeCipherSpec; or its FIN or RST;
+ *            copied when it comes: the flow's events name them; a SYN
+ *            sent again with the same ISN changes nothing);
+ *   through  the handshake, and on until the connection first goes idle
+ *            after it: the first packet more than TCPI_HSKEEP_IDLE_NS
+ *            after the one before is not kept, nor anything after it. So
+ *            the server's session tickets, an HTTP/2 preface and
+ *            settings, or a first request answered at once are kept; a
+ *            connection opened ahead of its use (a browser's preconnect,
+ *            a client's pool) is kept whole up to its first request. The
+ *            handshake has finished, for this, once the client sent an
+ *            application_data record in TLS 1.3 (its Finished; a client
+ *            certificate too) or both sides a ChangeCipherSpec in TLS 1.2
+ *            and earlier; the version is the ServerHello's;
+ *   or       its FIN or RST;
  *   at most  TCPI_HSKEEP_PKTS packets, TCPI_HSKEEP_BYTES bytes and
- *            TCPI_HSKEEP_NS after the SYN (a handshake that does not end
- *            by then is kept cut, and counted).
+ *            TCPI_HSKEEP_NS after the SYN (a connection busy from its
+ *            start, or a handshake that does not end, is kept cut there,
+ *            and counted).
  *
  * Records are followed per direction by sequence number from the first
  * payload on (a record's header is found where the previous one ends,
@@ -50,6 +59,7 @@ enum {
 #define TCPI_HSKEEP_PKTS   48u
 #define TCPI_HSKEEP_BYTES  (96u << 10)
 #define TCPI_HSKEEP_NS     10000000000ull
+#define TCPI_HSKEEP_IDLE_NS 1000000000ull
 /* The packets before the ClientHello looked for on the flow (SYN,
  * SYN/ACK, ACK and their retransmissions). */
 #define TCPI_HSKEEP_BEFORE 8u
@@ -58,10 +68,11 @@ typedef struct tcpi_hskeep tcpi_hskeep_t;
 
 typedef struct {
     uint64_t connections;   /* handshakes kept (their ClientHello seen) */
-    uint64_t complete;      /* ... up to the client's first request */
+    uint64_t complete;      /* ... until the connection went idle */
     uint64_t cut;           /* ... ended by the bounds */
     uint64_t packets;       /* packets written to the store */
     uint64_t missed;        /* packets the packet ring no longer held */
+    int      active;        /* it has ports to keep and a store */
 } tcpi_hskeep_stats_t;
 
 /** A keeper writing into store, copying packets out of ring, for the

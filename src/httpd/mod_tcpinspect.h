@@ -233,6 +233,9 @@ typedef struct {
                                          (atomic: HTTP/2 streams set it) */
     uint8_t      random[TCPI_TLS_RANDOM_LEN];
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
+    int          is_proxy;            /* mod_proxy's TLS connection to a
+                                         backend (SSLProxyEngine) */
+    struct tcpi_bkeys_box *box;       /* ... the request it was opened for */
     /* A TLS front's bytes, counted between mod_ssl and the socket on the
      * connection's own thread (tls.c): where each request's records lie
      * in the streams, for the join (tcpi_req_tls_t's offsets). */
@@ -260,6 +263,19 @@ typedef struct {
 void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
                          apr_uint64_t in_start, apr_uint64_t out_start,
                          int unplaced);
+
+/* The secrets of mod_proxy's TLS connection to the backend (tls.c): a
+ * box the connection fills as it closes, when it was opened for request
+ * r and closed in its thread before r was logged. backend_box: at
+ * create_req (NULL: none to keep); backend_keys: at log time (seals the
+ * box); box_drop: the request's reference, when it ends. */
+struct tcpi_bkeys_box;
+struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
+                                                  conn_rec *bc, int reused);
+void tcpi_httpd_tls_backend_keys(tcpi_req_bkeys_t *out,
+                                 struct tcpi_bkeys_box *b, request_rec *r,
+                                 int captured);
+void tcpi_httpd_tls_box_drop(struct tcpi_bkeys_box *b);
 
 /* A request was read on a TLS front connection (tls.c). */
 void tcpi_httpd_tls_request(request_rec *r, conn_rec *front);

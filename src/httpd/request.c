@@ -36,6 +36,7 @@ typedef struct {
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
     int             backend_tls;      /* mod_proxy's connection is TLS */
+    struct tcpi_bkeys_box *box;       /* ... its secrets, once it closes */
 } req_state_t;
 
 static apr_uint32_t req_counter;      /* per process; ids are pid-scoped */
@@ -169,16 +170,34 @@ int tcpi_httpd_post_read_request(request_rec *r)
  * keepalives > 0 is exactly "reused" -- the same test mod_proxy uses for
  * its keepalive race. A retry on a fresh connection calls us again and
  * overwrites the tuple with the connection that answered. */
+static apr_status_t box_drop(void *data)
+{
+    req_state_t *st = data;
+
+    tcpi_httpd_tls_box_drop(st->box);
+    st->box = NULL;
+    return APR_SUCCESS;
+}
+
 int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr)
 {
     req_state_t *st = req_state(r);
     conn_rec *bc = pr->connection;
+    struct tcpi_bkeys_box *box;
 
     if (bc == NULL)
         return OK;
     st->reused = bc->keepalives > 0;
     st->has_backend = 1;
     st->backend_tls = ap_ssl_conn_is_ssl(bc);     /* SSLProxyEngine */
+    /* A retry's connection replaces the first one's secrets too. */
+    box = st->backend_tls ? tcpi_httpd_tls_backend_box(r, bc, st->reused)
+                          : NULL;
+    if (st->box == NULL && box != NULL)
+        apr_pool_cleanup_register(r->pool, st, box_drop,
+                                  apr_pool_cleanup_null);
+    tcpi_httpd_tls_box_drop(st->box);
+    st->box = box;
     endpoint_from(&st->backend_local, bc->local_addr);
     endpoint_from(&st->backend_remote, bc->client_addr);
     return OK;
@@ -330,7 +349,11 @@ int tcpi_httpd_log_transaction(request_rec *r)
     tcpi_httpd_tls_facts(&rec.tls, rf, c, rec.capture);
     tcpi_httpd_tls_wire(&rec.tls, c, st->wire_in, st->wire_out,
                         rec.http2 || st->wire_pipelined);
+    if (rec.backend_tls && !rec.backend_reused)
+        tcpi_httpd_tls_backend_keys(&rec.backend_keys, st->box, rf,
+                                    rec.capture);
     tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
     explicit_bzero(rec.tls.keys, sizeof(rec.tls.keys));
+    explicit_bzero(&rec.backend_keys, sizeof(rec.backend_keys));
     return DECLINED;
 }

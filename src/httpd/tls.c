@@ -28,6 +28,7 @@
 #include "http_request.h"
 #include "util_filter.h"
 
+#include "apr_atomic.h"
 #include "apr_optional_hooks.h"
 #include "apr_strings.h"
 
@@ -144,8 +145,10 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     /* Only where the host keeps keys: with a callback set, OpenSSL formats
      * every secret as a key log line at each handshake (about 9% more
      * instructions for a full TLS 1.3 handshake). After SNI, OpenSSL
-     * calls the named host's context's callback. */
-    if (!tcpi_httpd_tls_keys_wanted || is_proxy || ctx == NULL || !keys_on(s))
+     * calls the named host's context's callback. A proxy context
+     * (is_proxy: mod_proxy's connections to a TLS backend) is the host's
+     * whose ProxyPass uses it. */
+    if (!tcpi_httpd_tls_keys_wanted || ctx == NULL || !keys_on(s))
         return OK;
     if (ctx_idx < 0)
         ctx_idx = SSL_CTX_get_ex_new_index(0, "mod_tcpinspect", NULL, NULL,
@@ -286,14 +289,112 @@ void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
     t->out_end = cs->wire.eor_out;
 }
 
+/* ---- the secrets of a TLS backend connection -------------------------
+ *
+ * A pooled connection carries other clients' requests before and after
+ * this one, and its secrets decrypt all of them: they go only with a
+ * connection opened for this request (create_req: not reused) and closed
+ * while this request's own thread still holds it, before the request is
+ * logged -- mod_proxy's release closing it (disablereuse, the backend's
+ * "Connection: close", an error). Nothing else can have used it then.
+ * The box is shared by the connection (which fills it as it closes) and
+ * the request (which reads it as it is logged); each holds a reference,
+ * and a connection closed later, or by another thread (the pool's expiry
+ * of an idle connection), delivers nothing. */
+struct tcpi_bkeys_box {
+    apr_uint32_t    refs;
+    apr_uint32_t    sealed;           /* the request no longer takes any */
+    apr_uint32_t    ready;            /* delivered */
+    apr_os_thread_t thread;           /* the request's */
+    tcpi_req_bkeys_t k;
+};
+
+void tcpi_httpd_tls_box_drop(struct tcpi_bkeys_box *b)
+{
+    if (b == NULL)
+        return;
+    apr_atomic_set32(&b->sealed, 1);
+    if (apr_atomic_dec32(&b->refs) == 0) {
+        explicit_bzero(b, sizeof(*b));
+        free(b);
+    }
+}
+
+static apr_status_t box_deliver(void *data)
+{
+    tcpi_conn_state_t *cs = data;
+    struct tcpi_bkeys_box *b = cs->box;
+    unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_ACQUIRE);
+
+    cs->box = NULL;
+    if (b == NULL)
+        return APR_SUCCESS;
+    if (n > TCPI_TLS_KEYS_MAX)
+        n = TCPI_TLS_KEYS_MAX;
+    if (n > 0 && !apr_atomic_read32(&b->sealed) &&
+        apr_atomic_read32(&cs->requests) == 1 &&
+        apr_os_thread_equal(b->thread, apr_os_thread_current())) {
+        memcpy(b->k.client_random, cs->random, sizeof(b->k.client_random));
+        memcpy(b->k.keys, cs->keys, n * sizeof(b->k.keys[0]));
+        b->k.nkeys = (uint8_t)n;
+        b->k.keys_dropped = cs->keys_dropped != 0;
+        apr_atomic_set32(&b->ready, 1);
+    }
+    tcpi_httpd_tls_box_drop(b);
+    return APR_SUCCESS;
+}
+
+struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
+                                                  conn_rec *bc, int reused)
+{
+    tcpi_conn_state_t *cs = ap_get_module_config(bc->conn_config,
+                                                 &tcpinspect_module);
+    struct tcpi_bkeys_box *b;
+
+    if (cs == NULL || !cs->is_proxy)
+        return NULL;
+    /* every request on the connection counts, the reused ones too */
+    apr_atomic_inc32(&cs->requests);
+    if (reused || cs->box != NULL || !tcpi_httpd_tls_keys_wanted ||
+        !keys_on(r->server) || (b = calloc(1, sizeof(*b))) == NULL)
+        return NULL;
+    b->refs = 2;
+    b->thread = apr_os_thread_current();
+    cs->box = b;
+    /* after the state's own wipe was registered: runs before it */
+    apr_pool_cleanup_register(bc->pool, cs, box_deliver,
+                              apr_pool_cleanup_null);
+    return b;
+}
+
+void tcpi_httpd_tls_backend_keys(tcpi_req_bkeys_t *out,
+                                 struct tcpi_bkeys_box *b, request_rec *r,
+                                 int captured)
+{
+    memset(out, 0, sizeof(*out));
+    if (b == NULL)
+        return;
+    apr_atomic_set32(&b->sealed, 1);
+    if (captured && keys_on(r->server) && apr_atomic_read32(&b->ready))
+        *out = b->k;
+}
+
 static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
     tcpi_conn_state_t *cs;
 
-    if (is_proxy || c->master != NULL)
+    if (c->master != NULL)
         return DECLINED;
     cs = tcpi_httpd_conn_state(c);
     cs->ssl = ssl;
+    if (is_proxy) {
+        /* mod_proxy's connection: its secrets go only to the request it
+         * was opened for, once it closes (request.c) */
+        cs->is_proxy = 1;
+        if (ssl_idx >= 0)
+            SSL_set_ex_data(ssl, ssl_idx, cs);
+        return DECLINED;
+    }
     /* The secrets: the context in use when a secret is logged (the
      * SNI-named host's) decides (keylog_cb). */
     if (ssl_idx >= 0)

@@ -159,7 +159,8 @@ tcpi_shm_t *tcpi_shm_init(void *mem, uint64_t ring_size, uint32_t generation)
     memset((char *)shm + shm->hist_off, 0,
            TCPI_HIST_LEN * sizeof(tcpi_hist_sample_t));
     if (tcpi_ring_init((char *)shm + shm->ring_off, ring_size) == NULL ||
-        tcpi_ring_init((char *)shm + l.hs_off, l.hs_size) == NULL ||
+        /* untouched until a handshake is kept (the region is zeroed) */
+        tcpi_ring_init_zeroed((char *)shm + l.hs_off, l.hs_size) == NULL ||
         tcpi_shm_trust(shm, ring_size) != 0)
         return NULL;
     return shm;

@@ -294,11 +294,12 @@
       "handshakes")                                                           \
     X(COUNTER, v->hs.complete, "complete", "HandshakeStoreComplete",          \
       "tcpinspect_handshake_store_complete_total", 1,                         \
-      "Handshakes kept up to the client's first request.", "to the request")  \
+      "Handshakes kept until their connection went idle (a second without "  \
+      "a packet).", "to idle")                                                \
     X(LOSS, v->hs.cut, "cut", "HandshakeStoreCut",                            \
       "tcpinspect_handshake_store_cut_total", 1,                              \
-      "Handshakes whose keeping the bounds ended (48 packets, 96 KiB, 10 s) " \
-      "before the client's first request.", "cut by the bounds")              \
+      "Connections whose keeping the bounds ended (48 packets, 96 KiB, "     \
+      "10 s) before they went idle.", "cut by the bounds")                    \
     X(COUNTER, v->hs.packets, "packets", "HandshakeStorePackets",             \
       "tcpinspect_handshake_store_packets_total", 1,                          \
       "Packets written to the handshake store.", "packets")                   \

@@ -419,6 +419,7 @@ void tcpi_reqview_json(tcpi_json_t *j, const char *key, const tcpi_req_t *r,
         tcpi_json_str(j, "source", r->backend_src == TCPI_BACKEND_SRC_NOTE
                                    ? "note" : "create_req");
         tcpi_json_bool(j, "tls", r->backend_tls);
+        tcpi_json_bool(j, "tls_keys_kept", r->backend_keys.nkeys > 0);
         if (s) {
             tcpi_json_bool(j, "opened", s->backend_opened);
             tcpi_json_bool(j, "pool_race", s->pool_race);
@@ -832,8 +833,10 @@ void tcpi_render_request_html(tcpi_out_t *o, const tcpi_req_t *r,
         html_ep(o, &r->backend_local);
         tcpi_out_str(o, " &rarr; ");
         html_ep(o, &r->backend_remote);
-        tcpi_out_printf(o, " (%s connection)", r->backend_reused ? "pooled, reused"
-                                                                 : "new");
+        tcpi_out_printf(o, " (%s connection%s)", r->backend_reused
+                        ? "pooled, reused" : "new", r->backend_tls ? ", TLS" : "");
+        tcpi_out_str(o, r->backend_keys.nkeys ? "; the capture carries this "
+                     "connection's secrets (TCPInspectTLSKeys)" : "");
     } else {
         tcpi_out_str(o, "not proxied");
     }

@@ -95,6 +95,12 @@ int tcpi_reqcap_whole_front(const tcpi_req_t *req)
     return req->tls.on && req->tls.nkeys > 0;
 }
 
+int tcpi_reqcap_whole_backend(const tcpi_req_t *req)
+{
+    return req->has_backend && req->backend_tls && !req->backend_reused &&
+           req->backend_keys.nkeys > 0;
+}
+
 /* Whether the front leg starts after the previous response on its
  * connection: not on a connection opened for the request (whatever the
  * server sent before it, a TLS handshake or an HTTP/2 preface, belongs to
@@ -160,7 +166,7 @@ static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
     uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
     uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
     size_t i, first = n;
-    int answered = 0;
+    int answered = 0, whole = tcpi_reqcap_whole_backend(req);
 
     for (i = 0; i < n; i++)
         if (c[i].ts_ns >= start && c[i].to_server &&
@@ -176,7 +182,8 @@ static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
         if (i > first && is_syn(p) &&
             !(is_syn(&c[first]) && p->seq == c[first].seq))
             break;           /* another connection on the tuple */
-        if (p->to_server && p->payload_len > 0 && (answered || p->ts_ns > end))
+        if (!whole && p->to_server && p->payload_len > 0 &&
+            (answered || p->ts_ns > end))
             break;           /* the next request on the connection */
         if (!p->to_server && p->payload_len > 0 && !answered &&
             !(interim != NULL && interim(baton, p)))
@@ -258,18 +265,40 @@ static void req_window(uint64_t *lower, uint64_t *upper, const tcpi_req_t *req)
     *upper = (req->end_us + TCPI_REQCAP_GRACE_US) * 1000;
 }
 
+/* 1 when payload[0..n) begins with a ClientHello whose client random is
+ * random. */
+static int hello_of(const uint8_t *payload, size_t n, const uint8_t *random)
+{
+    /* record header 5, handshake header 4, legacy_version 2, random 32 */
+    return n >= 43 && payload[0] == 22 && payload[1] == 3 && payload[5] == 1 &&
+           memcmp(payload + 11, random, TCPI_TLS_RANDOM_LEN) == 0;
+}
+
+/* Packets kept before the connection's first payload (SYN, SYN/ACK, ACK
+ * and their retransmissions) are at most this many: past it, the list
+ * starts over at the ClientHello. */
+#define KEPT_BEFORE (2 * TCPI_HSKEEP_BEFORE)
+
 /* A whole front connection whose SYN the ring no longer holds: what the
- * handshake store kept of it before the ring's first packet of it, from
- * its last SYN at or before start (tcpi_reqcap.h), into kept. */
+ * handshake store kept of that connection before the ring's first packet
+ * of it (tcpi_reqcap.h), into kept. The connection is the one whose
+ * ClientHello carries the request's client random: from its SYN when
+ * that SYN's ISN is the hello's (the ISN + 1), else from the hello,
+ * then its packets up to a SYN of another connection on the tuple (the
+ * client's always inside its sequence space). Nothing without that
+ * hello. The store is read from the window's start, within the scan's
+ * budget. */
 static int kept_front(tcpi_reqcap_t *kept, const tcpi_shm_t *shm,
                       const tcpi_req_t *req, const tcpi_reqcap_t *front)
 {
     const tcpi_ring_t *hs = tcpi_shm_hsring((tcpi_shm_t *)shm);
-    uint64_t start = req->start_us * 1000, lower, upper, tail, head, n;
-    size_t syn = SIZE_MAX;
+    uint64_t lower, upper, tail, head, n, looked = 0;
+    uint64_t t0 = tcpi_now_mono_ns();
+    uint32_t isn = 0;
+    int have_isn = 0, found = 0;
     uint8_t buf[TCPI_DECODE_COPY];
 
-    if (hs == NULL || !tcpi_reqcap_whole_front(req))
+    if (hs == NULL || !tcpi_reqcap_whole_front(req) || !req->tls.has_random)
         return 0;
     if (front->n > 0 && is_syn(&front->pkt[0]))
         return 0;                          /* the ring has it all */
@@ -277,14 +306,22 @@ static int kept_front(tcpi_reqcap_t *kept, const tcpi_shm_t *shm,
     if (front->n > 0)
         upper = front->pkt[0].ts_ns;
     tcpi_ring_bounds(&tail, &head, hs);
-    for (n = tail; n < head; n++) {
+    for (n = tcpi_ring_seek_time(hs, lower); n < head; n++) {
         tcpi_ring_rec_t rec;
         tcpi_pkt_t pkt;
         tcpi_reqcap_pkt_t c;
         int to_server;
 
-        if (tcpi_ring_read(&rec, buf, sizeof(buf), hs, n) != 0 ||
-            rec.ts_ns < lower || rec.ts_ns >= upper ||
+        if (looked >= TCPI_REQCAP_SCAN_PKTS ||
+            ((looked & 4095) == 4095 &&
+             tcpi_now_mono_ns() - t0 > TCPI_REQCAP_SCAN_NS))
+            break;
+        looked++;
+        if (tcpi_ring_read(&rec, buf, sizeof(buf), hs, n) != 0)
+            continue;
+        if (rec.ts_ns > upper + SCAN_SLOP_NS)
+            break;
+        if (rec.ts_ns < lower || rec.ts_ns >= upper ||
             tcpi_decode(&pkt, rec.linktype, buf, rec.caplen, rec.wirelen)
             != TCPI_DR_ok ||
             tcpi_reqcap_classify(&to_server, req, &pkt) != TCPI_LEG_FRONT)
@@ -299,32 +336,53 @@ static int kept_front(tcpi_reqcap_t *kept, const tcpi_shm_t *shm,
         c.seq = pkt.seq;
         c.kept = 1;
         if (is_syn(&c)) {
-            if (c.ts_ns > start)
+            if (found && c.seq != isn)
                 break;                     /* a later connection */
-            if (syn == SIZE_MAX || kept->pkt[syn].seq != c.seq ||
-                syn + 1 != kept->n)
-                syn = kept->n;             /* (the same SYN again: the first) */
+            if (!found && (!have_isn || c.seq != isn)) {
+                kept->n = 0;               /* a connection starts */
+                isn = c.seq;
+                have_isn = 1;
+            }
+        } else if (!found && to_server && pkt.payload_len > 0) {
+            /* the connection's first bytes: the request's hello? */
+            if (hello_of(buf + pkt.payload_off, pkt.payload_caplen,
+                         req->tls.client_random)) {
+                found = 1;
+                if (!have_isn || c.seq != isn + 1) {
+                    kept->n = 0;           /* its SYN was not kept */
+                    isn = c.seq - 1;
+                    have_isn = 1;
+                }
+            } else {
+                kept->n = 0;               /* another connection's */
+                have_isn = 0;
+                continue;
+            }
+        } else if (!found && kept->n >= KEPT_BEFORE) {
+            kept->n = 0;
+            have_isn = 0;
+            continue;
         }
+        if (found && to_server && (uint32_t)(c.seq - isn) >= 0x80000000u)
+            continue;                      /* not in its sequence space */
+        if (!found && !have_isn)
+            continue;                      /* nothing to hang it on */
         if (push(kept, &c) != 0)
             return -1;
     }
-    if (syn == SIZE_MAX) {
-        kept->n = 0;                       /* not its handshake */
-        return 0;
-    }
-    memmove(kept->pkt, kept->pkt + syn, (kept->n - syn) * sizeof(*kept->pkt));
-    kept->n -= syn;
+    if (!found)
+        kept->n = 0;
     return 0;
 }
 
 /* Trim both legs' candidates and merge them into sel in time order (ring
- * order breaks ties), after what the handshake store kept of the front
- * connection's start. Frees the candidates. */
+ * order breaks ties), the front leg after what the handshake store kept
+ * of its connection's start. Frees the candidates. */
 static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
                       const tcpi_req_t *req, const tcpi_shm_t *shm)
 {
     const tcpi_ring_t *ring = tcpi_shm_ring((tcpi_shm_t *)shm);
-    tcpi_reqcap_t kept = { 0 }, front = { 0 };
+    tcpi_reqcap_t fr = { 0 }, ring_front = { 0 };
     size_t lo[2], hi[2], a, b;
     int rc = -1;
 
@@ -332,35 +390,35 @@ static int sel_finish(tcpi_reqcap_t *sel, tcpi_reqcap_t leg[2],
         tcpi_reqcap_trim(&lo[i], &hi[i], leg[i].pkt, leg[i].n, req,
                          i == 0 ? TCPI_LEG_FRONT : TCPI_LEG_BACKEND,
                          ring_interim, (void *)ring);
-    front.n = hi[0] - lo[0];
-    front.pkt = front.n ? leg[0].pkt + lo[0] : NULL;
-    if (kept_front(&kept, shm, req, &front) != 0)
+    ring_front.n = hi[0] - lo[0];
+    ring_front.pkt = ring_front.n ? leg[0].pkt + lo[0] : NULL;
+    /* the front leg: the kept packets, then the ring's */
+    if (kept_front(&fr, shm, req, &ring_front) != 0)
         goto out;
-    for (size_t i = 0; i < kept.n; i++) {
-        if (push(sel, &kept.pkt[i]) != 0)
+    sel->kept = fr.n;
+    for (size_t i = lo[0]; i < hi[0]; i++)
+        if (push(&fr, &leg[0].pkt[i]) != 0)
             goto out;
-        sel->nleg[TCPI_LEG_FRONT]++;
-    }
-    sel->kept = kept.n;
-    a = lo[0];
+    a = 0;
     b = lo[1];
-    while (a < hi[0] || b < hi[1]) {
+    while (a < fr.n || b < hi[1]) {
         const tcpi_reqcap_pkt_t *p;
         if (b >= hi[1] ||
-            (a < hi[0] && (leg[0].pkt[a].ts_ns < leg[1].pkt[b].ts_ns ||
-                           (leg[0].pkt[a].ts_ns == leg[1].pkt[b].ts_ns &&
-                            leg[0].pkt[a].n < leg[1].pkt[b].n))))
-            p = &leg[0].pkt[a++];
+            (a < fr.n && (fr.pkt[a].ts_ns < leg[1].pkt[b].ts_ns ||
+                          (fr.pkt[a].ts_ns == leg[1].pkt[b].ts_ns &&
+                           !fr.pkt[a].kept &&
+                           fr.pkt[a].n < leg[1].pkt[b].n))))
+            p = &fr.pkt[a++];
         else
             p = &leg[1].pkt[b++];
         if (push(sel, p) != 0)
             goto out;
         sel->nleg[p->leg]++;
     }
-    sel->truncated |= leg[0].truncated | leg[1].truncated;
+    sel->truncated |= fr.truncated | leg[0].truncated | leg[1].truncated;
     rc = 0;
 out:
-    tcpi_reqcap_free(&kept);
+    tcpi_reqcap_free(&fr);
     tcpi_reqcap_free(&leg[0]);
     tcpi_reqcap_free(&leg[1]);
     if (rc != 0)
@@ -611,18 +669,26 @@ static void build_ifmap(ifmap_t *m, const tcpi_reqcap_t *sel,
     }
 }
 
-/* The front connection's TLS secrets (TCPInspectTLSKeys) as a Decryption
- * Secrets Block, before the packets they decrypt; the copy is wiped. */
-static void write_secrets(tcpi_out_t *o, const tcpi_req_tls_t *tls)
+/* The TLS secrets of the front connection and of a whole backend one
+ * (TCPInspectTLSKeys) as one Decryption Secrets Block, before the packets
+ * they decrypt; the copy is wiped. */
+static void write_secrets(tcpi_out_t *o, const tcpi_req_t *req)
 {
-    char text[TCPI_TLS_KEYS_MAX * 200];
-    size_t n;
+    const tcpi_req_tls_t *tls = &req->tls;
+    const tcpi_req_bkeys_t *bk = &req->backend_keys;
+    char text[2 * TCPI_TLS_KEYS_MAX * 200];
+    size_t n = 0, k;
 
-    if (!tls->on || !tls->has_random || tls->nkeys == 0 ||
-        tls->nkeys > TCPI_TLS_KEYS_MAX)
-        return;
-    n = tcpi_tls_keylog_format(text, sizeof(text), tls->client_random,
-                               tls->keys, tls->nkeys);
+    if (tls->on && tls->has_random && tls->nkeys > 0 &&
+        tls->nkeys <= TCPI_TLS_KEYS_MAX)
+        n = tcpi_tls_keylog_format(text, sizeof(text), tls->client_random,
+                                   tls->keys, tls->nkeys);
+    if (n <= sizeof(text) / 2 && tcpi_reqcap_whole_backend(req) &&
+        bk->nkeys <= TCPI_TLS_KEYS_MAX &&
+        (k = tcpi_tls_keylog_format(text + n, sizeof(text) - n,
+                                    bk->client_random, bk->keys,
+                                    bk->nkeys)) <= sizeof(text) - n)
+        n += k;
     if (n > 0 && n <= sizeof(text))
         tcpi_pcapng_write_dsb(o, TCPI_PCAPNG_SECRETS_TLS, text, (uint32_t)n);
     explicit_bzero(text, sizeof(text));
@@ -656,7 +722,7 @@ long tcpi_reqcap_write(tcpi_out_t *o, const tcpi_reqcap_t *sel,
         ifc.snaplen = snaplen ? snaplen : 262144;
         tcpi_pcapng_write_idb(o, &ifc);
     }
-    write_secrets(o, &req->tls);
+    write_secrets(o, req);
     for (int k = 0; k < 2; k++)
         snprintf(comment[k], sizeof(comment[k]), "tcpinspect-id=%s leg=%s",
                  req->id, tcpi_reqcap_leg_name(k ? TCPI_LEG_BACKEND

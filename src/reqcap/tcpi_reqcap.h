@@ -23,8 +23,10 @@
  *               the same client sent before on that connection. Where
  *               the ring no longer holds the connection's SYN, the
  *               packets the handshake store (tcpi_hskeep.h) kept of
- *               it from its last SYN at or before start, older than
- *               the ring's first, come first.
+ *               it, older than the ring's first, come first: those of
+ *               the connection whose ClientHello carries the record's
+ *               client random, from its SYN (the one whose ISN is the
+ *               hello's) or else from the hello.
  *               last: before the first c->s payload or SYN after end (the
  *               client's next request) and at most end + GRACE (the
  *               trailing ACK, FIN or RST).
@@ -97,6 +99,11 @@ typedef struct {
 /** 1 when req's front leg is selected as a whole connection: a TLS
  *  front whose secrets were kept (TCPInspectTLSKeys). */
 int tcpi_reqcap_whole_front(const tcpi_req_t *req);
+/** 1 when req's backend leg is its whole connection: a TLS backend
+ *  connection opened for the request and closed by it, whose secrets
+ *  were kept (tcpi_req_bkeys_t). The backend's "last" rule below is then
+ *  only the other connection's SYN and end + GRACE. */
+int tcpi_reqcap_whole_backend(const tcpi_req_t *req);
 /** The leg of req a decoded packet belongs to (TCPI_LEG_FRONT,
  *  TCPI_LEG_BACKEND) with *to_server set, or 0. */
 int tcpi_reqcap_classify(int *to_server, const tcpi_req_t *req,

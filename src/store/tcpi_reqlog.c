@@ -167,6 +167,21 @@ static int tls_ok(const tcpi_req_tls_t *t)
     return 1;
 }
 
+static int bkeys_ok(const tcpi_req_t *r)
+{
+    const tcpi_req_bkeys_t *b = &r->backend_keys;
+
+    if (b->nkeys > TCPI_TLS_KEYS_MAX || b->keys_dropped > 1 ||
+        (b->keys_dropped && b->nkeys != TCPI_TLS_KEYS_MAX) ||
+        /* a TLS backend connection opened for a request a rule saved */
+        (b->nkeys && (!r->capture || !r->backend_tls || r->backend_reused)))
+        return 0;
+    for (unsigned i = 0; i < b->nkeys; i++)
+        if (!tcpi_tls_key_ok(&b->keys[i]))
+            return 0;
+    return 1;
+}
+
 int tcpi_req_check(const tcpi_req_t *r)
 {
     size_t idlen = strnlen(r->id, sizeof(r->id));
@@ -183,7 +198,7 @@ int tcpi_req_check(const tcpi_req_t *r)
            r->backend_tls <= (r->has_backend ? 1 : 0) &&
            !(r->backend_tls && r->backend_src != TCPI_BACKEND_SRC_CREATE_REQ) &&
            r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&
-           tls_ok(&r->tls);
+           tls_ok(&r->tls) && bkeys_ok(r);
 }
 
 uint64_t tcpi_reqlog_dropped(const tcpi_reqlog_t *log)

@@ -83,6 +83,18 @@ typedef struct {
     tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
 } tcpi_req_tls_t;
 
+/* The secrets of mod_proxy's TLS connection to the backend (SSLProxyEngine)
+ * under TCPInspectTLSKeys On: only for a connection opened for this
+ * request and closed by it, before it was logged (so it carried nothing
+ * else), in a record a rule saves. */
+typedef struct {
+    uint8_t  nkeys;                      /* 0: none kept */
+    uint8_t  keys_dropped;               /* more secrets than TCPI_TLS_KEYS_MAX */
+    uint8_t  pad[6];
+    uint8_t  client_random[TCPI_TLS_RANDOM_LEN];
+    tcpi_tls_key_t keys[TCPI_TLS_KEYS_MAX];
+} tcpi_req_bkeys_t;
+
 typedef struct {
     char     id[TCPI_REQ_ID_MAX];
     char     method[TCPI_REQ_METHOD_MAX];
@@ -109,6 +121,7 @@ typedef struct {
                                             connection before this one
                                             (0: it opened for this one) */
     tcpi_req_tls_t tls;
+    tcpi_req_bkeys_t backend_keys;
 } tcpi_req_t;
 
 typedef struct tcpi_reqlog tcpi_reqlog_t;

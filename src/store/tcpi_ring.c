@@ -117,7 +117,7 @@ static tcpi_ring_t *handle(void *mem, size_t size)
     return r;
 }
 
-tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
+static tcpi_ring_t *init(void *mem, size_t size, int zeroed)
 {
     ring_hdr_t *h = mem;
     tcpi_ring_t *r;
@@ -128,8 +128,19 @@ tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
     geometry(h, size);
     if ((r = handle(mem, size)) == NULL)
         return NULL;
-    memset(r->desc, 0, r->ndesc * sizeof(ring_desc_t));
+    if (!zeroed)
+        memset(r->desc, 0, r->ndesc * sizeof(ring_desc_t));
     return r;
+}
+
+tcpi_ring_t *tcpi_ring_init(void *mem, size_t size)
+{
+    return init(mem, size, 0);
+}
+
+tcpi_ring_t *tcpi_ring_init_zeroed(void *mem, size_t size)
+{
+    return init(mem, size, 1);
 }
 
 int tcpi_ring_check(const void *mem, size_t size)

@@ -49,6 +49,10 @@ typedef struct {
 
 /** Format a region of `size` bytes as an empty ring. NULL if too small. */
 tcpi_ring_t *tcpi_ring_init(void *mem, size_t size);
+/** tcpi_ring_init for a region that is all zero (a fresh mapping): its
+ *  descriptors are left as they are, so a ring never written costs no
+ *  memory beyond its header's page. */
+tcpi_ring_t *tcpi_ring_init_zeroed(void *mem, size_t size);
 /** 0 when the header at mem is exactly what tcpi_ring_init(mem, size)
  *  writes (the writer's check before it trusts an offset), else -1. */
 int tcpi_ring_check(const void *mem, size_t size);
