@@ -104,7 +104,8 @@ static void seg(conn_t *k, int from_server, uint8_t flags, const void *p,
     uint32_t len = frame(f, src, dst, flags, k->seq[from_server], NULL);
 
     assert_true(len + n <= sizeof(f));
-    memcpy(f + len, p, n);
+    if (n > 0)
+        memcpy(f + len, p, n);
     put16(f + 14 + 2, (uint16_t)(20 + 20 + n));       /* IPv4 total length */
     k->seq[from_server] += (uint32_t)n + ((flags & (TCPI_TH_SYN | TCPI_TH_FIN))
                                           ? 1 : 0);

@@ -236,6 +236,9 @@ typedef struct {
     int          is_proxy;            /* mod_proxy's TLS connection to a
                                          backend (SSLProxyEngine) */
     struct tcpi_bkeys_box *box;       /* ... the request it was opened for */
+    int          released;            /* ... mod_proxy released it once */
+    int          used_after;          /* ... and wrote on it after that */
+    int          filtered;            /* ... whose writes are watched */
     /* A TLS front's bytes, counted between mod_ssl and the socket on the
      * connection's own thread (tls.c): where each request's records lie
      * in the streams, for the join (tcpi_req_tls_t's offsets). */
@@ -271,7 +274,7 @@ void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
  * box); box_drop: the request's reference, when it ends. */
 struct tcpi_bkeys_box;
 struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
-                                                  conn_rec *bc, int reused);
+                                                  request_rec *pr, int reused);
 void tcpi_httpd_tls_backend_keys(tcpi_req_bkeys_t *out,
                                  struct tcpi_bkeys_box *b, request_rec *r,
                                  int captured);

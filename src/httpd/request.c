@@ -191,7 +191,7 @@ int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr)
     st->has_backend = 1;
     st->backend_tls = ap_ssl_conn_is_ssl(bc);     /* SSLProxyEngine */
     /* A retry's connection replaces the first one's secrets too. */
-    box = st->backend_tls ? tcpi_httpd_tls_backend_box(r, bc, st->reused)
+    box = st->backend_tls ? tcpi_httpd_tls_backend_box(r, pr, st->reused)
                           : NULL;
     if (st->box == NULL && box != NULL)
         apr_pool_cleanup_register(r->pool, st, box_drop,

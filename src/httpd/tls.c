@@ -293,14 +293,41 @@ void tcpi_httpd_tls_wire(tcpi_req_tls_t *t, conn_rec *front,
  *
  * A pooled connection carries other clients' requests before and after
  * this one, and its secrets decrypt all of them: they go only with a
- * connection opened for this request (create_req: not reused) and closed
- * while this request's own thread still holds it, before the request is
- * logged -- mod_proxy's release closing it (disablereuse, the backend's
- * "Connection: close", an error). Nothing else can have used it then.
- * The box is shared by the connection (which fills it as it closes) and
- * the request (which reads it as it is logged); each holds a reference,
- * and a connection closed later, or by another thread (the pool's expiry
- * of an idle connection), delivers nothing. */
+ * connection opened for this request (create_req: not reused) that
+ * closed without a byte written on it since mod_proxy released it after
+ * this request's exchange -- mod_proxy's release closing it
+ * (disablereuse, the backend's "Connection: close", an error). The
+ * release destroys the request mod_proxy made for the exchange (pr, its
+ * pool a child of the connection's); a filter above mod_ssl marks any
+ * data written after that. The count of create_req on the connection
+ * (one), the request's own thread closing it and the request not yet
+ * logged are further conditions. The box is shared by the connection
+ * (which fills it as it closes) and the request (which reads it as it is
+ * logged); each holds a reference. */
+static const char bused_name[] = "TCPINSPECT_TLS_BACKEND";
+
+static apr_status_t bused_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    tcpi_conn_state_t *cs = f->ctx;
+
+    if (cs->released && !cs->used_after)
+        for (apr_bucket *b = APR_BRIGADE_FIRST(bb);
+             b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b))
+            if (!APR_BUCKET_IS_METADATA(b) && b->length != 0) {
+                cs->used_after = 1;   /* another exchange on it */
+                break;
+            }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static apr_status_t mark_released(void *data)
+{
+    tcpi_conn_state_t *cs = data;
+
+    cs->released = 1;
+    return APR_SUCCESS;
+}
+
 struct tcpi_bkeys_box {
     apr_uint32_t    refs;
     apr_uint32_t    sealed;           /* the request no longer takes any */
@@ -331,7 +358,7 @@ static apr_status_t box_deliver(void *data)
         return APR_SUCCESS;
     if (n > TCPI_TLS_KEYS_MAX)
         n = TCPI_TLS_KEYS_MAX;
-    if (n > 0 && !apr_atomic_read32(&b->sealed) &&
+    if (n > 0 && !cs->used_after && !apr_atomic_read32(&b->sealed) &&
         apr_atomic_read32(&cs->requests) == 1 &&
         apr_os_thread_equal(b->thread, apr_os_thread_current())) {
         memcpy(b->k.client_random, cs->random, sizeof(b->k.client_random));
@@ -345,8 +372,9 @@ static apr_status_t box_deliver(void *data)
 }
 
 struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
-                                                  conn_rec *bc, int reused)
+                                                  request_rec *pr, int reused)
 {
+    conn_rec *bc = pr->connection;
     tcpi_conn_state_t *cs = ap_get_module_config(bc->conn_config,
                                                  &tcpinspect_module);
     struct tcpi_bkeys_box *b;
@@ -355,9 +383,17 @@ struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
         return NULL;
     /* every request on the connection counts, the reused ones too */
     apr_atomic_inc32(&cs->requests);
-    if (reused || cs->box != NULL || !tcpi_httpd_tls_keys_wanted ||
-        !keys_on(r->server) || (b = calloc(1, sizeof(*b))) == NULL)
+    if (reused || cs->released) {
+        /* never to be handed on: wiped now, not when it closes */
+        __atomic_store_n(&cs->nkeys, 0, __ATOMIC_RELEASE);
+        explicit_bzero(cs->keys, sizeof(cs->keys));
         return NULL;
+    }
+    if (cs->box != NULL || !cs->filtered || !keys_on(r->server) ||
+        (b = calloc(1, sizeof(*b))) == NULL)
+        return NULL;
+    apr_pool_cleanup_register(pr->pool, cs, mark_released,
+                              apr_pool_cleanup_null);
     b->refs = 2;
     b->thread = apr_os_thread_current();
     cs->box = b;
@@ -389,10 +425,14 @@ static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
     cs->ssl = ssl;
     if (is_proxy) {
         /* mod_proxy's connection: its secrets go only to the request it
-         * was opened for, once it closes (request.c) */
+         * was opened for, once it closes (above) */
         cs->is_proxy = 1;
         if (ssl_idx >= 0)
             SSL_set_ex_data(ssl, ssl_idx, cs);
+        if (tcpi_httpd_tls_keys_wanted && !cs->filtered) {
+            cs->filtered = 1;
+            ap_add_output_filter(bused_name, cs, NULL, c);
+        }
         return DECLINED;
     }
     /* The secrets: the context in use when a secret is logged (the
@@ -415,6 +455,9 @@ void tcpi_httpd_tls_register(void)
     ap_register_input_filter(wire_name, wire_in, NULL, AP_FTYPE_NETWORK - 1);
     ap_register_output_filter(wire_name, wire_out, NULL,
                               AP_FTYPE_CONNECTION + 6);
+    /* above mod_ssl (CONNECTION + 5): what mod_proxy writes, in clear */
+    ap_register_output_filter(bused_name, bused_out, NULL,
+                              AP_FTYPE_CONNECTION);
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,

@@ -638,6 +638,8 @@ void tcpi_trigger_close(tcpi_trigger_t *t)
     if (t == NULL)
         return;
     tcpi_reqlog_reader_destroy(t->own);
+    if (t->pending != NULL)
+        explicit_bzero(t->pending, TCPI_TRIGGER_PENDING * sizeof(*t->pending));
     free(t->pending);
     free(t->files);
     free(t);
@@ -733,6 +735,7 @@ void tcpi_trigger_run(tcpi_trigger_t **tp, tcpi_shm_t *shm,
             write_one(t, shm, join, r);
             t->tokens_ns -= (int64_t)(tcpi_now_mono_ns() - t0);
         }
+        tcpi_req_wipe_secrets(r);
         t->phead = (t->phead + 1) % TCPI_TRIGGER_PENDING;
         t->pn--;
     }

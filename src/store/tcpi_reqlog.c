@@ -265,6 +265,8 @@ void tcpi_reqlog_reader_destroy(tcpi_reqlog_reader_t *rd)
     if (rd == NULL)
         return;
     free(rd->k);
+    if (rd->rec != NULL)
+        explicit_bzero(rd->rec, rd->c.capacity * sizeof(*rd->rec));
     free(rd->rec);
     free(rd);
 }
@@ -366,10 +368,16 @@ const tcpi_req_t *tcpi_reqlog_reader_next(uint64_t *k,
     return r;
 }
 
+void tcpi_req_wipe_secrets(tcpi_req_t *r)
+{
+    explicit_bzero(r->tls.keys, sizeof(r->tls.keys));
+    explicit_bzero(&r->backend_keys, sizeof(r->backend_keys));
+}
+
 void tcpi_reqlog_reader_pop(tcpi_reqlog_reader_t *rd)
 {
     if (rd->tail < rd->head)
-        rd->tail++;
+        tcpi_req_wipe_secrets(&rd->rec[rd->tail++ % rd->c.capacity]);
 }
 
 void tcpi_reqlog_reader_stats(tcpi_reqlog_reader_stats_t *st,

@@ -126,6 +126,9 @@ typedef struct {
 
 typedef struct tcpi_reqlog tcpi_reqlog_t;
 
+/** Wipe a copy's secrets (the front's and a backend connection's). */
+void tcpi_req_wipe_secrets(tcpi_req_t *r);
+
 size_t tcpi_reqlog_size(void);
 tcpi_reqlog_t *tcpi_reqlog_init(void *mem);
 /** Append a copy of rec; 0, or -1 when dropped (counted). */
