@@ -110,6 +110,11 @@ ProxyPass /tlspool https://127.0.0.1:$bport/pool
     SSLCertificateKeyFile $dir/tls/key.pem
     ProxyPass /app http://127.0.0.1:$jetty/app
     ProxyPass /pool http://127.0.0.1:$jetty/app
+    # its own side of those connections saves nothing: what decrypts
+    # them is what the proxy kept
+    <Location />
+        TCPInspectCapture Off
+    </Location>
 </VirtualHost>
 # The host the client names (SNI) decides whether its secrets are kept.
 <VirtualHost 127.0.0.1:$vport>
@@ -612,6 +617,17 @@ for my $h (['keys.test', 1], ['nokeys.test', 0]) {
         or diag explain $d;
     ok !$d->{uri}{"/plain/echo?nocap=$run"},
         '/capture.pcapng: ... and not the connection whose secrets were not kept';
+    # The TLS backend connections: the one closed by its request (6c)
+    # decrypts, the pooled one (6d) does not.
+    my $fb = "$dir/ring-back.pcapng";
+    is get_raw("/tcp-inspect/capture.pcapng?filter=tcp+port+$bport", $fb), 200,
+        '/capture.pcapng of the TLS backend';
+    my $b = backend_decrypted($fb);
+    ok $b->{uri}{"/app/echo?tlsback=$run"},
+        '/capture.pcapng: the TLS backend connection whose secrets were kept decrypts'
+        or diag explain $b;
+    ok !$b->{uri}{"/pool/echo?tlspool=$run"},
+        '/capture.pcapng: ... not the pooled one';
 }
 
 # 8. Downloads only: refused where TCPInspectAllowDownload is Off.

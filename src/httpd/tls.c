@@ -389,7 +389,11 @@ struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
         explicit_bzero(cs->keys, sizeof(cs->keys));
         return NULL;
     }
+    /* (mark_released writes the connection's state: only from a pool
+     * that cannot outlive it; mod_proxy_http's exchange request has one
+     * under the connection's) */
     if (cs->box != NULL || !cs->filtered || !keys_on(r->server) ||
+        !apr_pool_is_ancestor(bc->pool, pr->pool) ||
         (b = calloc(1, sizeof(*b))) == NULL)
         return NULL;
     apr_pool_cleanup_register(pr->pool, cs, mark_released,

@@ -115,7 +115,33 @@ typedef struct {
     uint8_t         refused;          /* a record says keys Off */
     uint8_t         closed;           /* a FIN or RST in the window */
     uint8_t         late;             /* client bytes after end_ns */
+    uint8_t         backend;          /* mod_proxy's TLS connection: its
+                                         secrets are the record's
+                                         backend_keys */
 } held_t;
+
+/* A record's secrets of a TLS backend connection: held only for one
+ * opened for it and closed by it (tcpi_req_bkeys_t). */
+static int backend_held(const tcpi_req_t *rec)
+{
+    return rec->has_backend && rec->backend_tls && !rec->backend_reused &&
+           rec->backend_keys.nkeys > 0 &&
+           rec->backend_keys.nkeys <= TCPI_TLS_KEYS_MAX;
+}
+
+static void held_add(held_t *h, uint64_t k, const tcpi_req_t *rec,
+                     const tcpi_endpoint_t *c, const tcpi_endpoint_t *s,
+                     const uint8_t *random, uint8_t *ports, int backend)
+{
+    memset(h, 0, sizeof(*h));
+    h->k = k;
+    h->end_ns = rec->end_us * 1000;
+    h->client = *c;
+    h->server = *s;
+    h->backend = (uint8_t)backend;
+    memcpy(h->random, random, TCPI_TLS_RANDOM_LEN);
+    ports[c->port >> 3] |= (uint8_t)(1u << (c->port & 7));
+}
 
 static int ep_is(const tcpi_endpoint_t *e, const tcpi_pkt_t *p, int src)
 {
@@ -147,18 +173,15 @@ static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
     while (n < EXPORT_SECRETS_MAX && tcpi_req_iter_next(rec, &k, &it)) {
         const tcpi_req_tls_t *t = &rec->tls;
 
-        if (!t->on || !t->has_random || t->nkeys == 0 ||
-            held_find_random(h, n, t->client_random) < n)
-            continue;
-        memset(&h[n], 0, sizeof(h[n]));
-        h[n].k = k;
-        h[n].end_ns = rec->end_us * 1000;
-        h[n].client = rec->front_client;
-        h[n].server = rec->front_server;
-        memcpy(h[n].random, t->client_random, TCPI_TLS_RANDOM_LEN);
-        ports[rec->front_client.port >> 3] |=
-            (uint8_t)(1u << (rec->front_client.port & 7));
-        n++;
+        if (t->on && t->has_random && t->nkeys > 0 &&
+            held_find_random(h, n, t->client_random) == n)
+            held_add(&h[n++], k, rec, &rec->front_client, &rec->front_server,
+                     t->client_random, ports, 0);
+        if (n < EXPORT_SECRETS_MAX && backend_held(rec) &&
+            held_find_random(h, n, rec->backend_keys.client_random) == n)
+            held_add(&h[n++], k, rec, &rec->backend_local,
+                     &rec->backend_remote, rec->backend_keys.client_random,
+                     ports, 1);
     }
     if (n > 0) {
         tcpi_req_iter_init(&it, log, &any, (int)TCPI_REQLOG_LEN);
@@ -167,7 +190,7 @@ static uint32_t held_collect(held_t *h, tcpi_req_t *rec,
                 (i = held_find_random(h, n, rec->tls.client_random)) < n)
                 h[i].refused = 1;
     }
-    explicit_bzero(rec->tls.keys, sizeof(rec->tls.keys));
+    tcpi_req_wipe_secrets(rec);
     return n;
 }
 
@@ -235,16 +258,26 @@ static void window_secrets(tcpi_out_t *o, tcpi_query_t *q, uint8_t *buf,
         n = 0;                        /* what it did not read may be late */
     for (uint32_t i = 0; i < n; i++) {
         const tcpi_req_tls_t *t = &rec->tls;
+        const tcpi_req_bkeys_t *b = &rec->backend_keys;
         size_t len;
 
         if (!h[i].closed || h[i].refused || h[i].late ||
-            tcpi_reqlog_get(rec, log, h[i].k) != 0 ||
-            !t->on || !t->has_random || t->nkeys == 0 || t->keys_refused ||
-            t->nkeys > TCPI_TLS_KEYS_MAX ||
-            memcmp(t->client_random, h[i].random, TCPI_TLS_RANDOM_LEN) != 0)
+            tcpi_reqlog_get(rec, log, h[i].k) != 0)
             continue;
-        len = tcpi_tls_keylog_format(text, sizeof(text), t->client_random,
-                                     t->keys, t->nkeys);
+        if (h[i].backend) {
+            if (!backend_held(rec) ||
+                memcmp(b->client_random, h[i].random, TCPI_TLS_RANDOM_LEN))
+                continue;
+            len = tcpi_tls_keylog_format(text, sizeof(text), b->client_random,
+                                         b->keys, b->nkeys);
+        } else {
+            if (!t->on || !t->has_random || t->nkeys == 0 || t->keys_refused ||
+                t->nkeys > TCPI_TLS_KEYS_MAX ||
+                memcmp(t->client_random, h[i].random, TCPI_TLS_RANDOM_LEN))
+                continue;
+            len = tcpi_tls_keylog_format(text, sizeof(text), t->client_random,
+                                         t->keys, t->nkeys);
+        }
         if (len > 0 && len <= sizeof(text))
             tcpi_pcapng_write_dsb(o, TCPI_PCAPNG_SECRETS_TLS, text,
                                   (uint32_t)len);
