@@ -165,6 +165,10 @@ void tcpi_hskeep_packet(tcpi_hskeep_t *k, const tcpi_flowtab_t *ft,
     if (k == NULL || k->kept.n == 0 || f == NULL)
         return;
     h = &f->hs;
+    /* most packets: a flow not being kept, and no SYN */
+    if (!is_syn(p->flags) && h->state != TCPI_HS_WAIT &&
+        h->state != TCPI_HS_KEEP)
+        return;
     tcpi_flow_key(&key, &dir, p->family, p->src, p->sport, p->dst, p->dport);
     if (is_syn(p->flags)) {
         /* The same SYN again (sent again, or seen on a second interface)
