@@ -15,15 +15,20 @@
 #   5. the HTTPS front (Debian's mod_ssl + mod_http2, a self-signed P-256
 #      certificate made at run time) through mod_proxy to Jetty: engine
 #      Off vs engine On (TCPInspectTLSKeys Off) vs engine On with
-#      TCPInspectTLSKeys On, the order turning each round, under four
+#      TCPInspectTLSKeys On vs engine On with mod_ssl's own key log
+#      (SSLKEYLOGFILE, the peer), the order turning each round, under four
 #      loads: wrk -t2 -c50 over HTTP/1.1 kept alive, h2load -c10 -m10 over
 #      h2, and a TLS handshake per request (where the key log callback
 #      runs): wrk -c50 with `Connection: close` (resumed sessions) and
 #      ab -c50 (full handshakes); req/s and httpd's CPU per request; from
 #      requests.json, whether each request's record kept its secrets
+#   6. the same four configurations, counted in instructions (callgrind,
+#      httpd -X, one client): per request with a full TLS handshake, on a
+#      kept-alive HTTP/1.1 connection and on an h2 connection
 #
-# BENCH_ONLY=states|decode|wrk|requests|tls runs one part; BENCH_ROUNDS
-# (default 5) and BENCH_SECONDS (default 10, per load) bound parts 3-5.
+# BENCH_ONLY=states|decode|wrk|requests|tls|instr runs one part;
+# BENCH_ROUNDS (default 5) and BENCH_SECONDS (default 10, per load) bound
+# parts 3-5, BENCH_INSTR_REQUESTS (default 200) part 6.
 # All traffic is on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +62,7 @@ start_backend() {
 }
 
 # $1 = On|Off, $2 = extra configuration lines (optional)
-start_httpd() {
+httpd_conf() {
     cat > "$WORK/httpd.conf" <<EOF
 ServerRoot $WORK
 ServerName localhost
@@ -90,14 +95,24 @@ ${2:-}
     Require local
 </Location>
 EOF
-    /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
-    HTTPD_PID=1
-    for _ in $(seq 50); do
+}
+
+# $1 tries 0.1 s apart
+wait_httpd() {
+    for _ in $(seq "$1"); do
         curl -skf -o /dev/null "$BASE/hello.txt" && return 0
         sleep 0.1
     done
     echo "bench: httpd did not answer" >&2
     exit 1
+}
+
+# the arguments of httpd_conf
+start_httpd() {
+    httpd_conf "$@"
+    /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
+    HTTPD_PID=1
+    wait_httpd 50
 }
 
 stop_httpd() {
@@ -357,21 +372,24 @@ print("matched %d, request records dropped %d, kernel drops %d" % (d["capture"][
       d["capture"]["request_log"]["dropped"], sum(i["dropped"] for i in d["capture"]["interfaces"])))'
 }
 
-bench_tls() {
-    echo "== 5. HTTPS front: engine Off vs On vs On + TCPInspectTLSKeys On (${SECS}s per load, $ROUNDS rounds)"
+# Part 5's and 6's HTTPS front: a self-signed P-256 certificate made now,
+# BASE and the Listen line over TLS; TLS_CONF holds the lines for mod_ssl
+# and mod_http2, TLS_RULE a capture rule matching every request.
+tls_setup() {
     local mods=/usr/lib/apache2/modules m
     for m in ssl socache_shmcb http2; do
         [ -e "$mods/mod_$m.so" ] || { echo "bench: no $mods/mod_$m.so (apache2-bin)" >&2; exit 1; }
     done
-    command -v h2load >/dev/null || { echo "bench: no h2load (nghttp2-client: make deps)" >&2; exit 1; }
-    mkdir "$WORK/tls"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-        -addext basicConstraints=critical,CA:FALSE \
-        -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+    if [ ! -d "$WORK/tls" ]; then
+        mkdir "$WORK/tls"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+            -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+            -addext basicConstraints=critical,CA:FALSE \
+            -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+    fi
     BASE=https://127.0.0.1:$PORT
     LISTEN_PROTO=https
-    local ssl="LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+    TLS_CONF="LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule ssl_module $mods/mod_ssl.so
 LoadModule http2_module $mods/mod_http2.so
 SSLSessionCache shmcb:$WORK/ssl_scache(512000)
@@ -385,29 +403,76 @@ Protocols h2 http/1.1"
     # The cheapest rule that matches every request: `On` (no ap_expr to
     # evaluate) without TCPInspectCaptureDir, so a match is only marked
     # (counted in capture.triggered.matched, `captured` in requests.json),
-    # no file is queued or written (tcpi_trigger_take). Both engine-On
-    # configurations carry it, so On+keys/On is the keys' own cost.
-    local rule="<Location />
+    # no file is queued or written (tcpi_trigger_take). Every engine-On
+    # configuration carries it, so On+keys/On is the keys' own cost.
+    TLS_RULE="<Location />
     TCPInspectCapture On
 </Location>"
+}
+
+tls_teardown() {
+    BASE=http://127.0.0.1:$PORT
+    LISTEN_PROTO=
+}
+
+# The configurations of parts 5 and 6 as httpd_conf's arguments.
+tls_mode_conf() {
+    case $1 in
+        Off) HTTPD_ARGS=(Off "$TLS_CONF") ;;
+        On) HTTPD_ARGS=(On "$TLS_CONF
+$TLS_RULE
+TCPInspectTLSKeys Off") ;;
+        On+keys) HTTPD_ARGS=(On "$TLS_CONF
+$TLS_RULE
+TCPInspectTLSKeys On") ;;
+        On+keylogfile) HTTPD_ARGS=(On "$TLS_CONF
+$TLS_RULE
+TCPInspectTLSKeys Off") ;;
+    esac
+}
+
+# Part 5's medians of load $2 for each configuration, from the array named
+# $1 (res: req/s, cpu: httpd's CPU per request) in unit $3, then their
+# ratios; $4 names what they are.
+tls_medians() {
+    local -n vals=$1
+    local m line="$2:$4"
+    declare -A med
+    for m in Off On On+keys On+keylogfile; do
+        med[$m]=$(tr ' ' '\n' <<<"${vals[$m.$2]}" | grep . | median)
+        line+=" $m ${med[$m]} $3,"
+    done
+    echo "${line%,} (medians)"
+    awk -v off="${med[Off]}" -v on="${med[On]}" -v k="${med[On+keys]}" \
+        -v f="${med[On+keylogfile]}" -v l="$2:$4" \
+        'BEGIN {printf "%s On/Off = %.3f, On+keys/Off = %.3f, On+keys/On = %.3f," \
+                " On+keylogfile/On = %.3f, On+keys/On+keylogfile = %.3f\n",
+                l, on/off, k/off, k/on, f/on, k/f}'
+}
+
+bench_tls() {
+    echo "== 5. HTTPS front: engine Off vs On vs On + TCPInspectTLSKeys On vs On + SSLKEYLOGFILE (${SECS}s per load, $ROUNDS rounds)"
+    command -v h2load >/dev/null || { echo "bench: no h2load (nghttp2-client: make deps)" >&2; exit 1; }
+    tls_setup
     start_backend
-    local modes=(Off On On+keys) r i mode load out line rps errs n seen t0 us
+    # The peer for the secrets: mod_ssl's own key log (SSLKEYLOGFILE in
+    # httpd's environment at start, the operator's way to get them today),
+    # beside the engine On without TCPInspectTLSKeys. OpenSSL formats the
+    # same lines for either callback; mod_ssl then writes them to a file.
+    local modes=(Off On On+keys On+keylogfile) r i mode load out line rps errs n seen t0 us
     local HZ
     HZ=$(getconf CLK_TCK)
     declare -A res cpu
     for r in $(seq "$ROUNDS"); do
         # The order turns each round, so no configuration always runs first.
-        for i in 0 1 2; do
-            mode=${modes[$(( (i + r - 1) % 3 ))]}
-            case $mode in
-                Off) start_httpd Off "$ssl" ;;
-                On) start_httpd On "$ssl
-$rule
-TCPInspectTLSKeys Off" ;;
-                On+keys) start_httpd On "$ssl
-$rule
-TCPInspectTLSKeys On" ;;
-            esac
+        for i in 0 1 2 3; do
+            mode=${modes[$(( (i + r - 1) % 4 ))]}
+            tls_mode_conf "$mode"
+            if [ "$mode" = On+keylogfile ]; then
+                SSLKEYLOGFILE=$WORK/keylog start_httpd "${HTTPD_ARGS[@]}"
+            else
+                start_httpd "${HTTPD_ARGS[@]}"
+            fi
             sleep 1
             line="round $r $mode:"
             seen=""
@@ -433,23 +498,16 @@ TCPInspectTLSKeys On" ;;
             if [ "$mode" != Off ]; then
                 echo "    $(tls_counts)$seen"
             fi
+            if [ "$mode" = On+keylogfile ]; then
+                echo "    mod_ssl's key log: $(wc -l < "$WORK/keylog") lines"
+                rm -f "$WORK/keylog"
+            fi
             stop_httpd
         done
     done
-    local off on keys
     for load in h1 h2 resumed full; do
-        off=$(tr ' ' '\n' <<<"${res[Off.$load]}" | grep . | median)
-        on=$(tr ' ' '\n' <<<"${res[On.$load]}" | grep . | median)
-        keys=$(tr ' ' '\n' <<<"${res[On+keys.$load]}" | grep . | median)
-        echo "$load: Off ${off} req/s, On ${on} req/s, On+keys ${keys} req/s (medians)"
-        awk -v a="$on" -v b="$off" -v k="$keys" -v l="$load" \
-            'BEGIN {printf "%s: On/Off = %.3f, On+keys/Off = %.3f, On+keys/On = %.3f\n", l, a/b, k/b, k/a}'
-        off=$(tr ' ' '\n' <<<"${cpu[Off.$load]}" | grep . | median)
-        on=$(tr ' ' '\n' <<<"${cpu[On.$load]}" | grep . | median)
-        keys=$(tr ' ' '\n' <<<"${cpu[On+keys.$load]}" | grep . | median)
-        awk -v a="$on" -v b="$off" -v k="$keys" -v l="$load" \
-            'BEGIN {printf "%s: httpd CPU per request Off %s us, On %s us, On+keys %s us (medians);" \
-                    " On/Off = %.3f, On+keys/Off = %.3f, On+keys/On = %.3f\n", l, b, a, k, a/b, k/b, k/a}'
+        tls_medians res "$load" req/s ""
+        tls_medians cpu "$load" us " httpd CPU per request"
     done
     echo "(h1: wrk -t2 -c50, HTTP/1.1 kept alive; h2: h2load -c10 -m10, one" \
          "connection per client; resumed: wrk -t2 -c50 with Connection: close, a" \
@@ -461,8 +519,82 @@ TCPInspectTLSKeys On" ;;
     echo "error_log: $bad lines at error or worse, $warn warnings; by message:"
     grep -E ':(warn|error|crit|alert|emerg)\] ' "$WORK/error_log" |
         sed -E 's/^\[[^]]*\] //; s/\[pid [^]]*\] //' | cut -c1-150 | sort | uniq -c || true
-    BASE=http://127.0.0.1:$PORT
-    LISTEN_PROTO=
+    tls_teardown
+}
+
+# ---- 6. instructions per request over TLS -----------------------------
+
+# Throughput on this 2-core host moves by more than the few percent part 5
+# looks for; instructions do not. httpd runs as one process (-X) under
+# callgrind, twice for each configuration and load: once for WARM
+# requests, once for WARM + N, then stops; the difference of the two
+# totals over N is the instructions per request of the process serving
+# them, its start and stop taken out (the capture worker, a process of
+# its own, is not counted). Loads, one client:
+#   full  ab -c1: a new connection with a full TLS 1.3 handshake per
+#         request (where the key log callback runs)
+#   h1    ab -k -c1: every request on one kept-alive connection (its one
+#         handshake in both runs, so it cancels out)
+#   h2    h2load -c1 -m1: the same over h2
+callgrind_total() {   # $1 mode, $2 load, $3 requests
+    local out=$WORK/cg.$1.$2.$3 pid ir envs=() ok
+    # SSLKEYLOGFILE only for the peer: mod_ssl reads it at startup
+    [ "$1" != On+keylogfile ] || envs=("SSLKEYLOGFILE=$WORK/keylog")
+    env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$out.%p" \
+        /usr/sbin/apache2 -X -f "$WORK/httpd.conf" >/dev/null 2>"$out.log" &
+    pid=$!
+    HTTPD_PID=$pid
+    wait_httpd 1200
+    # callgrind made its file as root; it writes it at the exit of a
+    # process that is User www-data by then
+    chown www-data "$out.$pid"
+    case $2 in
+        full) timeout 600 ab -q -c1 -n"$3" "$BASE/hello.txt" > "$out.load" 2>&1 || true
+              grep -q "^Complete requests: *$3$" "$out.load" &&
+                  grep -q "^Failed requests: *0$" "$out.load" && ok=1 ;;
+        h1) timeout 600 ab -q -k -c1 -n"$3" "$BASE/hello.txt" > "$out.load" 2>&1 || true
+            grep -q "^Keep-Alive requests: *$3$" "$out.load" &&
+                grep -q "^Failed requests: *0$" "$out.load" && ok=1 ;;
+        h2) timeout 600 h2load -c1 -m1 -n"$3" "$BASE/hello.txt" > "$out.load" 2>&1 || true
+            grep -q "^Application protocol: h2$" "$out.load" &&
+                grep -q "^requests: $3 total, $3 started, $3 done, $3 succeeded" "$out.load" && ok=1 ;;
+    esac
+    [ -n "${ok:-}" ] || { echo "bench: $2 did not complete $3 requests ($1):" >&2; cat "$out.load" >&2; exit 1; }
+    kill -TERM "$pid"
+    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    wait "$pid" 2>/dev/null || true
+    HTTPD_PID=
+    pkill -f "callgrind.*$WORK/httpd.conf" 2>/dev/null || true
+    sleep 1
+    ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out.$pid" 2>/dev/null)
+    [ -n "$ir" ] || { echo "bench: no callgrind total ($1, $2, $3 requests)" >&2; exit 1; }
+    echo "$ir"
+}
+
+bench_instr() {
+    local N=${BENCH_INSTR_REQUESTS:-200} WARM=20 mode load a b lines
+    declare -A per
+    echo "== 6. instructions per request over TLS (callgrind, httpd -X, one client, $((WARM + N)) - $WARM requests)"
+    command -v valgrind >/dev/null || { echo "bench: no valgrind (make deps)" >&2; exit 1; }
+    tls_setup
+    start_backend
+    for load in full h1 h2; do
+        for mode in Off On On+keys On+keylogfile; do
+            tls_mode_conf "$mode"
+            httpd_conf "${HTTPD_ARGS[@]}"
+            rm -f "$WORK/keylog"
+            a=$(callgrind_total "$mode" "$load" "$WARM")
+            b=$(callgrind_total "$mode" "$load" $((WARM + N)))
+            per[$mode]=$(( (b - a) / N ))
+            lines=
+            [ "$mode" != On+keylogfile ] || lines=", mod_ssl's key log $(wc -l < "$WORK/keylog") lines"
+            echo "$load $mode: ${per[$mode]} instructions per request (totals $a, $b)$lines"
+        done
+        awk -v off="${per[Off]}" -v on="${per[On]}" -v k="${per[On+keys]}" -v f="${per[On+keylogfile]}" -v l="$load" \
+            'BEGIN {printf "%s: On/Off = %.3f, On+keys/On = %.3f (%+d), On+keylogfile/On = %.3f (%+d), On+keys/On+keylogfile = %.3f\n",
+                    l, on/off, k/on, k-on, f/on, f-on, k/f}'
+    done
+    tls_teardown
 }
 
 case $ONLY in
@@ -471,6 +603,7 @@ case $ONLY in
     wrk) bench_wrk ;;
     requests) bench_requests ;;
     tls) bench_tls ;;
-    all) bench_states; bench_decode; bench_wrk; bench_requests; bench_tls ;;
-    *) echo "BENCH_ONLY: states, decode, wrk, requests or tls" >&2; exit 2 ;;
+    instr) bench_instr ;;
+    all) bench_states; bench_decode; bench_wrk; bench_requests; bench_tls; bench_instr ;;
+    *) echo "BENCH_ONLY: states, decode, wrk, requests, tls or instr" >&2; exit 2 ;;
 esac

@@ -32,6 +32,11 @@ void *tcpi_httpd_create_srv_conf(apr_pool_t *p, server_rec *s)
 
     c->engine = UNSET;
     c->tls_keys = UNSET;
+    /* The main server's comes first at each reading of the configuration
+     * (a restart, where the module may stay loaded): whether some host
+     * keeps keys is decided anew by its directives. */
+    if (!s->is_virtual)
+        tcpi_httpd_tls_keys_wanted = 0;
     c->thresholds = apr_array_make(p, 4, sizeof(tcpi_threshold_t));
     c->redact = apr_array_make(p, 4, sizeof(const char *));
     return c;

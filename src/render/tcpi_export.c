@@ -297,10 +297,11 @@ static uint64_t export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
                               int secrets);
 
 uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
-                            uint64_t now_ns, uint8_t *buf, size_t bufsize)
+                            uint64_t now_ns, uint8_t *buf, size_t bufsize,
+                            int secrets)
 {
     return export_pcapng(o, q, snaplen, now_ns, buf, bufsize, pick_ring,
-                         (void *)q->shm, 1);
+                         (void *)q->shm, secrets);
 }
 
 uint64_t tcpi_export_pcapng_pick(tcpi_out_t *o, tcpi_query_t *q,

@@ -31,9 +31,13 @@ uint64_t tcpi_export_pcap(tcpi_out_t *o, tcpi_query_t *q, int32_t linktype,
                           uint32_t snaplen, uint8_t *buf, size_t bufsize);
 
 /** pcapng of the query's packets; now_ns stamps the statistics blocks.
- *  Returns the number of packets written. */
+ *  secrets: with a Decryption Secrets Block for each closed TLS connection
+ *  of the window whose secrets the request log holds (0 where no host
+ *  keeps keys: the log is then not walked). Returns the number of packets
+ *  written. */
 uint64_t tcpi_export_pcapng(tcpi_out_t *o, tcpi_query_t *q, uint32_t snaplen,
-                            uint64_t now_ns, uint8_t *buf, size_t bufsize);
+                            uint64_t now_ns, uint8_t *buf, size_t bufsize,
+                            int secrets);
 
 /** Decides for each packet the query selects whether it goes in the file,
  *  and writes its opt_comment (NUL-terminated, at most commentlen bytes;
