@@ -2,12 +2,14 @@
 # with openssl) in front of the rig's Jetty: each request's TLS facts in
 # requests.json match what curl negotiated and what mod_ssl logs
 # (%{SSL_PROTOCOL}x ...), for TLS 1.3, TLS 1.2, a resumed session and
-# HTTP/2; with TCPInspectTLSKeys On the pcapng of every request a
-# TCPInspectCapture rule saves (downloaded, or the saved file, e.g. a 502)
-# carries the connection's secrets in a Decryption Secrets Block, so
-# tshark decrypts the request and its status with no key file (and, with
-# the block taken out, does not), while a request no rule captures keeps
-# none; /packets names the TLS records in clear; mod_ssl's own
+# HTTP/2; with TCPInspectTLSKeys On the pcapng of every request (its
+# /requests/<id>.pcapng, whether a TCPInspectCapture rule saved it or not,
+# and the file a rule saved, e.g. a 502) carries the connection's secrets
+# in a Decryption Secrets Block, so tshark decrypts the request and its
+# status with no key file (and, with the block taken out, does not), while
+# a host with it Off keeps none, from loopback and from the namespace;
+# /capture.pcapng carries them too; /packets names the TLS records in
+# clear; mod_ssl's own
 # SSLKEYLOGFILE is still written; no secret of it shows on any page or in
 # the error log; the download is refused where TCPInspectAllowDownload is
 # Off; a kept-alive connection whose handshake the ring overwrote still
@@ -368,13 +370,15 @@ my @randoms;
     check_wire('TLS 1.3', $rec, wire_frames($f, $cport), $uri, fresh => 1) if $f && $cport;
 }
 
-# 2. TLS 1.2, two requests on one kept-alive connection: the second one's
-#    capture needs the connection's earlier records too.
+# 2. TLS 1.2, two requests on one kept-alive connection, from the
+#    namespace: the second one's capture needs the connection's earlier
+#    records too.
 {
     my ($u1, $u2) = ("/app/echo?tls12a=$run", "/app/echo?tls12b=$run");
+    my $ns = "https://$host_ip:$port";
     # Two URLs in one curl: the second goes over the first's connection.
-    my ($code, $curl) = tls_curl("$base$u2", '--http1.1', '--tls-max', '1.2',
-                                 '-o', '/dev/null', "$base$u1");
+    my ($code, $curl) = tls_curl("$ns$u2", '--http1.1', '--tls-max', '1.2',
+                                 '-o', '/dev/null', "$ns$u1");
     like $curl, qr/Re-using existing connection|Reusing existing/i, 'TLS 1.2: curl kept the connection';
     my ($rec, $log) = record_for($u2);
     my ($rec1) = record_for($u1);
@@ -466,29 +470,36 @@ SKIP: {
         or diag explain \%conn;
 }
 
-# 5. A request no rule captures: its record keeps no secrets (the request
-#    log is shared by every child), and its download stays encrypted.
+# 5. A request no rule captures, from the namespace: its host keeps keys,
+#    so its record holds its connection's secrets too, and its
+#    /requests/<id>.pcapng from the ring decrypts by itself.
 {
     my $uri = "/plain/echo?nocap=$run";
-    my ($code) = tls_curl("$base$uri", '--http1.1');
+    my ($code, $curl) = tls_curl("https://$host_ip:$port$uri", '--http1.1');
     is $code, 200, 'not captured: proxied';
     my ($rec, $log) = record_for($uri);
-    ok $rec && $rec->{front}{tls} && !$rec->{front}{tls}{keys_kept},
-        'not captured: no secrets kept';
-    my $f = "$dir/nocap.pcapng";
-    is get_raw("/tcp-inspect/requests/$log->{id}.pcapng", $f), 200,
-        'not captured: /requests/<id>.pcapng from the ring';
-    my $d = decrypted($f);
-    ok !%{ $d->{uri} }, 'not captured: the download stays encrypted' or diag explain $d;
+    ok $rec && !$rec->{captured}, 'not captured: no rule matched it';
+    check_facts('not captured', $rec, $log, $curl);
+    my $f = $log && check_capture('not captured', $log->{id}, $uri, 200);
+    my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+    check_wire('not captured', $rec, wire_frames($f, $cport), $uri, fresh => 1)
+        if $f && $cport;
 }
 
-# 6. A 502 over TLS, saved by an expr= rule: the saved file decrypts too.
+# 6. A 502 over TLS from the namespace, saved by an expr= rule: the saved
+#    file decrypts, as its /requests/<id>.pcapng does.
 {
     my $uri = "/app/close?t=502-$run";
-    my ($code) = tls_curl("$base$uri", '--http1.1');
+    my ($code, $curl) = tls_curl("https://$host_ip:$port$uri", '--http1.1');
     is $code, 502, 'a backend closing without an answer gives 502 over TLS';
-    my $log = access_log()->{$uri};
+    my ($rec, $log) = record_for($uri);
     ok $log, '502: logged';
+    ok $rec && $rec->{captured}, '502: the expr= rule matched it';
+    check_facts('502', $rec, $log, $curl);
+    my $g = $log && check_capture('502', $log->{id}, $uri, 502);
+    my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
+    check_wire('502', $rec, wire_frames($g, $cport), $uri, fresh => 1)
+        if $g && $cport;
     my $f = $log ? "$caps/$log->{id}.pcapng" : '/nonexistent';
     ok wait_for(sub { -s $f }, 10, 0.2), '502: the rule saved its capture';
     my $d = decrypted($f);
@@ -605,8 +616,9 @@ for my $h (['keys.test', 1], ['nokeys.test', 0]) {
 }
 
 # 7c. /capture.pcapng: the ring's file carries the secrets still held of
-#     the connections it has packets of; tshark decrypts the saved
-#     requests in it, not the one no rule saved.
+#     the connections it has packets of; tshark decrypts the requests in
+#     it, the one no rule saved too (its host keeps keys); the keys-Off
+#     host's stays encrypted.
 {
     my $f = "$dir/ring.pcapng";
     is get_raw("/tcp-inspect/capture.pcapng?filter=tcp+port+$port", $f), 200,
@@ -615,8 +627,18 @@ for my $h (['keys.test', 1], ['nokeys.test', 0]) {
     ok $d->{uri}{"/app/echo?tls13=$run"} && $d->{uri}{"/app/echo?tls12b=$run"},
         '/capture.pcapng: tshark decrypts the saved requests with no key file'
         or diag explain $d;
-    ok !$d->{uri}{"/plain/echo?nocap=$run"},
-        '/capture.pcapng: ... and not the connection whose secrets were not kept';
+    ok $d->{uri}{"/plain/echo?nocap=$run"},
+        '/capture.pcapng: ... and the one no rule saved' or diag explain $d;
+    # The two name-based hosts (6b): the one with TCPInspectTLSKeys Off
+    # gives no secrets to the ring's file either.
+    my $fv = "$dir/ring-vhosts.pcapng";
+    is get_raw("/tcp-inspect/capture.pcapng?filter=tcp+port+$vport", $fv), 200,
+        '/capture.pcapng of the name-based hosts';
+    my $v = decrypted($fv, 1);
+    ok $v->{uri}{"/app/echo?vhost=keys.test-$run"},
+        '/capture.pcapng: the host with TCPInspectTLSKeys On decrypts' or diag explain $v;
+    ok !$v->{uri}{"/app/echo?vhost=nokeys.test-$run"},
+        '/capture.pcapng: ... the one with it Off does not' or diag explain $v;
     # The TLS backend connections: the one closed by its request (6c)
     # decrypts, the pooled one (6d) does not.
     my $fb = "$dir/ring-back.pcapng";

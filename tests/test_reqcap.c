@@ -805,8 +805,8 @@ static void test_tls_front(void **state)
     assert_int_equal(sel.nleg[TCPI_LEG_FRONT], 4);
     tcpi_reqcap_free(&sel);
 
-    /* Kept-alive with its secrets (a rule saved it): the whole connection. */
-    second.capture = 1;
+    /* Kept-alive with its secrets (its host keeps them, whether a rule
+     * saved it or not): the whole connection. */
     second.tls.has_random = 1;
     memset(second.tls.client_random, 0xab, TCPI_TLS_RANDOM_LEN);
     second.tls.nkeys = 2;

@@ -62,7 +62,7 @@ static void test_corrupt(void **state)
     for (int c = 0; c < 27; c++) {
         fill(&r, 5);
         if (c >= 9) {                   /* a TLS front with its secrets */
-            r.capture = 1;              /* (a rule saved it) */
+            r.capture = 1;
             r.tls.on = 1;
             r.tls.has_random = 1;
             r.tls.nkeys = 1;
@@ -87,7 +87,7 @@ static void test_corrupt(void **state)
         case 14: r.tls.nkeys = TCPI_TLS_KEYS_MAX + 1; break;
         case 15: r.tls.has_random = 0; break;         /* secrets of whom? */
         case 16: r.tls.keys_dropped = 2; break;
-        case 22: r.capture = 0; break;                /* secrets, no rule */
+        case 22: r.tls.keys_refused = 1; break;       /* secrets refused */
         case 23: r.tls.keys_dropped = 1; break;       /* but room left */
         case 24: r.tls.wire = 1; r.tls.hs_in = r.tls.in_start = 1;
                  r.tls.in_end = 1; r.http2 = 1; break;  /* h2 has no offsets */

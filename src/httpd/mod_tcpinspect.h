@@ -276,8 +276,7 @@ struct tcpi_bkeys_box;
 struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
                                                   request_rec *pr, int reused);
 void tcpi_httpd_tls_backend_keys(tcpi_req_bkeys_t *out,
-                                 struct tcpi_bkeys_box *b, request_rec *r,
-                                 int captured);
+                                 struct tcpi_bkeys_box *b, request_rec *r);
 void tcpi_httpd_tls_box_drop(struct tcpi_bkeys_box *b);
 
 /* A request was read on a TLS front connection (tls.c). */
@@ -292,9 +291,9 @@ const char *tcpi_httpd_set_tls_keys(cmd_parms *cmd, void *d, int flag);
 void tcpi_httpd_tls_kept_ports(tcpi_ports_t *out, server_rec *main_s,
                                const tcpi_ports_t *front);
 void tcpi_httpd_tls_register(void);
-/** front.tls of the request record: zeros for plain HTTP; the secrets
- *  only when captured (a TCPInspectCapture rule matched). */
-void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
-                          int captured);
+/** front.tls of the request record: zeros for plain HTTP; the
+ *  connection's secrets where the request's host keeps them
+ *  (TCPInspectTLSKeys On). */
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front);
 
 #endif /* TCPI_HTTPD_H */

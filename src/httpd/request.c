@@ -346,12 +346,11 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.capture = (uint8_t)capture_matches(rf, r, rec.end_us > rec.start_us
                                            ? (rec.end_us - rec.start_us) / 1000
                                            : 0);
-    tcpi_httpd_tls_facts(&rec.tls, rf, c, rec.capture);
+    tcpi_httpd_tls_facts(&rec.tls, rf, c);
     tcpi_httpd_tls_wire(&rec.tls, c, st->wire_in, st->wire_out,
                         rec.http2 || st->wire_pipelined);
     if (rec.backend_tls && !rec.backend_reused)
-        tcpi_httpd_tls_backend_keys(&rec.backend_keys, st->box, rf,
-                                    rec.capture);
+        tcpi_httpd_tls_backend_keys(&rec.backend_keys, st->box, rf);
     tcpi_reqlog_put(tcpi_httpd_state.reqlog, &rec);
     explicit_bzero(rec.tls.keys, sizeof(rec.tls.keys));
     explicit_bzero(&rec.backend_keys, sizeof(rec.backend_keys));

@@ -408,14 +408,13 @@ struct tcpi_bkeys_box *tcpi_httpd_tls_backend_box(request_rec *r,
 }
 
 void tcpi_httpd_tls_backend_keys(tcpi_req_bkeys_t *out,
-                                 struct tcpi_bkeys_box *b, request_rec *r,
-                                 int captured)
+                                 struct tcpi_bkeys_box *b, request_rec *r)
 {
     memset(out, 0, sizeof(*out));
     if (b == NULL)
         return;
     apr_atomic_set32(&b->sealed, 1);
-    if (captured && keys_on(r->server) && apr_atomic_read32(&b->ready))
+    if (keys_on(r->server) && apr_atomic_read32(&b->ready))
         *out = b->k;
 }
 
@@ -488,8 +487,7 @@ void tcpi_httpd_tls_request(request_rec *r, conn_rec *front)
         __atomic_store_n(&cs->keys_refused, 1, __ATOMIC_RELEASE);
 }
 
-void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
-                          int captured)
+void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front)
 {
     tcpi_conn_state_t *cs = ap_get_module_config(front->conn_config,
                                                  &tcpinspect_module);
@@ -522,16 +520,17 @@ void tcpi_httpd_tls_facts(tcpi_req_tls_t *t, request_rec *r, conn_rec *front,
                               sizeof(t->client_random)) ==
         sizeof(t->client_random))
         t->has_random = 1;
-    /* The secrets: only for a request a TCPInspectCapture rule saves (the
-     * request log is shared by every child: it carries no other
-     * request's), where its server keeps them, on a connection that never
-     * served a server that does not (HTTP/2 coalescing, SNI not the
-     * Host: the capture holds the whole connection), and only this
-     * connection's (the key log lines carry its client random). */
+    /* The secrets, so that every pcapng of the request decrypts (saved by
+     * a rule, or /requests/<id>.pcapng later): where its server keeps
+     * them, on a connection that never served a server that does not
+     * (HTTP/2 coalescing, SNI not the Host: the capture holds the whole
+     * connection), and only this connection's (the key log lines carry
+     * its client random). The request log holding them is bounded and
+     * overwritten oldest first. */
     if (!keys_on(r->server))
         __atomic_store_n(&cs->keys_refused, 1, __ATOMIC_RELEASE);
     t->keys_refused = __atomic_load_n(&cs->keys_refused, __ATOMIC_ACQUIRE) != 0;
-    if (captured && t->has_random && !t->keys_refused) {
+    if (t->has_random && !t->keys_refused) {
         unsigned n = __atomic_load_n(&cs->nkeys, __ATOMIC_ACQUIRE);
 
         if (n > TCPI_TLS_KEYS_MAX)

@@ -93,8 +93,8 @@ static int pick_ring(void *baton, const tcpi_ring_rec_t *rec,
 
 /* ---- the secrets of the TLS connections in the file --------------------
  *
- * The request log holds the secrets of the front connections whose
- * requests a TCPInspectCapture rule saved (TCPInspectTLSKeys On). Such a
+ * The request log holds the secrets of the front connections of hosts
+ * with TCPInspectTLSKeys On, in their requests' records. Such a
  * connection's secrets go into the ring's file, one Decryption Secrets
  * Block each, before the packets, only once nothing can be added to it:
  * it has closed (a FIN or RST in the window), its client sent nothing

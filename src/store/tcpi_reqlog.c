@@ -173,8 +173,8 @@ static int bkeys_ok(const tcpi_req_t *r)
 
     if (b->nkeys > TCPI_TLS_KEYS_MAX || b->keys_dropped > 1 ||
         (b->keys_dropped && b->nkeys != TCPI_TLS_KEYS_MAX) ||
-        /* a TLS backend connection opened for a request a rule saved */
-        (b->nkeys && (!r->capture || !r->backend_tls || r->backend_reused)))
+        /* a TLS backend connection opened for the request */
+        (b->nkeys && (!r->backend_tls || r->backend_reused)))
         return 0;
     for (unsigned i = 0; i < b->nkeys; i++)
         if (!tcpi_tls_key_ok(&b->keys[i]))
@@ -193,8 +193,6 @@ int tcpi_req_check(const tcpi_req_t *r)
            endpoint_ok(&r->backend_local) && endpoint_ok(&r->backend_remote) &&
            r->has_backend <= 1 && r->backend_reused <= 1 && r->capture <= 1 &&
            r->http2 <= 1 && !(r->http2 && r->tls.wire) &&
-           /* secrets only in a record a rule saves */
-           !(r->tls.nkeys && !r->capture) &&
            r->backend_tls <= (r->has_backend ? 1 : 0) &&
            !(r->backend_tls && r->backend_src != TCPI_BACKEND_SRC_CREATE_REQ) &&
            r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&

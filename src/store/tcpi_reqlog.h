@@ -86,7 +86,7 @@ typedef struct {
 /* The secrets of mod_proxy's TLS connection to the backend (SSLProxyEngine)
  * under TCPInspectTLSKeys On: only for a connection opened for this
  * request and closed by it, before it was logged (so it carried nothing
- * else), in a record a rule saves. */
+ * else). */
 typedef struct {
     uint8_t  nkeys;                      /* 0: none kept */
     uint8_t  keys_dropped;               /* more secrets than TCPI_TLS_KEYS_MAX */
