@@ -51,6 +51,7 @@ cleanup() {
     sleep 1
     TCPI_JETTY_RUN=$WORK/jetty TCPI_JETTY_PORT=$JPORT t/jetty/jetty.sh stop >/dev/null 2>&1 || true
     pkill -f "tcpdump -i lo -w $WORK" 2>/dev/null || true
+    pkill -KILL -f "callgrind.*$WORK/httpd.conf" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -107,10 +108,12 @@ wait_httpd() {
     exit 1
 }
 
-# the arguments of httpd_conf
+# the arguments of httpd_conf; HTTPD_ENV: NAME=value words for httpd's
+# environment only
+HTTPD_ENV=()
 start_httpd() {
     httpd_conf "$@"
-    /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
+    env "${HTTPD_ENV[@]}" /usr/sbin/apache2 -f "$WORK/httpd.conf" -k start
     HTTPD_PID=1
     wait_httpd 50
 }
@@ -350,8 +353,8 @@ httpd_ticks() {
 
 # The newest $1 records of /hello.txt (requests.json): how many carry
 # their connection's secrets (front.tls.keys_kept: the record holds them,
-# which it does only for a request a capture rule matched on a connection
-# whose host keeps keys), were resumed, and the protocols and ALPN seen.
+# which it does for every request on a connection whose host keeps keys),
+# were resumed, and the protocols and ALPN seen.
 tls_sample() {
     curl -sk "$BASE/tcp-inspect/requests.json?limit=$1&uri=/hello.txt" |
         python3 -c 'import collections, json, sys
@@ -398,13 +401,13 @@ SSLCertificateFile $WORK/tls/cert.pem
 SSLCertificateKeyFile $WORK/tls/key.pem
 Protocols h2 http/1.1"
     # TCPInspectTLSKeys On collects every handshake's secrets into the
-    # connection (the key log callback, src/httpd/tls.c) but a request
-    # record carries them only when a TCPInspectCapture rule matched it.
-    # The cheapest rule that matches every request: `On` (no ap_expr to
-    # evaluate) without TCPInspectCaptureDir, so a match is only marked
-    # (counted in capture.triggered.matched, `captured` in requests.json),
-    # no file is queued or written (tcpi_trigger_take). Every engine-On
-    # configuration carries it, so On+keys/On is the keys' own cost.
+    # connection (the key log callback, src/httpd/tls.c) and every
+    # request record of the connection carries them. The capture rule
+    # (the cheapest that matches every request: `On`, no ap_expr to
+    # evaluate, without TCPInspectCaptureDir, so a match is only marked,
+    # counted in capture.triggered.matched, `captured` in requests.json;
+    # no file is queued or written: tcpi_trigger_take) is in every
+    # engine-On configuration, so On+keys/On is the keys' own cost.
     TLS_RULE="<Location />
     TCPInspectCapture On
 </Location>"
@@ -468,11 +471,10 @@ bench_tls() {
         for i in 0 1 2 3; do
             mode=${modes[$(( (i + r - 1) % 4 ))]}
             tls_mode_conf "$mode"
-            if [ "$mode" = On+keylogfile ]; then
-                SSLKEYLOGFILE=$WORK/keylog start_httpd "${HTTPD_ARGS[@]}"
-            else
-                start_httpd "${HTTPD_ARGS[@]}"
-            fi
+            HTTPD_ENV=()
+            [ "$mode" != On+keylogfile ] || HTTPD_ENV=("SSLKEYLOGFILE=$WORK/keylog")
+            start_httpd "${HTTPD_ARGS[@]}"
+            HTTPD_ENV=()
             sleep 1
             line="round $r $mode:"
             seen=""
@@ -499,7 +501,7 @@ bench_tls() {
                 echo "    $(tls_counts)$seen"
             fi
             if [ "$mode" = On+keylogfile ]; then
-                echo "    mod_ssl's key log: $(wc -l < "$WORK/keylog") lines"
+                echo "    mod_ssl's key log: $(cat "$WORK/keylog" 2>/dev/null | wc -l) lines"
                 rm -f "$WORK/keylog"
             fi
             stop_httpd
@@ -543,7 +545,9 @@ callgrind_total() {   # $1 mode, $2 load, $3 requests
     env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$out.%p" \
         /usr/sbin/apache2 -X -f "$WORK/httpd.conf" >/dev/null 2>"$out.log" &
     pid=$!
-    HTTPD_PID=$pid
+    # (a subshell of its caller's: however it ends, this httpd, its
+    # capture worker and their valgrind go with it)
+    trap "kill -KILL $pid 2>/dev/null; pkill -KILL -f 'callgrind.*$WORK/httpd.conf'" EXIT
     wait_httpd 1200
     # callgrind made its file as root; it writes it at the exit of a
     # process that is User www-data by then
@@ -562,9 +566,9 @@ callgrind_total() {   # $1 mode, $2 load, $3 requests
     [ -n "${ok:-}" ] || { echo "bench: $2 did not complete $3 requests ($1):" >&2; cat "$out.load" >&2; exit 1; }
     kill -TERM "$pid"
     for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true      # (then no total: said below)
     wait "$pid" 2>/dev/null || true
-    HTTPD_PID=
-    pkill -f "callgrind.*$WORK/httpd.conf" 2>/dev/null || true
+    pkill -KILL -f "callgrind.*$WORK/httpd.conf" 2>/dev/null || true
     sleep 1
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out.$pid" 2>/dev/null)
     [ -n "$ir" ] || { echo "bench: no callgrind total ($1, $2, $3 requests)" >&2; exit 1; }
@@ -587,7 +591,11 @@ bench_instr() {
             b=$(callgrind_total "$mode" "$load" $((WARM + N)))
             per[$mode]=$(( (b - a) / N ))
             lines=
-            [ "$mode" != On+keylogfile ] || lines=", mod_ssl's key log $(wc -l < "$WORK/keylog") lines"
+            if [ "$mode" = On+keylogfile ]; then
+                lines=$(cat "$WORK/keylog" 2>/dev/null | wc -l)
+                [ "$lines" -gt 0 ] || { echo "bench: mod_ssl wrote no key log" >&2; exit 1; }
+                lines=", mod_ssl's key log $lines lines"
+            fi
             echo "$load $mode: ${per[$mode]} instructions per request (totals $a, $b)$lines"
         done
         awk -v off="${per[Off]}" -v on="${per[On]}" -v k="${per[On+keys]}" -v f="${per[On+keylogfile]}" -v l="$load" \

@@ -40,11 +40,11 @@ static int setup(void **state)
 
 static int teardown(void **state) { free(mem); return 0; }
 
-static int with_secrets = 1;          /* some host keeps keys */
-
-/* Export with a filter / time bound into memory; the packet count. */
-static uint64_t export(tcpi_membuf_t *m, int pcapng, int iface,
-                       const char *filter, uint64_t from_ts)
+/* Export with a filter / time bound into memory, with the held secrets
+ * (pcapng) where some host keeps keys; the packet count. */
+static uint64_t export_with(tcpi_membuf_t *m, int pcapng, int iface,
+                            const char *filter, uint64_t from_ts,
+                            int secrets)
 {
     tcpi_query_t q;
     tcpi_out_t *o = malloc(sizeof(*o));
@@ -57,12 +57,18 @@ static uint64_t export(tcpi_membuf_t *m, int pcapng, int iface,
     q.from_ts_ns = from_ts;
     tcpi_out_init(o, tcpi_membuf_sink, m);
     n = pcapng ? tcpi_export_pcapng(o, &q, 262144, T0 + 500, buf, sizeof(buf),
-                                    with_secrets)
+                                    secrets)
                : tcpi_export_pcap(o, &q, 1, 262144, buf, sizeof(buf));
     assert_int_equal(tcpi_out_flush(o), 0);
     tcpi_query_free(&q);
     free(o);
     return n;
+}
+
+static uint64_t export(tcpi_membuf_t *m, int pcapng, int iface,
+                       const char *filter, uint64_t from_ts)
+{
+    return export_with(m, pcapng, iface, filter, from_ts, 1);
 }
 
 static void test_pcapng_all(void **state)
@@ -243,8 +249,8 @@ static void test_sink_failure_stops(void **state)
     free(o);
 }
 
-/* A request record holding its TLS connection's secrets (a rule saved
- * it, TCPInspectTLSKeys On), for the front tuple 127.0.0.1:cport -> :80. */
+/* A request record holding its TLS connection's secrets (its host has
+ * TCPInspectTLSKeys On), for the front tuple 127.0.0.1:cport -> :80. */
 static void held_as(uint16_t cport, uint8_t rnd, int refused, uint64_t end_ns)
 {
     tcpi_req_t rec;
@@ -260,7 +266,6 @@ static void held_as(uint16_t cport, uint8_t rnd, int refused, uint64_t end_ns)
     rec.tls.on = rec.tls.has_random = 1;
     memset(rec.tls.client_random, rnd, TCPI_TLS_RANDOM_LEN);
     rec.tls.keys_refused = (uint8_t)refused;
-    rec.capture = !refused;               /* a rule saved it */
     rec.tls.nkeys = !refused;
     rec.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_TRAFFIC_SECRET_0;
     rec.tls.keys[0].len = 32;
@@ -277,14 +282,15 @@ static void held(uint16_t cport, uint8_t rnd)
     held_as(cport, rnd, 0, AFTER_ALL);
 }
 
-static uint32_t secrets_blocks_from(const char *filter, uint64_t from_ts)
+static uint32_t secrets_blocks_with(const char *filter, uint64_t from_ts,
+                                    int secrets)
 {
     tcpi_membuf_t m;
     tcpi_capfile_t *r = malloc(sizeof(*r));
     tcpi_capfile_pkt_t pk;
     uint32_t n;
 
-    export(&m, 1, -1, filter, from_ts);
+    export_with(&m, 1, -1, filter, from_ts, secrets);
     assert_int_equal(tcpi_capfile_open(r, (uint8_t *)m.data, m.len), 0);
     while (tcpi_capfile_next(r, &pk) == 1)
         ;
@@ -292,6 +298,11 @@ static uint32_t secrets_blocks_from(const char *filter, uint64_t from_ts)
     free(r);
     free(m.data);
     return n;
+}
+
+static uint32_t secrets_blocks_from(const char *filter, uint64_t from_ts)
+{
+    return secrets_blocks_with(filter, from_ts, 1);
 }
 
 static uint32_t secrets_blocks(const char *filter)
@@ -330,9 +341,7 @@ static void test_window_secrets(void **state)
     assert_int_equal(secrets_blocks(NULL), 2);
     assert_int_equal(secrets_blocks("tcp port 7001"), 2);
     /* where no host keeps keys (now), none: the log is not walked */
-    with_secrets = 0;
-    assert_int_equal(secrets_blocks(NULL), 0);
-    with_secrets = 1;
+    assert_int_equal(secrets_blocks_with(NULL, 0, 0), 0);
     /* a window after all their packets: none */
     assert_int_equal(secrets_blocks_from(NULL, AFTER_ALL + 500000000ull), 0);
     /* The connection then served a host with TCPInspectTLSKeys Off (a

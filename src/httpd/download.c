@@ -94,8 +94,7 @@ int tcpi_httpd_page_capture(page_t *pg)
     uint64_t n;
     tcpi_out_init(o, tcpi_httpd_out_sink, r);
     /* the request log is walked for held secrets only where a host keeps
-     * them (a record's keys outlive a restart that turned them Off: then
-     * they stay out of the file) */
+     * them (each generation's region, the log in it, is new) */
     n = pcapng ? tcpi_export_pcapng(o, q, (uint32_t)c->snaplen,
                                     tcpi_now_wall_ns(), buf, bufsize,
                                     tcpi_httpd_tls_keys_wanted)
