@@ -316,20 +316,41 @@ sub wire_frames {
 
 # A request's wire points against tshark's frames, to the microsecond
 # (the points are in ms with 3 decimals, from the request's start_us).
+# A record's time point (its _ms from start_us) is tshark's frame time.
+sub check_point {
+    my ($what, $rec, $name, $point, $frame) = @_;
+    my $ms = $rec && $rec->{points}{"${point}_ms"};
+    my $p = defined $ms ? $rec->{start_us} / 1e6 + $ms / 1e3 : undef;
+    ok defined $p && defined $frame && abs($p - $frame) < 2e-6,
+        "$what: $name is tshark's frame" or
+        diag sprintf "%s: point %s, frame %s", $point, $p // 'null', $frame // 'none';
+}
+
+# The backend leg of a per-request pcapng (plain HTTP to Jetty): the
+# frame times of each request mod_proxy sent and of the first frame of
+# its response (headers, the body not reassembled), by URI.
+sub backend_frames {
+    my ($file) = @_;
+    my $out = run_out('tshark', '-r', $file, '-o', 'http.desegment_body:FALSE', '-Y',
+        'frame.interface_description == "backend" && http', '-T', 'fields',
+        '-E', 'separator=|', '-e', 'frame.time_epoch', '-e', 'http.request.uri',
+        '-e', 'http.response_for.uri') // '';
+    my %w = (request => {}, response => {});
+    for (split /\n/, $out) {
+        my ($t, $uri, $for) = split /\|/;
+        $w{request}{$uri} //= $t if length($uri // '');
+        if (length($for // '')) {
+            (my $u = $for) =~ s{^https?://[^/]+}{};
+            $w{response}{$u} //= $t;
+        }
+    }
+    return \%w;
+}
+
 sub check_wire {
     my ($what, $rec, $w, $uri, %o) = @_;
-    my $pt = $rec && $rec->{points} or return fail("$what: no points");
-    my $at = sub {
-        my $ms = $pt->{"$_[0]_ms"};
-        return defined $ms ? $rec->{start_us} / 1e6 + $ms / 1e3 : undef;
-    };
-    my $near = sub {
-        my ($name, $point, $frame) = @_;
-        my $p = $at->($point);
-        ok defined $p && defined $frame && abs($p - $frame) < 2e-6,
-            "$what: $name is tshark's frame" or
-            diag sprintf "%s: point %s, frame %s", $point, $p // 'null', $frame // 'none';
-    };
+    $rec && $rec->{points} or return fail("$what: no points");
+    my $near = sub { check_point($what, $rec, @_) };
     if ($o{fresh}) {
         $near->('the ClientHello', 'tls_hello', $w->{hello});
         $near->("the client's Finished", 'tls_done', $w->{finished});
@@ -461,6 +482,13 @@ SKIP: {
         }
         ok defined $tm->{backend_ttfb_ms}, "h2 $u: backend_ttfb_ms is the stream's own";
         my $f = $log && check_capture("h2 $u", $log->{id}, $u, 200);
+        # ... as tshark reads the backend leg of its file: the request
+        # mod_proxy forwarded for this stream's own URI, and the first
+        # byte of the backend's answer to it.
+        my $bw = $f ? backend_frames($f) : {};
+        check_point("h2 $u", $rec, 'the request forwarded', 'fwd_first', $bw->{request}{$u});
+        check_point("h2 $u", $rec, "the backend's first response byte", 'be_first',
+                    $bw->{response}{$u});
         my ($cport) = ($rec && $rec->{front}{client} // '') =~ /:(\d+)$/;
         # The stream that opened the connection has its handshake.
         check_wire("h2 $u", $rec, wire_frames($f, $cport), $u, h2 => 1,
@@ -657,6 +685,10 @@ for my $h (['keys.test', 1], ['nokeys.test', 0]) {
     my $id = (values %{ access_log() })[0]{id};
     is get_raw("/tcp-inspect-nodl/requests/$id.pcapng", "$dir/nodl"), 403,
         'a per-request pcapng where downloads are Off: 403';
+    for my $ring (qw(capture.pcapng capture.pcap)) {
+        is get_raw("/tcp-inspect-nodl/$ring", "$dir/nodl"), 403,
+            "/$ring where downloads are Off: 403";
+    }
 }
 
 # 9. mod_ssl's SSLKEYLOGFILE is still written, and none of its secrets

@@ -201,18 +201,25 @@ static void test_fresh_then_pooled(void **state)
 
 /* Jetty closes the idle pooled connection just as httpd sends on it:
  * FIN before the request, RST after it, no response (mod_proxy's 502). */
+/* httpd's backend connection opened at 0, and a first exchange on it:
+ * 50 bytes at `sent`, 60 back 1 ms later, acknowledged. */
+static void backend_first_use(rig_t *r, uint64_t sent)
+{
+    pkt(r, 0,                   H, J, F_S,  100, 0, 0);
+    pkt(r, 10 * US,             J, H, F_SA, 900, 101, 0);
+    pkt(r, 20 * US,             H, J, F_A,  101, 901, 0);
+    pkt(r, sent,                H, J, F_PA, 101, 901, 50);
+    pkt(r, sent + 1 * MS,       J, H, F_PA, 901, 151, 60);
+    pkt(r, sent + 1100 * US,    H, J, F_A,  151, 961, 0);
+}
+
 static void test_pool_race(void **state)
 {
     rig_t *r = rig_new(0);
     tcpi_req_t rec;
     tcpi_reqsum_t s;
 
-    pkt(r, 0,          H, J, F_S,  100, 0, 0);
-    pkt(r, 10 * US,    J, H, F_SA, 900, 101, 0);
-    pkt(r, 20 * US,    H, J, F_A,  101, 901, 0);
-    pkt(r, 1 * MS,     H, J, F_PA, 101, 901, 50);
-    pkt(r, 2 * MS,     J, H, F_PA, 901, 151, 60);
-    pkt(r, 2100 * US,  H, J, F_A,  151, 961, 0);
+    backend_first_use(r, 1 * MS);
     /* 30 s later: Jetty's idle timeout and httpd's next request cross */
     pkt(r, 30000 * MS,           J, H, F_FA, 961, 151, 0);
     pkt(r, 30000 * MS + 40 * US, H, J, F_PA, 151, 962, 50);
@@ -252,6 +259,60 @@ static void test_pool_race(void **state)
     req(&rec, "fine", 900 * US, 3 * MS, 0, 0);
     tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
     assert_false(s.pool_race);
+    rig_free(r);
+}
+
+/* Two HTTP/2 streams read at once (both start at 1 ms), served one after
+ * the other on one pooled backend connection: each request's backend
+ * window is its own exchange, found by create_req's time (mod_proxy_http
+ * runs it once the request is sent, before reading the answer); without
+ * that time both windows would start at the first stream's exchange. */
+static void test_concurrent_on_pooled(void **state)
+{
+    rig_t *r = rig_new(0);
+    tcpi_req_t rec;
+    tcpi_reqsum_t s;
+
+    /* stream 1's exchange, then stream 2's on the same connection */
+    backend_first_use(r, 2 * MS);
+    pkt(r, 4 * MS,     H, J, F_PA, 151, 961, 70);
+    pkt(r, 5 * MS,     J, H, F_PA, 961, 221, 80);
+    pkt(r, 5100 * US,  H, J, F_A,  221, 1041, 0);
+
+    req(&rec, "s1", 1 * MS, 6 * MS, 0, 0);
+    rec.http2 = 1;
+    rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
+    rec.backend_at_us = rec.start_us + 1001;          /* 2.001 ms */
+    assert_true(tcpi_req_check(&rec));
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 1);
+    assert_int_equal(s.t[TCPI_JP_fwd_first], T0 + 2 * MS);
+    assert_int_equal(s.t[TCPI_JP_be_first], T0 + 3 * MS);
+
+    req(&rec, "s2", 1 * MS, 6 * MS, 0, 1);
+    rec.http2 = 1;
+    rec.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
+    rec.backend_at_us = rec.start_us + 3001;          /* 4.001 ms */
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_int_equal(s.t[TCPI_JP_fwd_first], T0 + 4 * MS);
+    assert_int_equal(s.t[TCPI_JP_be_first], T0 + 5 * MS);
+    assert_int_equal(s.leg[1].packets[TCPI_JDIR_INIT], 2);
+    /* create_req in the microsecond of the request's packet: still it */
+    rec.backend_at_us = (T0 + 4 * MS) / 1000;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_int_equal(s.t[TCPI_JP_fwd_first], T0 + 4 * MS);
+
+    /* not seen (another proxy module): the first exchange after the
+     * start, as before */
+    rec.backend_at_us = 0;
+    tcpi_join_request(&s, tcpi_join_flows(r->j), &rec, 2);
+    assert_int_equal(s.t[TCPI_JP_fwd_first], T0 + 2 * MS);
+
+    /* a time outside the request, or without create_req: refused */
+    rec.backend_at_us = rec.end_us + 1;
+    assert_false(tcpi_req_check(&rec));
+    rec.backend_at_us = rec.start_us;
+    rec.backend_src = TCPI_BACKEND_SRC_NOTE;
+    assert_false(tcpi_req_check(&rec));
     rig_free(r);
 }
 
@@ -703,6 +764,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fresh_then_pooled),
+        cmocka_unit_test(test_concurrent_on_pooled),
         cmocka_unit_test(test_pool_race),
         cmocka_unit_test(test_anomalies_and_missing),
         cmocka_unit_test(test_handshake_again),

@@ -36,6 +36,7 @@ typedef struct {
     tcpi_endpoint_t backend_local;
     tcpi_endpoint_t backend_remote;
     int             backend_tls;      /* mod_proxy's connection is TLS */
+    apr_time_t      backend_at;       /* when create_req ran */
     struct tcpi_bkeys_box *box;       /* ... its secrets, once it closes */
 } req_state_t;
 
@@ -189,6 +190,10 @@ int tcpi_httpd_proxy_create_req(request_rec *r, request_rec *pr)
         return OK;
     st->reused = bc->keepalives > 0;
     st->has_backend = 1;
+    /* mod_proxy_http runs create_req as it turns to read the response:
+     * the request is on the wire, its answer not yet read, the connection
+     * this request's alone (the join finds its exchange by this time). */
+    st->backend_at = apr_time_now();
     st->backend_tls = ap_ssl_conn_is_ssl(bc);     /* SSLProxyEngine */
     /* A retry's connection replaces the first one's secrets too. */
     box = st->backend_tls ? tcpi_httpd_tls_backend_box(r, pr, st->reused)
@@ -331,6 +336,7 @@ int tcpi_httpd_log_transaction(request_rec *r)
         rec.backend_tls = st->backend_tls != 0;
         rec.backend_local = st->backend_local;
         rec.backend_remote = st->backend_remote;
+        rec.backend_at_us = (uint64_t)st->backend_at;
     } else {
         backend_from_note(&rec, rf);
     }

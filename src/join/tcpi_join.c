@@ -169,11 +169,23 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
 
 /* The backend window: from httpd's SYN or first request byte at or after
  * the request's start, until httpd sends the next request on the pooled
- * connection or the tail after the log time. */
+ * connection or the tail after the log time. Where create_req's time is
+ * known (the request was sent by then, and the connection was this
+ * request's from before it was sent until after its answer), the window
+ * starts at the last exchange begun by then: a pooled connection that
+ * carried a concurrent request (another HTTP/2 stream, another client)
+ * after this one started, and before it took the connection, is skipped. */
+/* create_req's time in ns, rounded up (the packets' times are in ns); 0:
+ * not seen */
+static uint64_t backend_at_ns(const tcpi_req_t *rec)
+{
+    return rec->backend_at_us ? rec->backend_at_us * 1000 + 999 : 0;
+}
+
 static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
 {
     uint64_t t0 = rec->start_us * 1000;
-    uint64_t i = 0;
+    uint64_t i = 0, at = backend_at_ns(rec);
     int resp = 0;
 
     for (; i < w->n; i++) {
@@ -183,6 +195,21 @@ static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
     }
     *partial = i == 0 && !w->complete;
     w->from = i;
+    if (at != 0 && i < w->n) {
+        for (uint64_t j = i + 1; j < w->n && w->ev[j]->ts_ns <= at; j++) {
+            const tcpi_flow_ev_t *e = w->ev[j];
+            if (e->dir != w->dinit && e->len > 0)
+                resp = 1;
+            else if (e->dir == w->dinit &&
+                     ((e->len > 0 && resp) ||
+                      (EV_SYN(e) && e->seq != w->ev[w->from]->seq))) {
+                w->from = j;         /* a later exchange begun by then */
+                resp = 0;
+            }
+        }
+        i = w->from;
+        resp = 0;
+    }
     for (; i < w->n; i++) {
         const tcpi_flow_ev_t *e = w->ev[i];
         if (i > w->from && e->dir == w->dinit && EV_SYN(e) &&
@@ -473,7 +500,8 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     span.before = BACK_BEFORE;
     span.since_ns = s->t0_ns > BACK_SINCE_NS ? s->t0_ns - BACK_SINCE_NS : 0;
     span.stop_armed = 0;
-    span.stop_ns = 0;
+    /* (loaded through the exchanges begun by create_req's time) */
+    span.stop_ns = backend_at_ns(rec) ? backend_at_ns(rec) + 1 : 0;
     if (rec->has_backend &&
         load_leg(&w[1], ft, &rec->backend_local, &rec->backend_remote, &span)) {
         s->leg[1].found = 1;

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #define SHM_MAGIC   0x54435049u  /* "TCPI" */
-#define SHM_VERSION 4u
+#define SHM_VERSION 5u
 
 static uint64_t align64(uint64_t v) { return (v + 63) & ~63ull; }
 

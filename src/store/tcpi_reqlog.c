@@ -196,6 +196,9 @@ int tcpi_req_check(const tcpi_req_t *r)
            r->backend_tls <= (r->has_backend ? 1 : 0) &&
            !(r->backend_tls && r->backend_src != TCPI_BACKEND_SRC_CREATE_REQ) &&
            r->backend_src <= TCPI_BACKEND_SRC_NOTE && r->start_us <= r->end_us &&
+           (r->backend_at_us == 0 ||
+            (r->backend_src == TCPI_BACKEND_SRC_CREATE_REQ &&
+             r->start_us <= r->backend_at_us && r->backend_at_us <= r->end_us)) &&
            tls_ok(&r->tls) && bkeys_ok(r);
 }
 

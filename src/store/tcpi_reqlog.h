@@ -114,6 +114,10 @@ typedef struct {
     int32_t  pid;                        /* the child that served it */
     uint64_t start_us;                   /* wall clock, request start */
     uint64_t end_us;                     /* wall clock, log time */
+    uint64_t backend_at_us;              /* wall clock, mod_proxy's create_req
+                                            for it (the request sent, its
+                                            response not yet read; 0: not
+                                            seen) */
     uint64_t bytes_sent;
     uint64_t conn_id;                    /* frontend connection id */
     uint32_t keepalives;                 /* httpd's c->keepalives at log time */
