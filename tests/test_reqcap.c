@@ -510,6 +510,25 @@ static void test_pooled_waiting(void **state)
     assert_int_equal(in_selection(shm, &sel, &a, "A's body, last part"), 1);
     assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 7);
     tcpi_reqcap_free(&sel);
+
+    /* B again, started before A's exchange (an HTTP/2 stream read with
+     * another): by its start alone A's exchange would be its own; by
+     * create_req's time (B's request sent, its answer not yet read), its
+     * own, as the join takes it. */
+    b.start_us = T0 + 100;
+    select_both(&sel, shm, &b);
+    assert_int_equal(in_selection(shm, &sel, &b, "A-secret"), 1);
+    tcpi_reqcap_free(&sel);
+    b.backend_at_us = T0 + 6100;
+    b.backend_src = TCPI_BACKEND_SRC_CREATE_REQ;
+    assert_true(tcpi_req_check(&b));
+    select_both(&sel, shm, &b);
+    legs_with(hits, &sel, shm, &b, "B-secret");
+    assert_int_equal(hits[TCPI_LEG_BACKEND], 1);
+    assert_int_equal(in_selection(shm, &sel, &b, "A-secret"), 0);
+    assert_int_equal(in_selection(shm, &sel, &b, "A-resp"), 0);
+    assert_int_equal(sel.nleg[TCPI_LEG_BACKEND], 3);
+    tcpi_reqcap_free(&sel);
     free(shm);
 }
 

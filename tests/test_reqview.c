@@ -151,6 +151,34 @@ static void test_line(void **state)
                      0);
 }
 
+/* A view's copies of the log keep no secret byte (what says they were
+ * kept stays); a download's do. */
+static void test_copies_without_secrets(void **state)
+{
+    tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
+    tcpi_req_t r, got;
+    tcpi_reqsum_t s;
+    tcpi_req_filter_t f = { 0 };
+    static const uint8_t zero[TCPI_TLS_SECRET_MAX];
+
+    race_summary(&s, &r);
+    r.tls.on = r.tls.has_random = 1;
+    r.tls.nkeys = 1;
+    r.tls.keys[0].label = TCPI_TLS_KEY_CLIENT_RANDOM;
+    r.tls.keys[0].len = 48;
+    memset(r.tls.keys[0].secret, 0x11, 48);
+    assert_true(tcpi_req_check(&r));
+    tcpi_reqlog_put(log, &r);
+    assert_int_equal(tcpi_req_collect(&got, NULL, 1, log, &f), 1);
+    assert_int_equal(got.tls.nkeys, 1);
+    assert_memory_equal(got.tls.keys[0].secret, zero, sizeof(zero));
+    f.secrets = 1;
+    assert_int_equal(tcpi_req_collect(&got, NULL, 1, log, &f), 1);
+    assert_memory_equal(got.tls.keys[0].secret, r.tls.keys[0].secret, 48);
+    tcpi_req_wipe_secrets(&got);
+    free(log);
+}
+
 static void test_list_json_and_filter(void **state)
 {
     tcpi_reqlog_t *log = tcpi_reqlog_init(malloc(tcpi_reqlog_size()));
@@ -413,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detail_json),
         cmocka_unit_test(test_line),
+        cmocka_unit_test(test_copies_without_secrets),
         cmocka_unit_test(test_list_json_and_filter),
         cmocka_unit_test(test_list_streamed),
         cmocka_unit_test(test_detail_html),

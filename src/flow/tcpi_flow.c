@@ -400,8 +400,13 @@ uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
                 answered = sent;
             else if (answered && e->ts_ns >= span->stop_ns)
                 break;
-            else
+            else {
                 sent = 1;
+                /* an exchange begun before stop_ns: it ends at its own
+                 * answer, not at the one before */
+                if (e->ts_ns < span->stop_ns)
+                    answered = 0;
+            }
         }
         if (n == max) {
             lost = 1;

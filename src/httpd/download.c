@@ -162,6 +162,12 @@ static apr_status_t free_reqcap(void *sel)
     return APR_SUCCESS;
 }
 
+static apr_status_t wipe_rec(void *data)
+{
+    explicit_bzero(data, sizeof(tcpi_req_t));
+    return APR_SUCCESS;
+}
+
 /* /requests/<id>.pcapng: the saved file of a triggered request, else the
  * request's packets from the ring while they are still there. */
 int tcpi_httpd_page_request_pcapng(page_t *pg)
@@ -171,7 +177,7 @@ int tcpi_httpd_page_request_pcapng(page_t *pg)
     tcpi_srv_conf_t *c = tcpi_httpd_global_conf(r);
     char name[TCPI_REQ_ID_MAX + 16];
     tcpi_req_filter_t f;
-    tcpi_req_t rec;
+    tcpi_req_t *rec;
     tcpi_reqcap_t *sel;
     tcpi_out_t *o;
     uint64_t k;
@@ -188,15 +194,18 @@ int tcpi_httpd_page_request_pcapng(page_t *pg)
         return OK;
     memset(&f, 0, sizeof(f));
     f.id = id;
+    f.secrets = 1;                    /* its Decryption Secrets Block */
+    rec = apr_palloc(r->pool, sizeof(*rec));
+    apr_pool_cleanup_register(r->pool, rec, wipe_rec, apr_pool_cleanup_null);
     if (tcpi_httpd_state.shm == NULL ||
-        tcpi_req_collect(&rec, &k, 1, tcpi_httpd_state.reqlog,
+        tcpi_req_collect(rec, &k, 1, tcpi_httpd_state.reqlog,
                          &f) != 1)
         return tcpi_httpd_plain_error(r, HTTP_NOT_FOUND, apr_psprintf(r->pool,
                            "request %s is not in the recent-request log and "
                            "has no saved capture", id));
     sel = apr_pcalloc(r->pool, sizeof(*sel));
     apr_pool_cleanup_register(r->pool, sel, free_reqcap, apr_pool_cleanup_null);
-    if (tcpi_reqcap_select(sel, tcpi_httpd_state.shm, &rec) != 0)
+    if (tcpi_reqcap_select(sel, tcpi_httpd_state.shm, rec) != 0)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (sel->n == 0)
         return tcpi_httpd_plain_error(r, HTTP_NOT_FOUND, apr_psprintf(r->pool,
@@ -216,6 +225,6 @@ int tcpi_httpd_page_request_pcapng(page_t *pg)
         return OK;
     o = apr_palloc(r->pool, sizeof(*o));
     tcpi_out_init(o, tcpi_httpd_out_sink, r);
-    tcpi_reqcap_write(o, sel, tcpi_httpd_state.shm, &rec, (uint32_t)c->snaplen);
+    tcpi_reqcap_write(o, sel, tcpi_httpd_state.shm, rec, (uint32_t)c->snaplen);
     return OK;
 }

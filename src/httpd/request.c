@@ -336,7 +336,6 @@ int tcpi_httpd_log_transaction(request_rec *r)
         rec.backend_tls = st->backend_tls != 0;
         rec.backend_local = st->backend_local;
         rec.backend_remote = st->backend_remote;
-        rec.backend_at_us = (uint64_t)st->backend_at;
     } else {
         backend_from_note(&rec, rf);
     }
@@ -344,6 +343,11 @@ int tcpi_httpd_log_transaction(request_rec *r)
     rec.pid = (int32_t)getpid();
     rec.start_us = (uint64_t)r->request_time;
     rec.end_us = (uint64_t)apr_time_now();
+    /* (not where the wall clock stepped back in between: the join then
+     * goes by the request's start) */
+    if (st->has_backend && (uint64_t)st->backend_at >= rec.start_us &&
+        (uint64_t)st->backend_at <= rec.end_us)
+        rec.backend_at_us = (uint64_t)st->backend_at;
     rec.bytes_sent = (uint64_t)rf->bytes_sent;
     rec.conn_id = (uint64_t)c->id;
     rec.keepalives = (uint32_t)c->keepalives;

@@ -175,17 +175,10 @@ static void front_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
  * starts at the last exchange begun by then: a pooled connection that
  * carried a concurrent request (another HTTP/2 stream, another client)
  * after this one started, and before it took the connection, is skipped. */
-/* create_req's time in ns, rounded up (the packets' times are in ns); 0:
- * not seen */
-static uint64_t backend_at_ns(const tcpi_req_t *rec)
-{
-    return rec->backend_at_us ? rec->backend_at_us * 1000 + 999 : 0;
-}
-
 static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
 {
     uint64_t t0 = rec->start_us * 1000;
-    uint64_t i = 0, at = backend_at_ns(rec);
+    uint64_t i = 0, at = tcpi_req_backend_at_ns(rec);
     int resp = 0;
 
     for (; i < w->n; i++) {
@@ -209,6 +202,10 @@ static void backend_window(win_t *w, const tcpi_req_t *rec, uint8_t *partial)
         }
         i = w->from;
         resp = 0;
+        /* read to its limit before create_req's time: an exchange of
+         * this request's may lie beyond what it read */
+        if (!w->complete && w->ev[w->n - 1]->ts_ns <= at)
+            *partial = 1;
     }
     for (; i < w->n; i++) {
         const tcpi_flow_ev_t *e = w->ev[i];
@@ -501,7 +498,8 @@ void tcpi_join_request(tcpi_reqsum_t *s, const tcpi_flowtab_t *ft,
     span.since_ns = s->t0_ns > BACK_SINCE_NS ? s->t0_ns - BACK_SINCE_NS : 0;
     span.stop_armed = 0;
     /* (loaded through the exchanges begun by create_req's time) */
-    span.stop_ns = backend_at_ns(rec) ? backend_at_ns(rec) + 1 : 0;
+    span.stop_ns = tcpi_req_backend_at_ns(rec) ? tcpi_req_backend_at_ns(rec) + 1
+                                               : 0;
     if (rec->has_backend &&
         load_leg(&w[1], ft, &rec->backend_local, &rec->backend_remote, &span)) {
         s->leg[1].found = 1;

@@ -41,7 +41,12 @@ int tcpi_req_iter_next(tcpi_req_t *out, uint64_t *k, tcpi_req_iter_t *it)
 {
     while (it->left > 0 && it->k > it->stop) {
         uint64_t n = --it->k;
-        if (tcpi_reqlog_get(out, it->log, n) == 0 && tcpi_req_match(out, it->f)) {
+        int got = tcpi_reqlog_get(out, it->log, n) == 0 &&
+                  tcpi_req_match(out, it->f);
+        /* a view's copies, and records passed over, keep no secret */
+        if (!got || !it->f->secrets)
+            tcpi_req_strip_secrets(out);
+        if (got) {
             if (k)
                 *k = n;
             it->left--;

@@ -19,6 +19,8 @@ typedef struct {
     const char *uri_prefix;    /* NULL: any */
     const char *client;        /* client "ip" or "ip:port" prefix; NULL: any */
     const char *id;            /* exact id; NULL: any */
+    int         secrets;       /* the copies keep their secret bytes (a
+                                  download); else they are wiped */
 } tcpi_req_filter_t;
 
 int tcpi_req_match(const tcpi_req_t *r, const tcpi_req_filter_t *f);

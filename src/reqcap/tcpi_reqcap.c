@@ -156,7 +156,9 @@ static void trim_front(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
  * read the response, often long before this request is logged. So the
  * leg is one exchange, as the join delimits it (tcpi_join.c
  * backend_window): from httpd's first request byte (or SYN) at or after
- * start, up to httpd's next request byte once the final response began.
+ * start -- on a pooled connection, of the last exchange begun by
+ * create_req's time --, up to httpd's next request byte once the final
+ * response began.
  * Interim 1xx heads (100-continue: httpd sends the body after one) are
  * not the final response. */
 static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
@@ -165,6 +167,7 @@ static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
 {
     uint64_t start = req->start_us * 1000, end = req->end_us * 1000;
     uint64_t grace_end = end + TCPI_REQCAP_GRACE_US * 1000;
+    uint64_t at = tcpi_req_backend_at_ns(req);
     size_t i, first = n;
     int answered = 0, whole = tcpi_reqcap_whole_backend(req);
 
@@ -174,6 +177,20 @@ static void trim_backend(size_t *lo, size_t *hi, const tcpi_reqcap_pkt_t *c,
             first = i;
             break;
         }
+    /* On a pooled connection, the last exchange begun by create_req's
+     * time (as the join takes it): not a concurrent request's before. */
+    for (i = first + 1; at != 0 && i < n && c[i].ts_ns <= at; i++) {
+        const tcpi_reqcap_pkt_t *p = &c[i];
+        if (!p->to_server && p->payload_len > 0 &&
+            !(interim != NULL && interim(baton, p)))
+            answered = 1;
+        else if (p->to_server && ((p->payload_len > 0 && answered) ||
+                                  (is_syn(p) && p->seq != c[first].seq))) {
+            first = i;
+            answered = 0;
+        }
+    }
+    answered = 0;
     *lo = first;
     for (i = first; i < n; i++) {
         const tcpi_reqcap_pkt_t *p = &c[i];

@@ -116,9 +116,11 @@ int tcpi_reqlog_get(tcpi_req_t *out, const tcpi_reqlog_t *log, uint64_t k)
             return TCPI_REQLOG_GONE;     /* a later record took the slot */
         return -1;
     }
-    if (rc != TCPI_SEQLOCK_OK)
+    if (rc != TCPI_SEQLOCK_OK) {
+        explicit_bzero(out, sizeof(*out));   /* (a torn copy's secrets) */
         return TCPI_REQLOG_GONE;         /* torn: a later record was being
                                             written over it meanwhile */
+    }
     if (!tcpi_req_check(out)) {
         memset(out, 0, sizeof(*out));
         return TCPI_REQLOG_CORRUPT;
@@ -286,8 +288,10 @@ static void reader_start(tcpi_reqlog_reader_t *rd, uint64_t head,
         return;
     for (; rd->next > 0 && head - rd->next < TCPI_REQLOG_LEN; rd->next--) {
         tcpi_req_t r;
-        if (tcpi_reqlog_get(&r, rd->log, rd->next - 1) == 0 &&
-            r.end_us < now_us && now_us - r.end_us > back_us)
+        int ended = tcpi_reqlog_get(&r, rd->log, rd->next - 1) == 0 &&
+                    r.end_us < now_us && now_us - r.end_us > back_us;
+        tcpi_req_wipe_secrets(&r);
+        if (ended)
             break;                        /* ended before the catch-up */
     }
 }
@@ -373,6 +377,18 @@ void tcpi_req_wipe_secrets(tcpi_req_t *r)
 {
     explicit_bzero(r->tls.keys, sizeof(r->tls.keys));
     explicit_bzero(&r->backend_keys, sizeof(r->backend_keys));
+}
+
+void tcpi_req_strip_secrets(tcpi_req_t *r)
+{
+    explicit_bzero(r->tls.keys, sizeof(r->tls.keys));
+    explicit_bzero(r->backend_keys.keys, sizeof(r->backend_keys.keys));
+}
+
+uint64_t tcpi_req_backend_at_ns(const tcpi_req_t *r)
+{
+    return r->backend_reused && r->backend_at_us
+               ? r->backend_at_us * 1000 + 999 : 0;
 }
 
 void tcpi_reqlog_reader_pop(tcpi_reqlog_reader_t *rd)

@@ -132,6 +132,16 @@ typedef struct tcpi_reqlog tcpi_reqlog_t;
 
 /** Wipe a copy's secrets (the front's and a backend connection's). */
 void tcpi_req_wipe_secrets(tcpi_req_t *r);
+/** Wipe a copy's secret bytes, keeping what says they were kept (the
+ *  counts, the client randoms): for a copy that only shows them. */
+void tcpi_req_strip_secrets(tcpi_req_t *r);
+
+/** Where a request's backend exchange may begin, in ns (create_req's
+ *  time rounded up): on a pooled connection, the last exchange on its
+ *  tuple begun by then is this request's; 0 where that time is unknown
+ *  or the connection was opened for the request (it carried nothing
+ *  before). */
+uint64_t tcpi_req_backend_at_ns(const tcpi_req_t *r);
 
 size_t tcpi_reqlog_size(void);
 tcpi_reqlog_t *tcpi_reqlog_init(void *mem);
