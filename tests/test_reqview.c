@@ -172,6 +172,7 @@ static void test_copies_without_secrets(void **state)
     assert_int_equal(tcpi_req_collect(&got, NULL, 1, log, &f), 1);
     assert_int_equal(got.tls.nkeys, 1);
     assert_memory_equal(got.tls.keys[0].secret, zero, sizeof(zero));
+    assert_true(tcpi_req_check(&got));           /* still a record */
     f.secrets = 1;
     assert_int_equal(tcpi_req_collect(&got, NULL, 1, log, &f), 1);
     assert_memory_equal(got.tls.keys[0].secret, r.tls.keys[0].secret, 48);

@@ -402,9 +402,10 @@ uint64_t tcpi_flow_events(const tcpi_flow_ev_t **out, uint64_t max,
                 break;
             else {
                 sent = 1;
-                /* an exchange begun before stop_ns: it ends at its own
+                /* (not armed: the backend's, stop_ns create_req's time)
+                 * an exchange begun before stop_ns ends at its own
                  * answer, not at the one before */
-                if (e->ts_ns < span->stop_ns)
+                if (!span->stop_armed && e->ts_ns < span->stop_ns)
                     answered = 0;
             }
         }

@@ -203,7 +203,9 @@ uint64_t tcpi_flowtab_evicted_ns(const tcpi_flowtab_t *t,
  *  set, reading also ends (before it) at the next exchange: a segment
  *  with payload from stop_dir at or after stop_ns that follows payload
  *  from stop_dir (or stop_armed) and then payload from the other side --
- *  so a busy kept-alive connection is not read beyond the request. */
+ *  so a busy kept-alive connection is not read beyond the request. Not
+ *  armed, payload from stop_dir before stop_ns begins a new exchange
+ *  (the backend: the one begun by create_req's time is the request's). */
 typedef struct {
     uint64_t until_ns;
     uint64_t anchor_ns;

@@ -320,6 +320,7 @@ void tcpi_reqlog_reader_fill(tcpi_reqlog_reader_t *rd, uint64_t now)
         int rc = tcpi_reqlog_get(r, rd->log, rd->next);
         if (rc == TCPI_REQLOG_CORRUPT ||
             (rc == 0 && r->end_us > now / 1000 + TCPI_REQLOG_FUTURE_US)) {
+            tcpi_req_wipe_secrets(r);
             rd->corrupt++;
             rd->next++;
             continue;
@@ -381,8 +382,12 @@ void tcpi_req_wipe_secrets(tcpi_req_t *r)
 
 void tcpi_req_strip_secrets(tcpi_req_t *r)
 {
-    explicit_bzero(r->tls.keys, sizeof(r->tls.keys));
-    explicit_bzero(r->backend_keys.keys, sizeof(r->backend_keys.keys));
+    /* (the labels and lengths stay: the copy is still a record) */
+    for (unsigned i = 0; i < TCPI_TLS_KEYS_MAX; i++) {
+        explicit_bzero(r->tls.keys[i].secret, sizeof(r->tls.keys[i].secret));
+        explicit_bzero(r->backend_keys.keys[i].secret,
+                       sizeof(r->backend_keys.keys[i].secret));
+    }
 }
 
 uint64_t tcpi_req_backend_at_ns(const tcpi_req_t *r)
